@@ -1,0 +1,20 @@
+//! The queries, compiled once per backend. `Db` is the concrete driver.
+//! A dialect branch, where SQL differs, matches on `crate::Backend`.
+
+pub(crate) mod sqlite {
+    pub(crate) type Db = sqlx::Sqlite;
+    pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+    include!("queries/connection.rs");
+    include!("queries/catalogue.rs");
+    include!("queries/children.rs");
+    include!("queries/stats.rs");
+}
+
+pub(crate) mod postgres {
+    pub(crate) type Db = sqlx::Postgres;
+    pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+    include!("queries/connection.rs");
+    include!("queries/catalogue.rs");
+    include!("queries/children.rs");
+    include!("queries/stats.rs");
+}

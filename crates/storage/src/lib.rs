@@ -1,0 +1,29 @@
+//! ContactPoint's storage. One schema, two backends: SQLite (embedded, the default) and
+//! PostgreSQL (production), picked by the database URL.
+//!
+//! Each query is written once, in `src/queries/`, and compiled for each backend: the files
+//! there are included into `backend::sqlite` and `backend::postgres`, where the alias `Db`
+//! names the concrete driver. A dialect branch is written only where the SQL really differs.
+//! Methods that read protected data or write take a [`Permit`](contactpoint_domain::Permit).
+
+mod backend;
+mod catalogue;
+mod error;
+mod rows;
+mod store;
+
+pub use catalogue::{Catalogue, CatalogueIds, NewOrganisation, NewPractitioner, NewService, LocalAuthority};
+pub use error::StorageError;
+pub use store::{Backend, LoadReport, LocalAuthorityStats, Store};
+
+/// Migration file names per backend, for the test that keeps the two listings equal.
+pub fn migration_names(backend: Backend) -> Vec<String> {
+    let migrator = match backend {
+        Backend::Sqlite => &backend::sqlite::MIGRATOR,
+        Backend::Postgres => &backend::postgres::MIGRATOR,
+    };
+    migrator
+        .iter()
+        .map(|m| format!("{:04}_{}", m.version, m.description))
+        .collect()
+}

@@ -1,0 +1,273 @@
+// Included into each backend module (see backend.rs).
+
+macro_rules! child_columns {
+    () => {
+        "id, contactpoint_id, given_name, middle_names, family_name, gender, \
+    date_of_birth, date_of_death, local_authority, shielded, address_state, return_intention, \
+    address_since, name_source, name_supplied_at, gender_source, gender_supplied_at, \
+    date_of_birth_source, date_of_birth_supplied_at, address_source, address_supplied_at, \
+    date_of_death_source, date_of_death_supplied_at"
+    };
+}
+
+/// Inserts child rows, skipping any whose ContactPoint ID is already taken; returns the
+/// database ids of the rows it wrote.
+async fn insert_child_rows(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    rows: &[(i64, contactpoint_domain::ContactPointId, &contactpoint_domain::ChildRecord)],
+) -> Result<Vec<i64>, crate::StorageError> {
+    use contactpoint_domain::AddressState;
+    let mut inserted = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(rows_per_statement(23)) {
+        let mut insert = sqlx::QueryBuilder::<Db>::new("INSERT INTO children (");
+        insert.push(child_columns!()).push(") ");
+        insert.push_values(chunk, |mut row, (id, cpid, c)| {
+            let p = &c.provenance;
+            let return_intention = match &c.address {
+                AddressState::LeftEngland { intends_to_return } => Some(intends_to_return.code()),
+                _ => None,
+            };
+            row.push_bind(*id)
+                .push_bind(cpid.as_digits())
+                .push_bind(c.given_name.as_str())
+                .push_bind(c.middle_names.as_ref().map(|m| m.as_str()))
+                .push_bind(c.family_name.as_str())
+                .push_bind(c.gender.code())
+                .push_bind(c.date_of_birth)
+                .push_bind(c.date_of_death)
+                .push_bind(c.local_authority.as_str())
+                .push_bind(c.shielded)
+                .push_bind(c.address.code())
+                .push_bind(return_intention)
+                .push_bind(c.address_since)
+                .push_bind(p.name.source.as_str())
+                .push_bind(p.name.supplied_at)
+                .push_bind(p.gender.source.as_str())
+                .push_bind(p.gender.supplied_at)
+                .push_bind(p.date_of_birth.source.as_str())
+                .push_bind(p.date_of_birth.supplied_at)
+                .push_bind(p.address.source.as_str())
+                .push_bind(p.address.supplied_at)
+                .push_bind(p.date_of_death.as_ref().map(|d| d.source.as_str()))
+                .push_bind(p.date_of_death.as_ref().map(|d| d.supplied_at));
+        });
+        insert.push(" ON CONFLICT (contactpoint_id) DO NOTHING RETURNING id");
+        let ids: Vec<i64> = insert.build_query_scalar().fetch_all(&mut **tx).await?;
+        inserted.extend(ids);
+    }
+    Ok(inserted)
+}
+
+pub(crate) async fn load_children(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    records: &[contactpoint_domain::ChildRecord],
+) -> Result<crate::LoadReport, crate::StorageError> {
+    use contactpoint_domain::{AddressState, ContactPointId, SensitiveBasis};
+    use std::collections::HashSet;
+
+    let mut report = crate::LoadReport { children: records.len(), reissued_ids: Vec::new() };
+    if records.is_empty() {
+        return Ok(report);
+    }
+    let mut tx = pool.begin().await?;
+    let first_child = allocate_ids(&mut tx, "children", records.len()).await?;
+    let rows: Vec<_> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (first_child + i as i64, r.contactpoint_id, r))
+        .collect();
+    let written: HashSet<i64> = insert_child_rows(&mut tx, &rows).await?.into_iter().collect();
+    // An ID already in use (random IDs collide now and then at national scale) is replaced
+    // by a fresh one, and the caller is told.
+    for (id, old, record) in rows.iter().filter(|(id, _, _)| !written.contains(id)) {
+        loop {
+            let fresh = ContactPointId::random(&mut rand::rng());
+            if !insert_child_rows(&mut tx, &[(*id, fresh, record)]).await?.is_empty() {
+                report.reissued_ids.push((*old, fresh));
+                break;
+            }
+        }
+    }
+
+    let former: Vec<_> = rows
+        .iter()
+        .flat_map(|(id, _, r)| r.former_names.iter().map(move |f| (*id, f)))
+        .collect();
+    let first = allocate_ids(&mut tx, "child_former_names", former.len()).await?;
+    for (n, chunk) in former.chunks(rows_per_statement(6)).enumerate() {
+        let base = first + (n * rows_per_statement(6)) as i64;
+        let mut insert = sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO child_former_names (id, child_id, given_name, family_name, source, supplied_at) ",
+        );
+        let numbered = chunk.iter().enumerate().map(|(i, row)| (base + i as i64, row));
+        insert.push_values(numbered, |mut row, (id, (child_id, f))| {
+            row.push_bind(id)
+                .push_bind(*child_id)
+                .push_bind(f.given_name.as_ref().map(|g| g.as_str()))
+                .push_bind(f.family_name.as_str())
+                .push_bind(f.provenance.source.as_str())
+                .push_bind(f.provenance.supplied_at);
+        });
+        insert.build().execute(&mut *tx).await?;
+    }
+
+    let addresses: Vec<_> = rows
+        .iter()
+        .flat_map(|(id, _, r)| {
+            let open = match &r.address {
+                AddressState::Current { address } | AddressState::LastKnown { address } => {
+                    Some((*id, address, r.address_since, None))
+                }
+                AddressState::NoKnownAddress | AddressState::LeftEngland { .. } => None,
+            };
+            r.address_history
+                .iter()
+                .map(move |h| (*id, &h.address, h.from, Some(h.until)))
+                .chain(open)
+        })
+        .collect();
+    let first = allocate_ids(&mut tx, "child_addresses", addresses.len()).await?;
+    for (n, chunk) in addresses.chunks(rows_per_statement(8)).enumerate() {
+        let base = first + (n * rows_per_statement(8)) as i64;
+        let mut insert = sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO child_addresses (id, child_id, line1, line2, town, postcode, valid_from, valid_to) ",
+        );
+        let numbered = chunk.iter().enumerate().map(|(i, row)| (base + i as i64, row));
+        insert.push_values(numbered, |mut row, (id, (child_id, a, from, until))| {
+            row.push_bind(id)
+                .push_bind(*child_id)
+                .push_bind(a.line1.as_str())
+                .push_bind(a.line2.as_deref())
+                .push_bind(a.town.as_str())
+                .push_bind(a.postcode.as_str())
+                .push_bind(*from)
+                .push_bind(*until);
+        });
+        insert.build().execute(&mut *tx).await?;
+    }
+
+    let parents: Vec<_> = rows
+        .iter()
+        .flat_map(|(id, _, r)| r.parents_carers.iter().map(move |p| (*id, p)))
+        .collect();
+    let first = allocate_ids(&mut tx, "parents_carers", parents.len()).await?;
+    for (n, chunk) in parents.chunks(rows_per_statement(12)).enumerate() {
+        let base = first + (n * rows_per_statement(12)) as i64;
+        let mut insert = sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO parents_carers (id, child_id, given_name, family_name, relationship, address_line1, address_line2, town, postcode, telephone, source, supplied_at) ",
+        );
+        let numbered = chunk.iter().enumerate().map(|(i, row)| (base + i as i64, row));
+        insert.push_values(numbered, |mut row, (id, (child_id, p))| {
+            let a = p.address.as_ref();
+            row.push_bind(id)
+                .push_bind(*child_id)
+                .push_bind(p.given_name.as_str())
+                .push_bind(p.family_name.as_str())
+                .push_bind(p.relationship.code())
+                .push_bind(a.map(|a| a.line1.as_str()))
+                .push_bind(a.and_then(|a| a.line2.as_deref()))
+                .push_bind(a.map(|a| a.town.as_str()))
+                .push_bind(a.map(|a| a.postcode.as_str()))
+                .push_bind(p.telephone.as_ref().map(|t| t.as_str()))
+                .push_bind(p.provenance.source.as_str())
+                .push_bind(p.provenance.supplied_at);
+        });
+        insert.build().execute(&mut *tx).await?;
+    }
+
+    let involvements: Vec<_> = rows
+        .iter()
+        .flat_map(|(id, _, r)| r.involvements.iter().map(move |i| (*id, i)))
+        .collect();
+    let first = allocate_ids(&mut tx, "involvements", involvements.len()).await?;
+    for (n, chunk) in involvements.chunks(rows_per_statement(15)).enumerate() {
+        let base = first + (n * rows_per_statement(15)) as i64;
+        let mut insert = sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO involvements (id, child_id, service_id, practitioner_id, started_on, ended_on, lead_professional, caf_completed_on, sensitive_basis, consent_given_by, consent_given_on, child_protection_reference, source, supplied_at) ",
+        );
+        let numbered = chunk.iter().enumerate().map(|(i, row)| (base + i as i64, row));
+        insert.push_values(numbered, |mut row, (id, (child_id, inv))| {
+            let (given_by, given_on, reference) = match &inv.sensitive_basis {
+                Some(SensitiveBasis::Consent { given_by, given_on }) => (Some(given_by.code()), Some(*given_on), None),
+                Some(SensitiveBasis::ChildProtection { reference }) => (None, None, Some(reference.as_str())),
+                None => (None, None, None),
+            };
+            row.push_bind(id)
+                .push_bind(*child_id)
+                .push_bind(inv.service.id)
+                .push_bind(inv.practitioner.as_ref().map(|p| p.id))
+                .push_bind(inv.started_on)
+                .push_bind(inv.ended_on)
+                .push_bind(inv.lead_professional)
+                .push_bind(inv.caf_completed_on)
+                .push_bind(inv.sensitive_basis.as_ref().map(|b| b.code()))
+                .push_bind(given_by)
+                .push_bind(given_on)
+                .push_bind(reference)
+                .push_bind(inv.provenance.source.as_str())
+                .push_bind(inv.provenance.supplied_at);
+        });
+        insert.build().execute(&mut *tx).await?;
+    }
+
+    tx.commit().await?;
+    Ok(report)
+}
+
+pub(crate) async fn child_record(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    id: &contactpoint_domain::ContactPointId,
+) -> Result<contactpoint_domain::ChildRecord, crate::StorageError> {
+    use crate::rows::{AddressRow, ChildRow, FormerNameRow, InvolvementRow, ParentRow};
+    // One transaction, so the parts are read from one consistent state.
+    let mut tx = pool.begin().await?;
+    let child: ChildRow = sqlx::query_as(concat!(
+        "SELECT ",
+        child_columns!(),
+        " FROM children WHERE contactpoint_id = $1"
+    ))
+    .bind(id.as_digits())
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(crate::StorageError::NotFound { what: "child" })?;
+    let former: Vec<FormerNameRow> = sqlx::query_as(
+        "SELECT given_name, family_name, source, supplied_at FROM child_former_names WHERE child_id = $1 ORDER BY id",
+    )
+    .bind(child.id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let addresses: Vec<AddressRow> = sqlx::query_as(
+        "SELECT line1, line2, town, postcode, valid_from, valid_to FROM child_addresses WHERE child_id = $1 ORDER BY valid_from, id",
+    )
+    .bind(child.id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let parents: Vec<ParentRow> = sqlx::query_as(
+        "SELECT given_name, family_name, relationship, address_line1, address_line2, town, postcode, telephone, source, supplied_at \
+         FROM parents_carers WHERE child_id = $1 ORDER BY id",
+    )
+    .bind(child.id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let involvements: Vec<InvolvementRow> = sqlx::query_as(
+        "SELECT s.id AS service_id, s.name AS service_name, o.name AS organisation_name, s.category, \
+                s.address_line1 AS service_line1, s.address_line2 AS service_line2, s.town AS service_town, \
+                s.postcode AS service_postcode, s.telephone AS service_telephone, s.email AS service_email, \
+                p.id AS practitioner_id, p.given_name AS practitioner_given_name, p.family_name AS practitioner_family_name, \
+                p.telephone AS practitioner_telephone, p.email AS practitioner_email, \
+                i.started_on, i.ended_on, i.lead_professional, i.caf_completed_on, i.sensitive_basis, \
+                i.consent_given_by, i.consent_given_on, i.child_protection_reference, i.source, i.supplied_at \
+         FROM involvements i \
+         JOIN services s ON s.id = i.service_id \
+         JOIN organisations o ON o.id = s.organisation_id \
+         LEFT JOIN practitioners p ON p.id = i.practitioner_id \
+         WHERE i.child_id = $1 ORDER BY i.id",
+    )
+    .bind(child.id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    crate::rows::assemble_child(child, former, addresses, parents, involvements)
+}

@@ -1,0 +1,167 @@
+use crate::backend::{postgres, sqlite};
+use crate::{Catalogue, CatalogueIds, LocalAuthority, StorageError};
+use contactpoint_domain::{ChildRecord, ContactPointId, Permit};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// A handle on the database; cheap to clone (it holds a connection pool).
+#[derive(Debug, Clone)]
+pub enum Store {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same function of the backend module that matches the store.
+macro_rules! dispatch {
+    ($store:expr, $function:ident ( $($arg:expr),* )) => {
+        match $store {
+            Store::Sqlite(pool) => sqlite::$function(pool, $($arg),*).await,
+            Store::Postgres(pool) => postgres::$function(pool, $($arg),*).await,
+        }
+    };
+}
+
+/// What loading a batch of children did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    pub children: usize,
+    /// IDs that were already taken in the database, and the fresh ones issued instead.
+    pub reissued_ids: Vec<(ContactPointId, ContactPointId)>,
+}
+
+/// Counts for one local authority, for `contactpoint stats`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalAuthorityStats {
+    pub code: String,
+    pub name: String,
+    pub children: i64,
+    pub shielded: i64,
+    pub services: i64,
+    pub involvements: i64,
+}
+
+impl Store {
+    /// Connects to `sqlite://PATH` (creating the file if needed) or `postgres://...`.
+    pub async fn connect(url: &str) -> Result<Self, StorageError> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
+            Self::connect_sqlite(options).await
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::connect_postgres(PgConnectOptions::from_str(url)?).await
+        } else {
+            Err(StorageError::UnsupportedUrl(
+                url.split(':').next().unwrap_or_default().to_owned(),
+            ))
+        }
+    }
+
+    pub async fn connect_sqlite(options: SqliteConnectOptions) -> Result<Self, StorageError> {
+        let options = options
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("cache_size", "-65536")
+            .pragma("temp_store", "memory");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Ok(Self::Sqlite(pool))
+    }
+
+    pub async fn connect_postgres(options: PgConnectOptions) -> Result<Self, StorageError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Ok(Self::Postgres(pool))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Brings the schema up to date. Safe to run at every start.
+    pub async fn migrate(&self) -> Result<(), StorageError> {
+        dispatch!(self, migrate())
+    }
+
+    /// Answers when the database answers.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        dispatch!(self, ping())
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite(pool) => pool.close().await,
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// Adds local authorities, leaving any that already exist as they are.
+    pub async fn load_local_authorities(
+        &self,
+        permit: &Permit,
+        authorities: &[LocalAuthority],
+    ) -> Result<(), StorageError> {
+        dispatch!(self, load_local_authorities(permit, authorities))
+    }
+
+    /// Writes organisations, services and practitioners in one transaction.
+    pub async fn load_catalogue(
+        &self,
+        permit: &Permit,
+        catalogue: &Catalogue,
+    ) -> Result<CatalogueIds, StorageError> {
+        dispatch!(self, load_catalogue(permit, catalogue))
+    }
+
+    /// Writes whole child records in one transaction: either every record of the batch is
+    /// stored with all its parts, or nothing is. The services and practitioners the records
+    /// name must already be stored.
+    pub async fn load_children(
+        &self,
+        permit: &Permit,
+        records: &[ChildRecord],
+    ) -> Result<LoadReport, StorageError> {
+        dispatch!(self, load_children(permit, records))
+    }
+
+    /// The whole stored record of one child.
+    pub async fn child_record(
+        &self,
+        permit: &Permit,
+        id: &ContactPointId,
+    ) -> Result<ChildRecord, StorageError> {
+        dispatch!(self, child_record(permit, id))
+    }
+
+    /// Counts per local authority: children, shielded children, services, involvements.
+    pub async fn stats(&self) -> Result<Vec<LocalAuthorityStats>, StorageError> {
+        dispatch!(self, stats())
+    }
+}

@@ -1,0 +1,8 @@
+//! What tests share: a fresh database on either backend, a fixed clock and builders for
+//! records that pass every rule.
+
+mod database;
+mod records;
+
+pub use database::{postgres_url, TestDatabase};
+pub use records::{sample_catalogue, sample_child, sample_local_authority, test_now, test_today};
