@@ -15,7 +15,9 @@ fn is_outward(s: &str) -> bool {
     let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
     match b.len() {
         2 => alpha(0) && digit(1),
-        3 => alpha(0) && ((digit(1) && digit(2)) || (alpha(1) && digit(2)) || (digit(1) && alpha(2))),
+        3 => {
+            alpha(0) && ((digit(1) && digit(2)) || (alpha(1) && digit(2)) || (digit(1) && alpha(2)))
+        }
         4 => alpha(0) && alpha(1) && digit(2) && (digit(3) || alpha(3)),
         _ => false,
     }
@@ -104,7 +106,8 @@ pub struct Address {
 
 fn address_line(field: &str, input: &str, max: usize) -> Result<String, FieldError> {
     let folded = input.split_whitespace().collect::<Vec<_>>().join(" ");
-    let allowed = |c: char| c.is_alphanumeric() || matches!(c, ' ' | '-' | '\'' | ',' | '.' | '/' | '&');
+    let allowed =
+        |c: char| c.is_alphanumeric() || matches!(c, ' ' | '-' | '\'' | ',' | '.' | '/' | '&');
     if folded.is_empty() || folded.chars().count() > max || !folded.chars().all(allowed) {
         return Err(FieldError::new(
             field,
@@ -116,7 +119,12 @@ fn address_line(field: &str, input: &str, max: usize) -> Result<String, FieldErr
 
 impl Address {
     /// Parses the four parts; `line2` may be empty.
-    pub fn parse(line1: &str, line2: Option<&str>, town: &str, postcode: &str) -> Result<Self, FieldError> {
+    pub fn parse(
+        line1: &str,
+        line2: Option<&str>,
+        town: &str,
+        postcode: &str,
+    ) -> Result<Self, FieldError> {
         Ok(Self {
             line1: address_line("address_line1", line1, 100)?,
             line2: match line2.map(str::trim) {
@@ -154,7 +162,10 @@ impl ReturnIntention {
             .into_iter()
             .find(|r| r.code() == input.trim())
             .ok_or_else(|| {
-                FieldError::new("return_intention", "one of within_three_years, not_returning, not_known")
+                FieldError::new(
+                    "return_intention",
+                    "one of within_three_years, not_returning, not_known",
+                )
             })
     }
 }
@@ -210,7 +221,10 @@ mod tests {
     #[test]
     fn postcode_parts_are_available_for_partial_matching() {
         let p = Postcode::parse("MK40 1AB").unwrap();
-        assert_eq!((p.area(), p.outward(), p.sector()), ("MK", "MK40", "MK40 1"));
+        assert_eq!(
+            (p.area(), p.outward(), p.sector()),
+            ("MK", "MK40", "MK40 1")
+        );
     }
 
     #[test]
@@ -229,6 +243,8 @@ mod tests {
         assert_eq!(err.field, "address_line2");
         let err = Address::parse("1 High St", None, "Bedford", "nope").unwrap_err();
         assert_eq!(err.field, "postcode");
-        assert!(Address::parse("Flat 2/3, 14 St. Mary's Rd", Some(""), "Bedford", "mk401ab").is_ok());
+        assert!(
+            Address::parse("Flat 2/3, 14 St. Mary's Rd", Some(""), "Bedford", "mk401ab").is_ok()
+        );
     }
 }

@@ -1,10 +1,10 @@
 //! The child's record: everything ContactPoint holds about one child, and nothing more.
 
+use crate::service::code_enum;
 use crate::{
     Address, AddressState, ContactPointId, FamilyName, FieldError, GivenName, Involvement,
     LocalAuthorityCode, MiddleNames, Provenance, Telephone,
 };
-use crate::service::code_enum;
 use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
@@ -54,7 +54,8 @@ pub struct DateOfBirth(NaiveDate);
 
 impl DateOfBirth {
     pub fn parse(input: &str, today: NaiveDate) -> Result<Self, FieldError> {
-        let expected = "a date of birth as YYYY-MM-DD, not in the future and within the last 25 years";
+        let expected =
+            "a date of birth as YYYY-MM-DD, not in the future and within the last 25 years";
         let date = NaiveDate::parse_from_str(input.trim(), "%Y-%m-%d")
             .map_err(|_| FieldError::new("date_of_birth", expected))?;
         Self::new(date, today).map_err(|_| FieldError::new("date_of_birth", expected))
@@ -173,7 +174,9 @@ impl ChildRecord {
     /// True when any involvement is with a sexual health, mental health or substance
     /// misuse service.
     pub fn has_sensitive_service(&self) -> bool {
-        self.involvements.iter().any(|i| i.service.category.is_sensitive())
+        self.involvements
+            .iter()
+            .any(|i| i.service.category.is_sensitive())
     }
 }
 
@@ -201,13 +204,22 @@ mod tests {
         assert_eq!(Gender::parse_supplied("f"), Ok(Gender::Female));
         assert_eq!(Gender::parse_supplied("M"), Ok(Gender::Male));
         assert_eq!(Gender::parse_supplied("U"), Ok(Gender::NotSpecified));
-        assert_eq!(Gender::parse_supplied("not_specified"), Ok(Gender::NotSpecified));
+        assert_eq!(
+            Gender::parse_supplied("not_specified"),
+            Ok(Gender::NotSpecified)
+        );
         assert_eq!(Gender::parse_supplied("X").unwrap_err().field, "gender");
     }
 
     #[test]
     fn relationships_are_a_closed_list() {
-        assert_eq!(Relationship::parse("foster_carer"), Ok(Relationship::FosterCarer));
-        assert_eq!(Relationship::parse("neighbour").unwrap_err().field, "relationship");
+        assert_eq!(
+            Relationship::parse("foster_carer"),
+            Ok(Relationship::FosterCarer)
+        );
+        assert_eq!(
+            Relationship::parse("neighbour").unwrap_err().field,
+            "relationship"
+        );
     }
 }

@@ -130,9 +130,18 @@ mod tests {
 
     #[test]
     fn uk_numbers_are_accepted_in_their_usual_forms() {
-        assert_eq!(Telephone::parse("01234 567890").unwrap().as_str(), "01234567890");
-        assert_eq!(Telephone::parse("+44 1234 567890").unwrap().as_str(), "01234567890");
-        assert_eq!(Telephone::parse("(020) 7946-0000").unwrap().as_str(), "02079460000");
+        assert_eq!(
+            Telephone::parse("01234 567890").unwrap().as_str(),
+            "01234567890"
+        );
+        assert_eq!(
+            Telephone::parse("+44 1234 567890").unwrap().as_str(),
+            "01234567890"
+        );
+        assert_eq!(
+            Telephone::parse("(020) 7946-0000").unwrap().as_str(),
+            "02079460000"
+        );
     }
 
     #[test]
@@ -146,11 +155,17 @@ mod tests {
     #[test]
     fn email_addresses_are_lower_cased_and_checked() {
         assert_eq!(
-            EmailAddress::parse(" Team@Example.gov.UK ").unwrap().as_str(),
+            EmailAddress::parse(" Team@Example.gov.UK ")
+                .unwrap()
+                .as_str(),
             "team@example.gov.uk"
         );
         for bad in ["no-at-sign", "a@b", "a b@c.uk", "a@@c.uk", "@c.uk"] {
-            assert_eq!(EmailAddress::parse(bad).unwrap_err().field, "email", "{bad}");
+            assert_eq!(
+                EmailAddress::parse(bad).unwrap_err().field,
+                "email",
+                "{bad}"
+            );
         }
     }
 }

@@ -29,7 +29,10 @@ impl ConsentGiver {
         match input.trim() {
             "child" => Ok(Self::Child),
             "parent_carer" => Ok(Self::ParentCarer),
-            _ => Err(FieldError::new("consent_given_by", "one of child, parent_carer")),
+            _ => Err(FieldError::new(
+                "consent_given_by",
+                "one of child, parent_carer",
+            )),
         }
     }
 }
@@ -39,7 +42,10 @@ impl ConsentGiver {
 #[serde(tag = "basis", rename_all = "snake_case")]
 pub enum SensitiveBasis {
     /// Explicit consent, from the child (12 or over) or a parent or carer.
-    Consent { given_by: ConsentGiver, given_on: NaiveDate },
+    Consent {
+        given_by: ConsentGiver,
+        given_on: NaiveDate,
+    },
     /// No consent, but a documented child-protection concern; the reference points to that
     /// document, which ContactPoint never holds.
     ChildProtection { reference: String },
@@ -56,9 +62,12 @@ impl SensitiveBasis {
     pub fn child_protection(reference: &str) -> Result<Self, FieldError> {
         let r = reference.trim();
         let ok = (1..=40).contains(&r.len())
-            && r.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '/' | '_'));
+            && r.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '/' | '_'));
         if ok {
-            Ok(Self::ChildProtection { reference: r.to_owned() })
+            Ok(Self::ChildProtection {
+                reference: r.to_owned(),
+            })
         } else {
             Err(FieldError::new(
                 "child_protection_reference",
@@ -184,12 +193,17 @@ mod tests {
     #[test]
     fn a_child_of_twelve_may_consent_but_a_child_of_eleven_may_not() {
         let consent = |on| {
-            Some(SensitiveBasis::Consent { given_by: ConsentGiver::Child, given_on: on })
+            Some(SensitiveBasis::Consent {
+                given_by: ConsentGiver::Child,
+                given_on: on,
+            })
         };
         let dob = date(2012, 3, 15);
-        assert!(involvement(ServiceCategory::SexualHealth, consent(date(2024, 3, 15)))
-            .check(dob)
-            .is_ok());
+        assert!(
+            involvement(ServiceCategory::SexualHealth, consent(date(2024, 3, 15)))
+                .check(dob)
+                .is_ok()
+        );
         let err = involvement(ServiceCategory::SexualHealth, consent(date(2024, 3, 14)))
             .check(dob)
             .unwrap_err();
@@ -203,11 +217,17 @@ mod tests {
             given_by: ConsentGiver::ParentCarer,
             given_on: date(2024, 1, 10),
         };
-        assert!(involvement(ServiceCategory::SubstanceMisuse, Some(parent)).check(dob).is_ok());
+        assert!(involvement(ServiceCategory::SubstanceMisuse, Some(parent))
+            .check(dob)
+            .is_ok());
         let concern = SensitiveBasis::child_protection("CP/2024-0117").unwrap();
-        assert!(involvement(ServiceCategory::MentalHealth, Some(concern)).check(dob).is_ok());
+        assert!(involvement(ServiceCategory::MentalHealth, Some(concern))
+            .check(dob)
+            .is_ok());
         assert_eq!(
-            SensitiveBasis::child_protection("free text about the case").unwrap_err().field,
+            SensitiveBasis::child_protection("free text about the case")
+                .unwrap_err()
+                .field,
             "child_protection_reference"
         );
     }

@@ -53,9 +53,15 @@ mod tests {
 
     #[test]
     fn a_local_authority_code_is_e_and_eight_digits() {
-        assert_eq!(LocalAuthorityCode::parse("e06000055").unwrap().as_str(), "E06000055");
+        assert_eq!(
+            LocalAuthorityCode::parse("e06000055").unwrap().as_str(),
+            "E06000055"
+        );
         for bad in ["E0600005", "W06000055", "E0600005X", ""] {
-            assert_eq!(LocalAuthorityCode::parse(bad).unwrap_err().field, "local_authority");
+            assert_eq!(
+                LocalAuthorityCode::parse(bad).unwrap_err().field,
+                "local_authority"
+            );
         }
     }
 }

@@ -23,10 +23,17 @@ fn clean_name(field: &str, input: &str, max: usize) -> Result<String, FieldError
         .collect::<Vec<_>>()
         .join(" ")
         .chars()
-        .map(|c| if matches!(c, '\u{2019}' | '`' | '\u{2018}') { '\'' } else { c })
+        .map(|c| {
+            if matches!(c, '\u{2019}' | '`' | '\u{2018}') {
+                '\''
+            } else {
+                c
+            }
+        })
         .collect();
     let length = folded.chars().count();
-    let allowed = |c: char| c.is_alphabetic() || is_combining_mark(c) || matches!(c, ' ' | '-' | '\'' | '.');
+    let allowed =
+        |c: char| c.is_alphabetic() || is_combining_mark(c) || matches!(c, ' ' | '-' | '\'' | '.');
     let starts_with_letter = folded.chars().next().is_some_and(char::is_alphabetic);
     if length == 0 || length > max || !starts_with_letter || !folded.chars().all(allowed) {
         return Err(FieldError::new(field, expected));
@@ -119,7 +126,9 @@ mod tests {
     #[test]
     fn typographic_apostrophes_and_extra_spaces_are_folded() {
         assert_eq!(
-            FamilyName::parse("  O\u{2019}Connor   Byrne ").unwrap().as_str(),
+            FamilyName::parse("  O\u{2019}Connor   Byrne ")
+                .unwrap()
+                .as_str(),
             "O'Connor Byrne"
         );
     }

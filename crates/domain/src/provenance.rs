@@ -21,7 +21,8 @@ impl SourceCode {
         let s = input.trim();
         let ok = (2..=40).contains(&s.len())
             && s.starts_with(|c: char| c.is_ascii_lowercase())
-            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if ok {
             Ok(Self(s.to_owned()))
         } else {
@@ -66,7 +67,10 @@ pub struct Provenance {
 
 impl Provenance {
     pub fn new(source: SourceCode, supplied_at: DateTime<Utc>) -> Self {
-        Self { source, supplied_at }
+        Self {
+            source,
+            supplied_at,
+        }
     }
 }
 

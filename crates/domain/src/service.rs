@@ -1,6 +1,6 @@
 //! Organisations, the services they run, and the practitioners who work in them.
 
-use crate::{Address, EmailAddress, FieldError, FamilyName, GivenName, Telephone};
+use crate::{Address, EmailAddress, FamilyName, FieldError, GivenName, Telephone};
 use serde::{Deserialize, Serialize};
 
 macro_rules! code_enum {
@@ -72,12 +72,18 @@ impl ServiceCategory {
     /// Sexual health, mental health and substance misuse: recorded only with consent or a
     /// documented child-protection concern, and masked from most viewers.
     pub fn is_sensitive(self) -> bool {
-        matches!(self, Self::SexualHealth | Self::MentalHealth | Self::SubstanceMisuse)
+        matches!(
+            self,
+            Self::SexualHealth | Self::MentalHealth | Self::SubstanceMisuse
+        )
     }
 
     /// The universal services every child has a slot for.
     pub fn is_school(self) -> bool {
-        matches!(self, Self::PrimarySchool | Self::SecondarySchool | Self::SixthFormCollege)
+        matches!(
+            self,
+            Self::PrimarySchool | Self::SecondarySchool | Self::SixthFormCollege
+        )
     }
 
     pub fn is_universal(self) -> bool {
@@ -120,7 +126,10 @@ mod tests {
             .filter(|c| c.is_sensitive())
             .map(|c| c.code())
             .collect();
-        assert_eq!(sensitive, ["sexual_health", "mental_health", "substance_misuse"]);
+        assert_eq!(
+            sensitive,
+            ["sexual_health", "mental_health", "substance_misuse"]
+        );
     }
 
     #[test]

@@ -80,7 +80,11 @@ pub struct CatalogueIds {
 
 impl CatalogueIds {
     /// How a child's record refers to the service at `service_index` of `catalogue`.
-    pub fn service_ref(&self, catalogue_service: (&NewOrganisation, &NewService), service_index: usize) -> ServiceRef {
+    pub fn service_ref(
+        &self,
+        catalogue_service: (&NewOrganisation, &NewService),
+        service_index: usize,
+    ) -> ServiceRef {
         let (organisation, service) = catalogue_service;
         ServiceRef {
             id: self.first_service + service_index as i64,
@@ -93,7 +97,11 @@ impl CatalogueIds {
         }
     }
 
-    pub fn practitioner_ref(&self, practitioner: &NewPractitioner, practitioner_index: usize) -> PractitionerRef {
+    pub fn practitioner_ref(
+        &self,
+        practitioner: &NewPractitioner,
+        practitioner_index: usize,
+    ) -> PractitionerRef {
         PractitionerRef {
             id: self.first_practitioner + practitioner_index as i64,
             given_name: practitioner.given_name.clone(),

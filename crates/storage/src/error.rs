@@ -7,7 +7,10 @@ pub enum StorageError {
     #[error("{what} not found")]
     NotFound { what: &'static str },
     #[error("stored {table} row holds a value that no longer parses ({problem})")]
-    Corrupt { table: &'static str, problem: FieldError },
+    Corrupt {
+        table: &'static str,
+        problem: FieldError,
+    },
     #[error("refused: {0}")]
     Invalid(FieldError),
     #[error("database error: {0}")]

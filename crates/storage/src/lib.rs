@@ -12,7 +12,9 @@ mod error;
 mod rows;
 mod store;
 
-pub use catalogue::{Catalogue, CatalogueIds, NewOrganisation, NewPractitioner, NewService, LocalAuthority};
+pub use catalogue::{
+    Catalogue, CatalogueIds, LocalAuthority, NewOrganisation, NewPractitioner, NewService,
+};
 pub use error::StorageError;
 pub use store::{Backend, LoadReport, LocalAuthorityStats, Store};
 

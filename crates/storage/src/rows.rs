@@ -115,13 +115,21 @@ fn optional_address(
     }
 }
 
-fn optional<T>(value: Option<&str>, parse: impl Fn(&str) -> Result<T, FieldError>) -> Result<Option<T>, FieldError> {
+fn optional<T>(
+    value: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, FieldError>,
+) -> Result<Option<T>, FieldError> {
     value.map(parse).transpose()
 }
 
 impl AddressRow {
     fn address(&self) -> Result<Address, FieldError> {
-        Address::parse(&self.line1, self.line2.as_deref(), &self.town, &self.postcode)
+        Address::parse(
+            &self.line1,
+            self.line2.as_deref(),
+            &self.town,
+            &self.postcode,
+        )
     }
 }
 
@@ -141,7 +149,11 @@ impl InvolvementRow {
             telephone: optional(self.service_telephone.as_deref(), Telephone::parse)?,
             email: optional(self.service_email.as_deref(), EmailAddress::parse)?,
         };
-        let practitioner = match (self.practitioner_id, &self.practitioner_given_name, &self.practitioner_family_name) {
+        let practitioner = match (
+            self.practitioner_id,
+            &self.practitioner_given_name,
+            &self.practitioner_family_name,
+        ) {
             (Some(id), Some(given), Some(family)) => Some(PractitionerRef {
                 id,
                 given_name: GivenName::parse(given)?,
@@ -154,13 +166,17 @@ impl InvolvementRow {
         let sensitive_basis = match self.sensitive_basis.as_deref() {
             None => None,
             Some("consent") => Some(SensitiveBasis::Consent {
-                given_by: ConsentGiver::parse(self.consent_given_by.as_deref().unwrap_or_default())?,
+                given_by: ConsentGiver::parse(
+                    self.consent_given_by.as_deref().unwrap_or_default(),
+                )?,
                 given_on: self
                     .consent_given_on
                     .ok_or_else(|| FieldError::new("consent_given_on", "a date"))?,
             }),
             Some(_) => Some(SensitiveBasis::child_protection(
-                self.child_protection_reference.as_deref().unwrap_or_default(),
+                self.child_protection_reference
+                    .as_deref()
+                    .unwrap_or_default(),
             )?),
         };
         Ok(Involvement {
@@ -187,24 +203,39 @@ pub(crate) fn assemble_child(
     let corrupt = StorageError::corrupt;
     let open_address = addresses.iter().find(|a| a.valid_to.is_none());
     let address = match (child.address_state.as_str(), open_address) {
-        ("current", Some(a)) => AddressState::Current { address: a.address().map_err(corrupt("child_addresses"))? },
-        ("last_known", Some(a)) => AddressState::LastKnown { address: a.address().map_err(corrupt("child_addresses"))? },
+        ("current", Some(a)) => AddressState::Current {
+            address: a.address().map_err(corrupt("child_addresses"))?,
+        },
+        ("last_known", Some(a)) => AddressState::LastKnown {
+            address: a.address().map_err(corrupt("child_addresses"))?,
+        },
         ("no_known_address", None) => AddressState::NoKnownAddress,
         ("left_england", None) => AddressState::LeftEngland {
-            intends_to_return: ReturnIntention::parse(child.return_intention.as_deref().unwrap_or_default())
-                .map_err(corrupt("children"))?,
+            intends_to_return: ReturnIntention::parse(
+                child.return_intention.as_deref().unwrap_or_default(),
+            )
+            .map_err(corrupt("children"))?,
         },
         _ => {
             return Err(StorageError::Corrupt {
                 table: "child_addresses",
-                problem: FieldError::new("address_state", "one open address exactly when the state has an address"),
+                problem: FieldError::new(
+                    "address_state",
+                    "one open address exactly when the state has an address",
+                ),
             })
         }
     };
     let address_history = addresses
         .iter()
         .filter_map(|a| a.valid_to.map(|until| (a, until)))
-        .map(|(a, until)| Ok(PastAddress { address: a.address()?, from: a.valid_from, until }))
+        .map(|(a, until)| {
+            Ok(PastAddress {
+                address: a.address()?,
+                from: a.valid_from,
+                until,
+            })
+        })
         .collect::<Result<Vec<_>, FieldError>>()
         .map_err(corrupt("child_addresses"))?;
     let former_names = former_names

@@ -3,7 +3,9 @@
 
 use contactpoint_domain::{AddressState, ContactPointId, Permit, SystemTask};
 use contactpoint_storage::{migration_names, Backend, StorageError, Store};
-use contactpoint_test_support::{sample_catalogue, sample_child, sample_local_authority, TestDatabase};
+use contactpoint_test_support::{
+    sample_catalogue, sample_child, sample_local_authority, TestDatabase,
+};
 
 /// Generates `NAME::on_sqlite` and `NAME::on_postgres` from one async test body.
 macro_rules! contract_test {
@@ -39,8 +41,16 @@ fn permit() -> Permit {
     Permit::system_bypass(SystemTask::StorageContractTest)
 }
 
-async fn with_catalogue(store: &Store) -> (contactpoint_storage::Catalogue, contactpoint_storage::CatalogueIds) {
-    store.load_local_authorities(&permit(), &[sample_local_authority()]).await.unwrap();
+async fn with_catalogue(
+    store: &Store,
+) -> (
+    contactpoint_storage::Catalogue,
+    contactpoint_storage::CatalogueIds,
+) {
+    store
+        .load_local_authorities(&permit(), &[sample_local_authority()])
+        .await
+        .unwrap();
     let catalogue = sample_catalogue();
     let ids = store.load_catalogue(&permit(), &catalogue).await.unwrap();
     (catalogue, ids)
@@ -52,10 +62,11 @@ fn both_backends_have_the_same_migrations() {
     assert!(!sqlite.is_empty());
     assert_eq!(sqlite, migration_names(Backend::Postgres));
     let listing = |dir: &str| {
-        let mut names: Vec<_> = std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
+        let mut names: Vec<_> =
+            std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
         names.sort();
         names
     };
@@ -65,10 +76,16 @@ fn both_backends_have_the_same_migrations() {
 contract_test!(a_child_record_round_trips_with_every_part, |store| {
     let (catalogue, ids) = with_catalogue(store).await;
     let record = sample_child(&catalogue, &ids, 1);
-    let report = store.load_children(&permit(), std::slice::from_ref(&record)).await.unwrap();
+    let report = store
+        .load_children(&permit(), std::slice::from_ref(&record))
+        .await
+        .unwrap();
     assert_eq!(report.children, 1);
     assert!(report.reissued_ids.is_empty());
-    let stored = store.child_record(&permit(), &record.contactpoint_id).await.unwrap();
+    let stored = store
+        .child_record(&permit(), &record.contactpoint_id)
+        .await
+        .unwrap();
     assert_eq!(stored, record);
 });
 
@@ -80,8 +97,12 @@ contract_test!(every_address_state_round_trips, |store| {
     let states = [
         AddressState::LastKnown { address: home },
         AddressState::NoKnownAddress,
-        AddressState::LeftEngland { intends_to_return: ReturnIntention::WithinThreeYears },
-        AddressState::LeftEngland { intends_to_return: ReturnIntention::NotKnown },
+        AddressState::LeftEngland {
+            intends_to_return: ReturnIntention::WithinThreeYears,
+        },
+        AddressState::LeftEngland {
+            intends_to_return: ReturnIntention::NotKnown,
+        },
     ];
     let records: Vec<_> = states
         .into_iter()
@@ -94,89 +115,164 @@ contract_test!(every_address_state_round_trips, |store| {
         .collect();
     store.load_children(&permit(), &records).await.unwrap();
     for record in &records {
-        assert_eq!(&store.child_record(&permit(), &record.contactpoint_id).await.unwrap(), record);
+        assert_eq!(
+            &store
+                .child_record(&permit(), &record.contactpoint_id)
+                .await
+                .unwrap(),
+            record
+        );
     }
 });
 
 contract_test!(an_unknown_child_is_not_found_rather_than_empty, |store| {
     let missing = ContactPointId::random(&mut rand::rng());
     let err = store.child_record(&permit(), &missing).await.unwrap_err();
-    assert!(matches!(err, StorageError::NotFound { what: "child" }), "{err:?}");
+    assert!(
+        matches!(err, StorageError::NotFound { what: "child" }),
+        "{err:?}"
+    );
 });
 
-contract_test!(a_batch_with_a_broken_record_writes_nothing_at_all, |store| {
-    let (catalogue, ids) = with_catalogue(store).await;
-    let good = sample_child(&catalogue, &ids, 3);
-    let mut broken = sample_child(&catalogue, &ids, 4);
-    // A service the database does not hold: the foreign key refuses the involvement.
-    broken.involvements[0].service.id = 999_999;
-    let err = store.load_children(&permit(), &[good.clone(), broken]).await.unwrap_err();
-    assert!(matches!(err, StorageError::Database(_)), "{err:?}");
-    assert!(matches!(
-        store.child_record(&permit(), &good.contactpoint_id).await,
-        Err(StorageError::NotFound { .. })
-    ));
-    let stats = store.stats().await.unwrap();
-    assert_eq!((stats[0].children, stats[0].involvements), (0, 0));
-});
+contract_test!(
+    a_batch_with_a_broken_record_writes_nothing_at_all,
+    |store| {
+        let (catalogue, ids) = with_catalogue(store).await;
+        let good = sample_child(&catalogue, &ids, 3);
+        let mut broken = sample_child(&catalogue, &ids, 4);
+        // A service the database does not hold: the foreign key refuses the involvement.
+        broken.involvements[0].service.id = 999_999;
+        let err = store
+            .load_children(&permit(), &[good.clone(), broken])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StorageError::Database(_)), "{err:?}");
+        assert!(matches!(
+            store.child_record(&permit(), &good.contactpoint_id).await,
+            Err(StorageError::NotFound { .. })
+        ));
+        let stats = store.stats().await.unwrap();
+        assert_eq!((stats[0].children, stats[0].involvements), (0, 0));
+    }
+);
 
-contract_test!(a_contactpoint_id_already_in_use_is_replaced_and_reported, |store| {
-    let (catalogue, ids) = with_catalogue(store).await;
-    let first = sample_child(&catalogue, &ids, 5);
-    store.load_children(&permit(), std::slice::from_ref(&first)).await.unwrap();
-    let mut second = sample_child(&catalogue, &ids, 5);
-    second.given_name = contactpoint_domain::GivenName::parse("Oliver").unwrap();
-    let report = store.load_children(&permit(), std::slice::from_ref(&second)).await.unwrap();
-    assert_eq!(report.reissued_ids.len(), 1);
-    let (old, fresh) = report.reissued_ids[0];
-    assert_eq!(old, first.contactpoint_id);
-    assert_ne!(fresh, old);
-    assert_eq!(store.child_record(&permit(), &old).await.unwrap().given_name.as_str(), "Amelia");
-    assert_eq!(store.child_record(&permit(), &fresh).await.unwrap().given_name.as_str(), "Oliver");
-});
+contract_test!(
+    a_contactpoint_id_already_in_use_is_replaced_and_reported,
+    |store| {
+        let (catalogue, ids) = with_catalogue(store).await;
+        let first = sample_child(&catalogue, &ids, 5);
+        store
+            .load_children(&permit(), std::slice::from_ref(&first))
+            .await
+            .unwrap();
+        let mut second = sample_child(&catalogue, &ids, 5);
+        second.given_name = contactpoint_domain::GivenName::parse("Oliver").unwrap();
+        let report = store
+            .load_children(&permit(), std::slice::from_ref(&second))
+            .await
+            .unwrap();
+        assert_eq!(report.reissued_ids.len(), 1);
+        let (old, fresh) = report.reissued_ids[0];
+        assert_eq!(old, first.contactpoint_id);
+        assert_ne!(fresh, old);
+        assert_eq!(
+            store
+                .child_record(&permit(), &old)
+                .await
+                .unwrap()
+                .given_name
+                .as_str(),
+            "Amelia"
+        );
+        assert_eq!(
+            store
+                .child_record(&permit(), &fresh)
+                .await
+                .unwrap()
+                .given_name
+                .as_str(),
+            "Oliver"
+        );
+    }
+);
 
-contract_test!(the_database_refuses_a_sensitive_service_row_that_is_not_marked_sensitive, |store| {
-    let (catalogue, ids) = with_catalogue(store).await;
-    let _ = (catalogue, ids);
-    let sql = "INSERT INTO services (id, organisation_id, name, category, sensitive) VALUES (9001, 1, 'Clinic', 'sexual_health', false)";
-    let result = match store {
-        Store::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
-        Store::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
-    };
-    assert!(result.is_err(), "the CHECK constraint must refuse the row");
-});
+contract_test!(
+    the_database_refuses_a_sensitive_service_row_that_is_not_marked_sensitive,
+    |store| {
+        let (catalogue, ids) = with_catalogue(store).await;
+        let _ = (catalogue, ids);
+        let sql = "INSERT INTO services (id, organisation_id, name, category, sensitive) VALUES (9001, 1, 'Clinic', 'sexual_health', false)";
+        let result = match store {
+            Store::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+            Store::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+        };
+        assert!(result.is_err(), "the CHECK constraint must refuse the row");
+    }
+);
 
-contract_test!(statistics_count_children_shielded_services_and_involvements_per_authority, |store| {
-    let (catalogue, ids) = with_catalogue(store).await;
-    let mut records: Vec<_> = (0..5).map(|i| sample_child(&catalogue, &ids, 200 + i)).collect();
-    records[0].shielded = true;
-    records[1].involvements.pop();
-    store.load_children(&permit(), &records).await.unwrap();
-    let stats = store.stats().await.unwrap();
-    assert_eq!(stats.len(), 1);
-    let la = &stats[0];
-    assert_eq!((la.code.as_str(), la.name.as_str()), ("E06000055", "Bedford"));
-    assert_eq!((la.children, la.shielded, la.services, la.involvements), (5, 1, 3, 14));
-});
+contract_test!(
+    statistics_count_children_shielded_services_and_involvements_per_authority,
+    |store| {
+        let (catalogue, ids) = with_catalogue(store).await;
+        let mut records: Vec<_> = (0..5)
+            .map(|i| sample_child(&catalogue, &ids, 200 + i))
+            .collect();
+        records[0].shielded = true;
+        records[1].involvements.pop();
+        store.load_children(&permit(), &records).await.unwrap();
+        let stats = store.stats().await.unwrap();
+        assert_eq!(stats.len(), 1);
+        let la = &stats[0];
+        assert_eq!(
+            (la.code.as_str(), la.name.as_str()),
+            ("E06000055", "Bedford")
+        );
+        assert_eq!(
+            (la.children, la.shielded, la.services, la.involvements),
+            (5, 1, 3, 14)
+        );
+    }
+);
 
-contract_test!(loading_the_same_local_authorities_twice_keeps_one_of_each, |store| {
-    store.load_local_authorities(&permit(), &[sample_local_authority()]).await.unwrap();
-    store.load_local_authorities(&permit(), &[sample_local_authority()]).await.unwrap();
-    assert_eq!(store.stats().await.unwrap().len(), 1);
-});
+contract_test!(
+    loading_the_same_local_authorities_twice_keeps_one_of_each,
+    |store| {
+        store
+            .load_local_authorities(&permit(), &[sample_local_authority()])
+            .await
+            .unwrap();
+        store
+            .load_local_authorities(&permit(), &[sample_local_authority()])
+            .await
+            .unwrap();
+        assert_eq!(store.stats().await.unwrap().len(), 1);
+    }
+);
 
-contract_test!(a_large_batch_is_split_across_statements_and_loads_whole, |store| {
-    let (catalogue, ids) = with_catalogue(store).await;
-    let records: Vec<_> = (0..2_500).map(|i| sample_child(&catalogue, &ids, 10_000 + i)).collect();
-    let report = store.load_children(&permit(), &records).await.unwrap();
-    let distinct: std::collections::HashSet<_> = records.iter().map(|r| r.contactpoint_id).collect();
-    assert_eq!(report.reissued_ids.len(), records.len() - distinct.len());
-    let stats = store.stats().await.unwrap();
-    assert_eq!(stats[0].children, 2_500);
-    assert_eq!(stats[0].involvements, 2_500 * 3);
-    let last = records.last().unwrap();
-    assert_eq!(&store.child_record(&permit(), &last.contactpoint_id).await.unwrap(), last);
-});
+contract_test!(
+    a_large_batch_is_split_across_statements_and_loads_whole,
+    |store| {
+        let (catalogue, ids) = with_catalogue(store).await;
+        let records: Vec<_> = (0..2_500)
+            .map(|i| sample_child(&catalogue, &ids, 10_000 + i))
+            .collect();
+        let report = store.load_children(&permit(), &records).await.unwrap();
+        let distinct: std::collections::HashSet<_> =
+            records.iter().map(|r| r.contactpoint_id).collect();
+        assert_eq!(report.reissued_ids.len(), records.len() - distinct.len());
+        let stats = store.stats().await.unwrap();
+        assert_eq!(stats[0].children, 2_500);
+        assert_eq!(stats[0].involvements, 2_500 * 3);
+        let last = records.last().unwrap();
+        assert_eq!(
+            &store
+                .child_record(&permit(), &last.contactpoint_id)
+                .await
+                .unwrap(),
+            last
+        );
+    }
+);
 
 contract_test!(the_database_answers_a_ping_until_it_is_closed, |store| {
     store.ping().await.unwrap();

@@ -10,7 +10,9 @@ use contactpoint_domain::{
     Address, EmailAddress, FamilyName, GivenName, LocalAuthorityCode, OrganisationKind,
     ServiceCategory, Telephone,
 };
-use contactpoint_storage::{Catalogue, LocalAuthority, NewOrganisation, NewPractitioner, NewService};
+use contactpoint_storage::{
+    Catalogue, LocalAuthority, NewOrganisation, NewPractitioner, NewService,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, HashMap};
@@ -36,10 +38,13 @@ impl AuthorityServices {
     /// A school or GP practice in the child's district, or the nearest district that has one.
     pub fn nearest(&self, category: ServiceCategory, district: u8) -> Option<&[ServicePick]> {
         (0..=u8::MAX).find_map(|distance| {
-            [district.checked_sub(distance), district.checked_add(distance)]
-                .into_iter()
-                .flatten()
-                .find_map(|d| self.universal.get(&(category, d)).map(Vec::as_slice))
+            [
+                district.checked_sub(distance),
+                district.checked_add(distance),
+            ]
+            .into_iter()
+            .flatten()
+            .find_map(|d| self.universal.get(&(category, d)).map(Vec::as_slice))
         })
     }
 }
@@ -99,7 +104,9 @@ impl Builder<'_> {
         let address = self.address(la, district);
         let mut new_services = Vec::with_capacity(services.len());
         for (category, service_name, practitioner_count) in services {
-            let practitioners: Vec<_> = (0..*practitioner_count).map(|_| self.practitioner(&domain)).collect();
+            let practitioners: Vec<_> = (0..*practitioner_count)
+                .map(|_| self.practitioner(&domain))
+                .collect();
             let pick = ServicePick {
                 service: self.services,
                 practitioners: self.practitioners..self.practitioners + practitioners.len(),
@@ -108,7 +115,11 @@ impl Builder<'_> {
             self.practitioners += practitioners.len();
             let entry = self.index.by_authority.entry(la.code).or_default();
             if category.is_universal() {
-                entry.universal.entry((*category, district)).or_default().push(pick);
+                entry
+                    .universal
+                    .entry((*category, district))
+                    .or_default()
+                    .push(pick);
             } else {
                 entry.additional.entry(*category).or_default().push(pick);
             }
@@ -133,13 +144,16 @@ impl Builder<'_> {
     }
 
     fn district(&mut self, la: &LocalAuthoritySeed) -> u8 {
-        self.rng.random_range(la.district_range.0..=la.district_range.1)
+        self.rng
+            .random_range(la.district_range.0..=la.district_range.1)
     }
 
     fn authority(&mut self, la: &'static LocalAuthoritySeed, children: u64) {
         use OrganisationKind as K;
         use ServiceCategory as C;
-        let per = |children_per_service: u64, minimum: u64| (children / children_per_service).max(minimum) as usize;
+        let per = |children_per_service: u64, minimum: u64| {
+            (children / children_per_service).max(minimum) as usize
+        };
         let staff = per(1_500, 2);
         let name = la.name;
         // Schools: England has about one primary per 650 children of all ages, one secondary
@@ -147,7 +161,12 @@ impl Builder<'_> {
         for (count, kind, category, label) in [
             (per(650, 2), K::School, C::PrimarySchool, "Primary School"),
             (per(3_200, 1), K::School, C::SecondarySchool, "Academy"),
-            (per(9_000, 1), K::College, C::SixthFormCollege, "Sixth Form College"),
+            (
+                per(9_000, 1),
+                K::College,
+                C::SixthFormCollege,
+                "Sixth Form College",
+            ),
         ] {
             for _ in 0..count {
                 let district = self.district(la);
@@ -160,36 +179,123 @@ impl Builder<'_> {
             let surgery = format!(
                 "{} {}",
                 one_of(&mut self.rng, STREET_NAMES),
-                one_of(&mut self.rng, &["Surgery", "Medical Centre", "Health Centre", "Medical Practice"])
+                one_of(
+                    &mut self.rng,
+                    &[
+                        "Surgery",
+                        "Medical Centre",
+                        "Health Centre",
+                        "Medical Practice"
+                    ]
+                )
             );
-            self.organisation(la, K::GpPractice, surgery.clone(), district, &[(C::GpPractice, surgery, 3)]);
+            self.organisation(
+                la,
+                K::GpPractice,
+                surgery.clone(),
+                district,
+                &[(C::GpPractice, surgery, 3)],
+            );
         }
         let district = self.district(la);
-        self.organisation(la, K::LocalAuthorityChildrensServices, format!("{name} Children's Services"), district, &[
-            (C::SocialCare, format!("{name} Children's Social Care"), staff),
-            (C::SpecialEducationalNeeds, format!("{name} SEND Service"), staff),
-            (C::EducationWelfare, format!("{name} Education Welfare Service"), staff),
-            (C::EarlyYears, format!("{name} Children's Centres"), staff),
-            (C::YouthService, format!("{name} Youth Service"), staff),
-        ]);
-        self.organisation(la, K::NhsTrust, format!("{name} Community Health NHS Trust"), district, &[
-            (C::HealthVisiting, format!("{name} Health Visiting"), staff),
-            (C::SchoolNursing, format!("{name} School Nursing"), staff),
-            (C::MentalHealth, format!("{name} Child and Adolescent Mental Health Service"), staff),
-            (C::SexualHealth, format!("{name} Young People's Sexual Health Clinic"), staff),
-        ]);
-        self.organisation(la, K::YouthOffendingTeam, format!("{name} Youth Offending Team"), district,
-            &[(C::YouthOffending, format!("{name} Youth Offending Service"), staff)]);
-        self.organisation(la, K::Connexions, format!("Connexions {name}"), district,
-            &[(C::Connexions, format!("Connexions {name} Personal Advisers"), staff)]);
-        self.organisation(la, K::Police, format!("{name} Police Public Protection Unit"), district,
-            &[(C::PoliceChildProtection, format!("{name} Child Abuse Investigation Team"), staff)]);
-        self.organisation(la, K::Voluntary, format!("{name} Young People's Drug and Alcohol Service"), district,
-            &[(C::SubstanceMisuse, format!("{name} Young People's Substance Misuse Service"), staff)]);
+        self.organisation(
+            la,
+            K::LocalAuthorityChildrensServices,
+            format!("{name} Children's Services"),
+            district,
+            &[
+                (
+                    C::SocialCare,
+                    format!("{name} Children's Social Care"),
+                    staff,
+                ),
+                (
+                    C::SpecialEducationalNeeds,
+                    format!("{name} SEND Service"),
+                    staff,
+                ),
+                (
+                    C::EducationWelfare,
+                    format!("{name} Education Welfare Service"),
+                    staff,
+                ),
+                (C::EarlyYears, format!("{name} Children's Centres"), staff),
+                (C::YouthService, format!("{name} Youth Service"), staff),
+            ],
+        );
+        self.organisation(
+            la,
+            K::NhsTrust,
+            format!("{name} Community Health NHS Trust"),
+            district,
+            &[
+                (C::HealthVisiting, format!("{name} Health Visiting"), staff),
+                (C::SchoolNursing, format!("{name} School Nursing"), staff),
+                (
+                    C::MentalHealth,
+                    format!("{name} Child and Adolescent Mental Health Service"),
+                    staff,
+                ),
+                (
+                    C::SexualHealth,
+                    format!("{name} Young People's Sexual Health Clinic"),
+                    staff,
+                ),
+            ],
+        );
+        self.organisation(
+            la,
+            K::YouthOffendingTeam,
+            format!("{name} Youth Offending Team"),
+            district,
+            &[(
+                C::YouthOffending,
+                format!("{name} Youth Offending Service"),
+                staff,
+            )],
+        );
+        self.organisation(
+            la,
+            K::Connexions,
+            format!("Connexions {name}"),
+            district,
+            &[(
+                C::Connexions,
+                format!("Connexions {name} Personal Advisers"),
+                staff,
+            )],
+        );
+        self.organisation(
+            la,
+            K::Police,
+            format!("{name} Police Public Protection Unit"),
+            district,
+            &[(
+                C::PoliceChildProtection,
+                format!("{name} Child Abuse Investigation Team"),
+                staff,
+            )],
+        );
+        self.organisation(
+            la,
+            K::Voluntary,
+            format!("{name} Young People's Drug and Alcohol Service"),
+            district,
+            &[(
+                C::SubstanceMisuse,
+                format!("{name} Young People's Substance Misuse Service"),
+                staff,
+            )],
+        );
         for charity in ["Family Support", "Young Carers"] {
             let district = self.district(la);
-            self.organisation(la, K::Voluntary, format!("{name} {charity}"), district,
-                &[(C::Voluntary, format!("{name} {charity} Project"), staff)]);
+            self.organisation(
+                la,
+                K::Voluntary,
+                format!("{name} {charity}"),
+                district,
+                &[(C::Voluntary, format!("{name} {charity} Project"), staff)],
+            );
         }
     }
 }
@@ -199,7 +305,10 @@ impl Builder<'_> {
 pub fn build_catalogue(spec: &NationSpec) -> (Vec<LocalAuthority>, Catalogue, CatalogueIndex) {
     let adults = ORIGINS.iter().flat_map(|o| {
         let scale = o.per_mille;
-        o.female.iter().chain(o.male.iter()).map(move |(n, w)| (*n, w * scale))
+        o.female
+            .iter()
+            .chain(o.male.iter())
+            .map(move |(n, w)| (*n, w * scale))
     });
     let mut builder = Builder {
         rng: ChaCha8Rng::seed_from_u64(spec.seed ^ 0xC47A_1060_5EED),
@@ -208,7 +317,11 @@ pub fn build_catalogue(spec: &NationSpec) -> (Vec<LocalAuthority>, Catalogue, Ca
         services: 0,
         practitioners: 0,
         given: Weighted::new(adults),
-        family: Weighted::new(ORIGINS.iter().flat_map(|o| o.family.iter().map(move |(n, w)| (*n, w * o.per_mille)))),
+        family: Weighted::new(
+            ORIGINS
+                .iter()
+                .flat_map(|o| o.family.iter().map(move |(n, w)| (*n, w * o.per_mille))),
+        ),
         suffixes: Weighted::new(STREET_SUFFIXES.iter().copied()),
     };
     let mut authorities = Vec::new();
@@ -218,7 +331,8 @@ pub fn build_catalogue(spec: &NationSpec) -> (Vec<LocalAuthority>, Catalogue, Ca
         authorities.push(LocalAuthority {
             code: LocalAuthorityCode::parse(la.code).expect("seed codes are valid"),
             name: la.name.to_owned(),
-            team_email: EmailAddress::parse(&format!("contactpoint@{domain}")).expect("valid e-mail"),
+            team_email: EmailAddress::parse(&format!("contactpoint@{domain}"))
+                .expect("valid e-mail"),
             team_telephone: Telephone::parse(&landline(&mut builder.rng)).expect("valid number"),
         });
     }

@@ -9,9 +9,9 @@ use contactpoint_domain::child::{ChildProvenance, PastAddress};
 use contactpoint_domain::involvement::age_on;
 use contactpoint_domain::{
     Address, AddressState, ChildRecord, ConsentGiver, ContactPointId, FamilyName, FormerName,
-    Gender, GivenName, Involvement, LocalAuthorityCode, MiddleNames, ParentCarer,
-    PractitionerRef, Provenance, Relationship, ReturnIntention, SensitiveBasis, ServiceCategory,
-    ServiceRef, SourceCode, Telephone,
+    Gender, GivenName, Involvement, LocalAuthorityCode, MiddleNames, ParentCarer, PractitionerRef,
+    Provenance, Relationship, ReturnIntention, SensitiveBasis, ServiceCategory, ServiceRef,
+    SourceCode, Telephone,
 };
 use contactpoint_storage::{Catalogue, CatalogueIds};
 use rand::{Rng, SeedableRng};
@@ -67,18 +67,28 @@ pub struct ChildGenerator<'a> {
 
 impl std::fmt::Debug for ChildGenerator<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChildGenerator").field("current", &self.current).finish_non_exhaustive()
+        f.debug_struct("ChildGenerator")
+            .field("current", &self.current)
+            .finish_non_exhaustive()
     }
 }
 
 /// The services an additional involvement can come from, with how likely each is at an age.
 fn additional_categories(age: u32) -> Vec<(ServiceCategory, u32)> {
     use ServiceCategory as C;
-    let mut c = vec![(C::SocialCare, 20), (C::Voluntary, 10), (C::PoliceChildProtection, 2)];
+    let mut c = vec![
+        (C::SocialCare, 20),
+        (C::Voluntary, 10),
+        (C::PoliceChildProtection, 2),
+    ];
     if age < 5 {
         c.extend([(C::HealthVisiting, 60), (C::EarlyYears, 25)]);
     } else {
-        c.extend([(C::SchoolNursing, 15), (C::SpecialEducationalNeeds, 25), (C::EducationWelfare, 10)]);
+        c.extend([
+            (C::SchoolNursing, 15),
+            (C::SpecialEducationalNeeds, 25),
+            (C::EducationWelfare, 10),
+        ]);
     }
     if age >= 10 {
         c.extend([(C::YouthOffending, 6), (C::YouthService, 15)]);
@@ -90,8 +100,17 @@ fn additional_categories(age: u32) -> Vec<(ServiceCategory, u32)> {
 }
 
 impl<'a> ChildGenerator<'a> {
-    pub fn new(spec: &'a NationSpec, catalogue: &Catalogue, index: &'a CatalogueIndex, ids: &CatalogueIds) -> Self {
-        let services: Vec<ServiceRef> = catalogue.services().enumerate().map(|(i, s)| ids.service_ref(s, i)).collect();
+    pub fn new(
+        spec: &'a NationSpec,
+        catalogue: &Catalogue,
+        index: &'a CatalogueIndex,
+        ids: &CatalogueIds,
+    ) -> Self {
+        let services: Vec<ServiceRef> = catalogue
+            .services()
+            .enumerate()
+            .map(|(i, s)| ids.service_ref(s, i))
+            .collect();
         let practitioners = catalogue
             .services()
             .flat_map(|(_, s)| s.practitioners.iter())
@@ -126,7 +145,12 @@ impl<'a> ChildGenerator<'a> {
     fn supplied(&self, source: &str, date: NaiveDate, days_later: u64) -> Provenance {
         let at = date
             .checked_add_days(Days::new(days_later))
-            .map(|d| DateTime::<Utc>::from_naive_utc_and_offset(d.and_time(NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default()), Utc))
+            .map(|d| {
+                DateTime::<Utc>::from_naive_utc_and_offset(
+                    d.and_time(NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default()),
+                    Utc,
+                )
+            })
             .unwrap_or(self.spec.as_of)
             .min(self.spec.as_of);
         Provenance::new(SourceCode::parse(source).expect("known source"), at)
@@ -139,14 +163,18 @@ impl<'a> ChildGenerator<'a> {
             one_of(&mut self.rng, STREET_NAMES),
             self.suffixes.pick(&mut self.rng)
         );
-        let line2 = self.rng.random_bool(0.08).then(|| format!("Flat {}", self.rng.random_range(1..40)));
+        let line2 = self
+            .rng
+            .random_bool(0.08)
+            .then(|| format!("Flat {}", self.rng.random_range(1..40)));
         let town = if la.towns.len() > 1 && self.rng.random_bool(0.5) {
             *one_of(&mut self.rng, &la.towns[1..])
         } else {
             la.towns[0]
         };
         let postcode = postcode(&mut self.rng, la.postcode_area, district);
-        Address::parse(&line1, line2.as_deref(), town, &postcode).expect("generated addresses are valid")
+        Address::parse(&line1, line2.as_deref(), town, &postcode)
+            .expect("generated addresses are valid")
     }
 
     fn pick(&mut self, picks: &[ServicePick]) -> (ServiceRef, Option<PractitionerRef>) {
@@ -156,7 +184,13 @@ impl<'a> ChildGenerator<'a> {
         (self.services[p.service].clone(), practitioner)
     }
 
-    fn involvement(&self, service: ServiceRef, practitioner: Option<PractitionerRef>, started_on: NaiveDate, source: &str) -> Involvement {
+    fn involvement(
+        &self,
+        service: ServiceRef,
+        practitioner: Option<PractitionerRef>,
+        started_on: NaiveDate,
+        source: &str,
+    ) -> Involvement {
         Involvement {
             provenance: self.supplied(source, started_on, 14),
             service,
@@ -175,15 +209,28 @@ impl<'a> ChildGenerator<'a> {
     }
 
     /// Universal services for a child of this age living in this district.
-    fn universal(&mut self, la: &LocalAuthoritySeed, district: u8, dob: NaiveDate) -> Vec<Involvement> {
+    fn universal(
+        &mut self,
+        la: &LocalAuthoritySeed,
+        district: u8,
+        dob: NaiveDate,
+    ) -> Vec<Involvement> {
         let today = self.today();
         let age = age_on(dob, today);
         let mut out = Vec::new();
         let services = &self.index.by_authority[la.code];
-        if let Some(gps) = services.nearest(ServiceCategory::GpPractice, district).map(<[_]>::to_vec) {
+        if let Some(gps) = services
+            .nearest(ServiceCategory::GpPractice, district)
+            .map(<[_]>::to_vec)
+        {
             let (service, practitioner) = self.pick(&gps);
             let registered = (dob + Days::new(self.rng.random_range(7..60))).min(today);
-            out.push(self.involvement(service, practitioner, registered, SourceCode::NHS_DEMOGRAPHICS));
+            out.push(self.involvement(
+                service,
+                practitioner,
+                registered,
+                SourceCode::NHS_DEMOGRAPHICS,
+            ));
         }
         let school = match age {
             4..=10 => Some((ServiceCategory::PrimarySchool, 4)),
@@ -197,7 +244,8 @@ impl<'a> ChildGenerator<'a> {
                 let september = NaiveDate::from_ymd_opt(dob.year() + start_age, 9, 1)
                     .unwrap_or(today)
                     .min(today);
-                let mut school = self.involvement(service, practitioner, september, SourceCode::SCHOOLS_CENSUS);
+                let mut school =
+                    self.involvement(service, practitioner, september, SourceCode::SCHOOLS_CENSUS);
                 school.practitioner = None;
                 out.push(school);
             }
@@ -212,20 +260,29 @@ impl<'a> ChildGenerator<'a> {
         let mut out: Vec<Involvement> = Vec::new();
         for _ in 0..self.rng.random_range(1..=2) {
             let category = categories.pick(&mut self.rng);
-            let Some(picks) = self.index.by_authority[la.code].additional.get(&category).cloned() else { continue };
+            let Some(picks) = self.index.by_authority[la.code]
+                .additional
+                .get(&category)
+                .cloned()
+            else {
+                continue;
+            };
             if out.iter().any(|i| i.service.category == category) {
                 continue;
             }
             let (service, practitioner) = self.pick(&picks);
             let started_on = self.random_date_between(dob, today);
-            let mut involvement = self.involvement(service, practitioner, started_on, SourceCode::LOCAL_SYSTEMS);
+            let mut involvement =
+                self.involvement(service, practitioner, started_on, SourceCode::LOCAL_SYSTEMS);
             if self.rng.random_bool(0.3) {
                 involvement.ended_on = Some(self.random_date_between(started_on, today));
             }
             out.push(involvement);
         }
         if !out.is_empty() && self.rng.random_bool(0.25) {
-            let open: Vec<usize> = (0..out.len()).filter(|&i| out[i].ended_on.is_none()).collect();
+            let open: Vec<usize> = (0..out.len())
+                .filter(|&i| out[i].ended_on.is_none())
+                .collect();
             if let Some(&i) = open.first() {
                 let from = out[i].started_on;
                 out[i].caf_completed_on = Some(self.random_date_between(from, today));
@@ -242,25 +299,54 @@ impl<'a> ChildGenerator<'a> {
         let category = match age {
             0..=4 => return None,
             5..=11 => C::MentalHealth,
-            _ => *one_of(&mut self.rng, &[C::MentalHealth, C::MentalHealth, C::SexualHealth, C::SubstanceMisuse]),
+            _ => *one_of(
+                &mut self.rng,
+                &[
+                    C::MentalHealth,
+                    C::MentalHealth,
+                    C::SexualHealth,
+                    C::SubstanceMisuse,
+                ],
+            ),
         };
-        let picks = self.index.by_authority[la.code].additional.get(&category)?.clone();
+        let picks = self.index.by_authority[la.code]
+            .additional
+            .get(&category)?
+            .clone();
         let (service, practitioner) = self.pick(&picks);
-        let twelfth = dob.checked_add_months(chrono::Months::new(144)).unwrap_or(today);
+        let twelfth = dob
+            .checked_add_months(chrono::Months::new(144))
+            .unwrap_or(today);
         let child_can_consent = twelfth <= today;
         let roll: f64 = self.rng.random();
         let (started_on, basis) = if child_can_consent && roll < 0.75 {
             let on = self.random_date_between(twelfth.max(today - Days::new(700)), today);
-            (on, SensitiveBasis::Consent { given_by: ConsentGiver::Child, given_on: on })
+            (
+                on,
+                SensitiveBasis::Consent {
+                    given_by: ConsentGiver::Child,
+                    given_on: on,
+                },
+            )
         } else if roll < 0.9 {
             let on = self.random_date_between(dob.max(today - Days::new(700)), today);
-            (on, SensitiveBasis::Consent { given_by: ConsentGiver::ParentCarer, given_on: on })
+            (
+                on,
+                SensitiveBasis::Consent {
+                    given_by: ConsentGiver::ParentCarer,
+                    given_on: on,
+                },
+            )
         } else {
             let on = self.random_date_between(dob.max(today - Days::new(700)), today);
             let reference = format!("CP-{}-{:05}", on.year(), self.rng.random_range(0..100_000));
-            (on, SensitiveBasis::child_protection(&reference).expect("valid reference"))
+            (
+                on,
+                SensitiveBasis::child_protection(&reference).expect("valid reference"),
+            )
         };
-        let mut involvement = self.involvement(service, practitioner, started_on, SourceCode::LOCAL_SYSTEMS);
+        let mut involvement =
+            self.involvement(service, practitioner, started_on, SourceCode::LOCAL_SYSTEMS);
         involvement.sensitive_basis = Some(basis);
         Some(involvement)
     }
@@ -269,16 +355,23 @@ impl<'a> ChildGenerator<'a> {
         let today = self.today();
         let origin = self.origins.pick(&mut self.rng);
         let family = self.samplers[origin].family.pick(&mut self.rng);
-        let district = self.rng.random_range(la.district_range.0..=la.district_range.1);
+        let district = self
+            .rng
+            .random_range(la.district_range.0..=la.district_range.1);
         let home = self.address(la, district);
         let shielded = self.rng.random_bool(0.005);
 
         // Dates of birth: the youngest first, older siblings one to five years apart, twins now and then.
-        let size = *one_of(&mut self.rng, &[1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 4, 5]).min(&(wanted.max(1) as usize));
+        let size = *one_of(&mut self.rng, &[1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 4, 5])
+            .min(&(wanted.max(1) as usize));
         let mut dobs = vec![today - Days::new(self.rng.random_range(0..DAYS_IN_18_YEARS))];
         while dobs.len() < size {
             let last = *dobs.last().unwrap_or(&today);
-            let next = if self.rng.random_bool(0.03) { last } else { last - Days::new(self.rng.random_range(365..1_800)) };
+            let next = if self.rng.random_bool(0.03) {
+                last
+            } else {
+                last - Days::new(self.rng.random_range(365..1_800))
+            };
             if (today - next).num_days() as u64 >= DAYS_IN_18_YEARS {
                 break;
             }
@@ -288,45 +381,103 @@ impl<'a> ChildGenerator<'a> {
 
         // Parents and carers.
         let roll: f64 = self.rng.random();
-        let mother_family = if self.rng.random_bool(0.3) { self.samplers[origin].family.pick(&mut self.rng) } else { family };
-        let parent = |g: &mut Self, given_gender: Gender, family: &str, relationship: Relationship, lives_here: bool| ParentCarer {
-            given_name: GivenName::parse(g.samplers[origin].given(&mut g.rng, given_gender)).expect("seed names are valid"),
+        let mother_family = if self.rng.random_bool(0.3) {
+            self.samplers[origin].family.pick(&mut self.rng)
+        } else {
+            family
+        };
+        let parent = |g: &mut Self,
+                      given_gender: Gender,
+                      family: &str,
+                      relationship: Relationship,
+                      lives_here: bool| ParentCarer {
+            given_name: GivenName::parse(g.samplers[origin].given(&mut g.rng, given_gender))
+                .expect("seed names are valid"),
             family_name: FamilyName::parse(family).expect("seed names are valid"),
             relationship,
             address: lives_here.then(|| home.clone()),
-            telephone: g.rng.random_bool(0.85).then(|| Telephone::parse(&mobile(&mut g.rng)).expect("valid number")),
+            telephone: g
+                .rng
+                .random_bool(0.85)
+                .then(|| Telephone::parse(&mobile(&mut g.rng)).expect("valid number")),
             provenance: g.supplied(SourceCode::CHILD_BENEFIT, oldest, 60),
         };
         let parents: Vec<ParentCarer> = if roll < 0.72 {
-            vec![parent(self, Gender::Female, mother_family, Relationship::Mother, true), parent(self, Gender::Male, family, Relationship::Father, true)]
+            vec![
+                parent(
+                    self,
+                    Gender::Female,
+                    mother_family,
+                    Relationship::Mother,
+                    true,
+                ),
+                parent(self, Gender::Male, family, Relationship::Father, true),
+            ]
         } else if roll < 0.92 {
             let father_elsewhere = parent(self, Gender::Male, family, Relationship::Father, false);
-            vec![parent(self, Gender::Female, mother_family, Relationship::Mother, true), father_elsewhere]
+            vec![
+                parent(
+                    self,
+                    Gender::Female,
+                    mother_family,
+                    Relationship::Mother,
+                    true,
+                ),
+                father_elsewhere,
+            ]
         } else if roll < 0.96 {
-            vec![parent(self, Gender::Male, family, Relationship::Father, true)]
+            vec![parent(
+                self,
+                Gender::Male,
+                family,
+                Relationship::Father,
+                true,
+            )]
         } else if roll < 0.98 {
-            vec![parent(self, Gender::Female, family, Relationship::Grandparent, true)]
+            vec![parent(
+                self,
+                Gender::Female,
+                family,
+                Relationship::Grandparent,
+                true,
+            )]
         } else {
-            let carer_family = self.samplers[self.origins.pick(&mut self.rng)].family.pick(&mut self.rng);
-            vec![parent(self, Gender::Female, carer_family, Relationship::FosterCarer, true)]
+            let carer_family = self.samplers[self.origins.pick(&mut self.rng)]
+                .family
+                .pick(&mut self.rng);
+            vec![parent(
+                self,
+                Gender::Female,
+                carer_family,
+                Relationship::FosterCarer,
+                true,
+            )]
         };
 
         // Where they live, and since when.
         let address_since = self.random_date_between(oldest, today);
         let moved = address_since > oldest && self.rng.random_bool(0.25);
         let previous = moved.then(|| {
-            let district = self.rng.random_range(la.district_range.0..=la.district_range.1);
+            let district = self
+                .rng
+                .random_range(la.district_range.0..=la.district_range.1);
             self.address(la, district)
         });
         let state_roll: f64 = self.rng.random();
         let address_state = if state_roll < 0.97 {
-            AddressState::Current { address: home.clone() }
+            AddressState::Current {
+                address: home.clone(),
+            }
         } else if state_roll < 0.982 {
-            AddressState::LastKnown { address: home.clone() }
+            AddressState::LastKnown {
+                address: home.clone(),
+            }
         } else if state_roll < 0.987 {
             AddressState::NoKnownAddress
         } else {
-            AddressState::LeftEngland { intends_to_return: *one_of(&mut self.rng, &ReturnIntention::ALL) }
+            AddressState::LeftEngland {
+                intends_to_return: *one_of(&mut self.rng, &ReturnIntention::ALL),
+            }
         };
         let double_barrelled = mother_family != family && self.rng.random_bool(0.25);
         let code = LocalAuthorityCode::parse(la.code).expect("seed codes are valid");
@@ -338,7 +489,11 @@ impl<'a> ChildGenerator<'a> {
                 _ => Gender::Male,
             };
             let given = self.samplers[origin].given(&mut self.rng, gender);
-            let middle = self.rng.random_bool(0.6).then(|| self.samplers[origin].given(&mut self.rng, gender)).filter(|m| *m != given);
+            let middle = self
+                .rng
+                .random_bool(0.6)
+                .then(|| self.samplers[origin].given(&mut self.rng, gender))
+                .filter(|m| *m != given);
             let family_name = if double_barrelled {
                 let joiner = if self.rng.random_bool(0.85) { "-" } else { " " };
                 format!("{family}{joiner}{mother_family}")
@@ -361,10 +516,17 @@ impl<'a> ChildGenerator<'a> {
             if self.rng.random_bool(0.022) {
                 involvements.extend(self.sensitive(la, dob));
             }
-            let date_of_death = self.rng.random_bool(0.0002).then(|| self.random_date_between(dob.max(today - Days::new(365)), today));
+            let date_of_death = self
+                .rng
+                .random_bool(0.0002)
+                .then(|| self.random_date_between(dob.max(today - Days::new(365)), today));
             let since = address_since.max(dob);
             let address_history = match &previous {
-                Some(previous) if since > dob => vec![PastAddress { address: previous.clone(), from: dob, until: since - Days::new(1) }],
+                Some(previous) if since > dob => vec![PastAddress {
+                    address: previous.clone(),
+                    from: dob,
+                    until: since - Days::new(1),
+                }],
                 _ => Vec::new(),
             };
             let record = ChildRecord {
@@ -388,7 +550,8 @@ impl<'a> ChildGenerator<'a> {
                     gender: self.supplied(SourceCode::BIRTH_REGISTRATION, dob, 42),
                     date_of_birth: self.supplied(SourceCode::BIRTH_REGISTRATION, dob, 42),
                     address: self.supplied(SourceCode::CHILD_BENEFIT, since, 30),
-                    date_of_death: date_of_death.map(|d| self.supplied(SourceCode::BIRTH_REGISTRATION, d, 5)),
+                    date_of_death: date_of_death
+                        .map(|d| self.supplied(SourceCode::BIRTH_REGISTRATION, d, 5)),
                 },
             };
             self.queue.push_back(record);

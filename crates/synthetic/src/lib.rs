@@ -37,7 +37,10 @@ impl NationSpec {
     pub fn authorities(&self) -> Vec<(&'static LocalAuthoritySeed, u64)> {
         let chosen: Vec<&LocalAuthoritySeed> = LOCAL_AUTHORITIES
             .iter()
-            .filter(|la| self.local_authorities.is_empty() || self.local_authorities.iter().any(|c| c == la.code))
+            .filter(|la| {
+                self.local_authorities.is_empty()
+                    || self.local_authorities.iter().any(|c| c == la.code)
+            })
             .collect();
         let total_weight: u64 = chosen.iter().map(|la| u64::from(la.weight)).sum();
         let mut assigned = 0;
@@ -52,7 +55,11 @@ impl NationSpec {
         // Whatever rounding left over goes to the largest authorities, one each.
         let mut order: Vec<usize> = (0..shares.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(shares[i].0.weight));
-        for &i in order.iter().cycle().take((self.children - assigned) as usize) {
+        for &i in order
+            .iter()
+            .cycle()
+            .take((self.children - assigned) as usize)
+        {
             shares[i].1 += 1;
         }
         shares
@@ -61,9 +68,9 @@ impl NationSpec {
 
 /// Finds a local authority by code or by name (case-insensitive).
 pub fn find_local_authority(code_or_name: &str) -> Option<&'static LocalAuthoritySeed> {
-    LOCAL_AUTHORITIES
-        .iter()
-        .find(|la| la.code.eq_ignore_ascii_case(code_or_name) || la.name.eq_ignore_ascii_case(code_or_name))
+    LOCAL_AUTHORITIES.iter().find(|la| {
+        la.code.eq_ignore_ascii_case(code_or_name) || la.name.eq_ignore_ascii_case(code_or_name)
+    })
 }
 
 #[cfg(test)]

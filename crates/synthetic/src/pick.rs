@@ -41,7 +41,12 @@ const POSTCODE_UNIT_LETTERS: &[u8] = b"ABDEFGHJLNPQRSTUWXYZ";
 
 pub(crate) fn postcode<R: Rng + ?Sized>(rng: &mut R, area: &str, district: u8) -> String {
     let letter = |rng: &mut R| char::from(*one_of(rng, POSTCODE_UNIT_LETTERS));
-    format!("{area}{district} {}{}{}", rng.random_range(0..10), letter(rng), letter(rng))
+    format!(
+        "{area}{district} {}{}{}",
+        rng.random_range(0..10),
+        letter(rng),
+        letter(rng)
+    )
 }
 
 /// A short lower-case slug for e-mail domains: letters and digits joined by hyphens.

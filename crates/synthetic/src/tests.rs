@@ -3,7 +3,11 @@ use chrono::TimeZone;
 use contactpoint_domain::{AddressState, ChildRecord, ConsentGiver, SensitiveBasis};
 use contactpoint_storage::CatalogueIds;
 
-const IDS: CatalogueIds = CatalogueIds { first_organisation: 1, first_service: 1, first_practitioner: 1 };
+const IDS: CatalogueIds = CatalogueIds {
+    first_organisation: 1,
+    first_service: 1,
+    first_practitioner: 1,
+};
 
 fn spec(children: u64, seed: u64, authorities: &[&str]) -> NationSpec {
     NationSpec {
@@ -44,14 +48,21 @@ fn children_are_shared_out_among_150_authorities_by_population() {
     assert_eq!(shares.iter().map(|(_, n)| n).sum::<u64>(), 1_000_000);
     let largest = shares.iter().max_by_key(|(_, n)| *n).unwrap();
     let smallest = shares.iter().min_by_key(|(_, n)| *n).unwrap();
-    assert!(largest.1 > 10 * smallest.1, "{} vs {}", largest.0.name, smallest.0.name);
+    assert!(
+        largest.1 > 10 * smallest.1,
+        "{} vs {}",
+        largest.0.name,
+        smallest.0.name
+    );
 }
 
 #[test]
 fn one_authority_can_be_generated_on_its_own() {
     let records = generate(&spec(2_000, 7, &["E06000055"]));
     assert_eq!(records.len(), 2_000);
-    assert!(records.iter().all(|r| r.local_authority.as_str() == "E06000055"));
+    assert!(records
+        .iter()
+        .all(|r| r.local_authority.as_str() == "E06000055"));
     assert_eq!(find_local_authority("bedford").unwrap().code, "E06000055");
 }
 
@@ -59,8 +70,13 @@ fn one_authority_can_be_generated_on_its_own() {
 fn every_generated_record_keeps_every_rule_of_the_record() {
     let nation = spec(20_000, 3, &[]);
     for record in generate(&nation) {
-        record.check(nation.today()).unwrap_or_else(|e| panic!("{e}"));
-        assert!(record.involvements.iter().any(|i| i.service.category == contactpoint_domain::ServiceCategory::GpPractice));
+        record
+            .check(nation.today())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(record
+            .involvements
+            .iter()
+            .any(|i| i.service.category == contactpoint_domain::ServiceCategory::GpPractice));
     }
 }
 
@@ -72,13 +88,26 @@ fn the_nation_has_the_proportions_of_england() {
     let sensitive = share(&records, ChildRecord::has_sensitive_service);
     assert!((0.012..0.03).contains(&sensitive), "sensitive {sensitive}");
     let additional = share(&records, |r| {
-        r.involvements.iter().any(|i| !i.service.category.is_universal() && !i.service.category.is_sensitive())
+        r.involvements
+            .iter()
+            .any(|i| !i.service.category.is_universal() && !i.service.category.is_sensitive())
     });
-    assert!((0.15..0.25).contains(&additional), "additional {additional}");
-    let caf = share(&records, |r| r.involvements.iter().any(|i| i.caf_completed_on.is_some()));
+    assert!(
+        (0.15..0.25).contains(&additional),
+        "additional {additional}"
+    );
+    let caf = share(&records, |r| {
+        r.involvements.iter().any(|i| i.caf_completed_on.is_some())
+    });
     assert!((0.02..0.08).contains(&caf), "CAF {caf}");
-    assert!(records.iter().any(|r| r.involvements.iter().any(|i| i.lead_professional)));
-    let in_school = share(&records, |r| r.involvements.iter().any(|i| i.service.category.is_school()));
+    assert!(records
+        .iter()
+        .any(|r| r.involvements.iter().any(|i| i.lead_professional)));
+    let in_school = share(&records, |r| {
+        r.involvements
+            .iter()
+            .any(|i| i.service.category.is_school())
+    });
     assert!((0.6..0.88).contains(&in_school), "in school {in_school}");
     for state in ["current", "last_known", "no_known_address", "left_england"] {
         assert!(records.iter().any(|r| r.address.code() == state), "{state}");
@@ -86,7 +115,14 @@ fn the_nation_has_the_proportions_of_england() {
     assert!(records.iter().any(|r| r.date_of_death.is_some()));
     assert!(records.iter().any(|r| !r.former_names.is_empty()));
     assert!(records.iter().any(|r| !r.address_history.is_empty()));
-    assert!(matches!(records.iter().find(|r| r.address.code() == "current").unwrap().address, AddressState::Current { .. }));
+    assert!(matches!(
+        records
+            .iter()
+            .find(|r| r.address.code() == "current")
+            .unwrap()
+            .address,
+        AddressState::Current { .. }
+    ));
 }
 
 #[test]
@@ -95,13 +131,31 @@ fn sensitive_services_carry_every_kind_of_basis_and_children_consent_only_from_t
     let records = generate(&nation);
     let bases: Vec<_> = records
         .iter()
-        .flat_map(|r| r.involvements.iter().filter_map(move |i| i.sensitive_basis.as_ref().map(|b| (r, b))))
+        .flat_map(|r| {
+            r.involvements
+                .iter()
+                .filter_map(move |i| i.sensitive_basis.as_ref().map(|b| (r, b)))
+        })
         .collect();
-    assert!(bases.iter().any(|(_, b)| matches!(b, SensitiveBasis::ChildProtection { .. })));
-    assert!(bases.iter().any(|(_, b)| matches!(b, SensitiveBasis::Consent { given_by: ConsentGiver::ParentCarer, .. })));
+    assert!(bases
+        .iter()
+        .any(|(_, b)| matches!(b, SensitiveBasis::ChildProtection { .. })));
+    assert!(bases.iter().any(|(_, b)| matches!(
+        b,
+        SensitiveBasis::Consent {
+            given_by: ConsentGiver::ParentCarer,
+            ..
+        }
+    )));
     for (record, basis) in &bases {
-        if let SensitiveBasis::Consent { given_by: ConsentGiver::Child, given_on } = basis {
-            assert!(contactpoint_domain::involvement::age_on(record.date_of_birth, *given_on) >= 12);
+        if let SensitiveBasis::Consent {
+            given_by: ConsentGiver::Child,
+            given_on,
+        } = basis
+        {
+            assert!(
+                contactpoint_domain::involvement::age_on(record.date_of_birth, *given_on) >= 12
+            );
         }
     }
 }
@@ -110,14 +164,19 @@ fn sensitive_services_carry_every_kind_of_basis_and_children_consent_only_from_t
 fn households_give_siblings_twins_and_double_barrelled_names() {
     let records = generate(&spec(20_000, 9, &[]));
     let twins = records.windows(2).filter(|w| {
-        w[0].date_of_birth == w[1].date_of_birth && w[0].family_name == w[1].family_name && w[0].parents_carers == w[1].parents_carers
+        w[0].date_of_birth == w[1].date_of_birth
+            && w[0].family_name == w[1].family_name
+            && w[0].parents_carers == w[1].parents_carers
     });
     assert!(twins.count() > 20);
-    let siblings = records.windows(2).filter(|w| w[0].parents_carers == w[1].parents_carers && w[0].date_of_birth != w[1].date_of_birth);
+    let siblings = records.windows(2).filter(|w| {
+        w[0].parents_carers == w[1].parents_carers && w[0].date_of_birth != w[1].date_of_birth
+    });
     assert!(siblings.count() > 2_000);
     assert!(records.iter().any(|r| r.family_name.as_str().contains('-')));
     assert!(records.iter().any(|r| r.family_name.as_str().contains(' ')));
-    let origins_seen: std::collections::HashSet<_> = records.iter().map(|r| r.family_name.as_str()).collect();
+    let origins_seen: std::collections::HashSet<_> =
+        records.iter().map(|r| r.family_name.as_str()).collect();
     for surname in ["Smith", "Khan", "Patel"] {
         assert!(origins_seen.contains(surname), "{surname}");
     }
@@ -128,31 +187,64 @@ fn nickname_and_spelling_variants_cover_the_common_given_names() {
     let records = generate(&spec(5_000, 13, &[]));
     let with_variant = share(&records, |r| {
         let name = r.given_name.as_str();
-        data::NICKNAMES.iter().any(|(formal, short)| *formal == name || short.contains(&name))
-            || data::SPELLING_VARIANTS.iter().any(|group| group.contains(&name))
+        data::NICKNAMES
+            .iter()
+            .any(|(formal, short)| *formal == name || short.contains(&name))
+            || data::SPELLING_VARIANTS
+                .iter()
+                .any(|group| group.contains(&name))
     });
-    assert!(with_variant > 0.3, "only {with_variant} of children have a known variant");
+    assert!(
+        with_variant > 0.3,
+        "only {with_variant} of children have a known variant"
+    );
 }
 
 #[tokio::test]
 async fn a_generated_nation_loads_and_its_statistics_add_up() {
-    let db = contactpoint_test_support::TestDatabase::new(contactpoint_storage::Backend::Sqlite).await.unwrap();
+    let db = contactpoint_test_support::TestDatabase::new(contactpoint_storage::Backend::Sqlite)
+        .await
+        .unwrap();
     let nation = spec(12_000, 21, &["E06000055", "E09000002"]);
     let mut last = 0;
     let summary = load_nation(&db.store, &nation, |n| last = n).await.unwrap();
-    assert_eq!((summary.children, last, summary.authorities), (12_000, 12_000, 2));
+    assert_eq!(
+        (summary.children, last, summary.authorities),
+        (12_000, 12_000, 2)
+    );
     let stats = db.store.stats().await.unwrap();
     assert_eq!(stats.iter().map(|s| s.children).sum::<i64>(), 12_000);
-    assert_eq!(stats.iter().map(|s| s.services).sum::<i64>(), summary.services as i64);
-    let expected: Vec<_> = nation.authorities().iter().map(|(la, n)| (la.code.to_string(), *n as i64)).collect();
+    assert_eq!(
+        stats.iter().map(|s| s.services).sum::<i64>(),
+        summary.services as i64
+    );
+    let expected: Vec<_> = nation
+        .authorities()
+        .iter()
+        .map(|(la, n)| (la.code.to_string(), *n as i64))
+        .collect();
     for (code, n) in expected {
         assert_eq!(stats.iter().find(|s| s.code == code).unwrap().children, n);
     }
     // The first child of the nation reads back exactly as it was drawn, ids and all.
     let (_, catalogue, index) = build_catalogue(&nation);
-    let ids = CatalogueIds { first_organisation: 1, first_service: 1, first_practitioner: 1 };
-    let first = ChildGenerator::new(&nation, &catalogue, &index, &ids).next().unwrap();
-    let permit = contactpoint_domain::Permit::system_bypass(contactpoint_domain::SystemTask::StorageContractTest);
-    assert_eq!(db.store.child_record(&permit, &first.contactpoint_id).await.unwrap(), first);
+    let ids = CatalogueIds {
+        first_organisation: 1,
+        first_service: 1,
+        first_practitioner: 1,
+    };
+    let first = ChildGenerator::new(&nation, &catalogue, &index, &ids)
+        .next()
+        .unwrap();
+    let permit = contactpoint_domain::Permit::system_bypass(
+        contactpoint_domain::SystemTask::StorageContractTest,
+    );
+    assert_eq!(
+        db.store
+            .child_record(&permit, &first.contactpoint_id)
+            .await
+            .unwrap(),
+        first
+    );
     db.drop_database().await;
 }

@@ -4,11 +4,12 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use contactpoint_domain::child::{ChildProvenance, PastAddress};
 use contactpoint_domain::{
     Address, AddressState, ChildRecord, ConsentGiver, ContactPointId, EmailAddress, FamilyName,
-    FormerName, Gender, GivenName, Involvement, LocalAuthorityCode, MiddleNames,
-    OrganisationKind, ParentCarer, Provenance, Relationship, SensitiveBasis, ServiceCategory,
-    SourceCode, Telephone,
+    FormerName, Gender, GivenName, Involvement, LocalAuthorityCode, MiddleNames, OrganisationKind,
+    ParentCarer, Provenance, Relationship, SensitiveBasis, ServiceCategory, SourceCode, Telephone,
 };
-use contactpoint_storage::{Catalogue, CatalogueIds, LocalAuthority, NewOrganisation, NewPractitioner, NewService};
+use contactpoint_storage::{
+    Catalogue, CatalogueIds, LocalAuthority, NewOrganisation, NewPractitioner, NewService,
+};
 use rand::SeedableRng;
 
 /// The moment every test is set at unless it says otherwise.
@@ -45,29 +46,51 @@ pub fn sample_catalogue() -> Catalogue {
         given_name: GivenName::parse(given).unwrap(),
         family_name: FamilyName::parse(family).unwrap(),
         telephone: Some(Telephone::parse("01234 111222").unwrap()),
-        email: Some(EmailAddress::parse(&format!("{}@service.example.org.uk", given.to_lowercase())).unwrap()),
+        email: Some(
+            EmailAddress::parse(&format!("{}@service.example.org.uk", given.to_lowercase()))
+                .unwrap(),
+        ),
     };
-    let organisation = |kind, name: &str, category, service: &str, who: NewPractitioner| NewOrganisation {
-        kind,
-        name: name.into(),
-        local_authority: la.clone(),
-        address: Some(address("1 Service Road", "MK40 2AA")),
-        telephone: Some(Telephone::parse("01234 222333").unwrap()),
-        email: None,
-        services: vec![NewService {
-            name: service.into(),
-            category,
+    let organisation =
+        |kind, name: &str, category, service: &str, who: NewPractitioner| NewOrganisation {
+            kind,
+            name: name.into(),
+            local_authority: la.clone(),
             address: Some(address("1 Service Road", "MK40 2AA")),
-            telephone: Some(Telephone::parse("01234 333444").unwrap()),
-            email: Some(EmailAddress::parse("office@service.example.org.uk").unwrap()),
-            practitioners: vec![who],
-        }],
-    };
+            telephone: Some(Telephone::parse("01234 222333").unwrap()),
+            email: None,
+            services: vec![NewService {
+                name: service.into(),
+                category,
+                address: Some(address("1 Service Road", "MK40 2AA")),
+                telephone: Some(Telephone::parse("01234 333444").unwrap()),
+                email: Some(EmailAddress::parse("office@service.example.org.uk").unwrap()),
+                practitioners: vec![who],
+            }],
+        };
     Catalogue {
         organisations: vec![
-            organisation(OrganisationKind::School, "Castle Lower School", ServiceCategory::PrimarySchool, "Castle Lower School", practitioner("Helen", "Ward")),
-            organisation(OrganisationKind::GpPractice, "Riverside Surgery", ServiceCategory::GpPractice, "Riverside Surgery", practitioner("Imran", "Shah")),
-            organisation(OrganisationKind::NhsTrust, "East of England NHS Trust", ServiceCategory::MentalHealth, "Child and Adolescent Mental Health Service", practitioner("Grace", "Okafor")),
+            organisation(
+                OrganisationKind::School,
+                "Castle Lower School",
+                ServiceCategory::PrimarySchool,
+                "Castle Lower School",
+                practitioner("Helen", "Ward"),
+            ),
+            organisation(
+                OrganisationKind::GpPractice,
+                "Riverside Surgery",
+                ServiceCategory::GpPractice,
+                "Riverside Surgery",
+                practitioner("Imran", "Shah"),
+            ),
+            organisation(
+                OrganisationKind::NhsTrust,
+                "East of England NHS Trust",
+                ServiceCategory::MentalHealth,
+                "Child and Adolescent Mental Health Service",
+                practitioner("Grace", "Okafor"),
+            ),
         ],
     }
 }
@@ -77,7 +100,11 @@ pub fn sample_catalogue() -> Catalogue {
 /// recorded with the child's own consent. `seed` varies the ContactPoint ID.
 pub fn sample_child(catalogue: &Catalogue, ids: &CatalogueIds, seed: u64) -> ChildRecord {
     let at = |source: &str| Provenance::new(SourceCode::parse(source).unwrap(), test_now());
-    let services: Vec<_> = catalogue.services().enumerate().map(|(i, s)| ids.service_ref(s, i)).collect();
+    let services: Vec<_> = catalogue
+        .services()
+        .enumerate()
+        .map(|(i, s)| ids.service_ref(s, i))
+        .collect();
     let practitioners: Vec<_> = catalogue
         .services()
         .flat_map(|(_, s)| s.practitioners.iter())
@@ -102,8 +129,11 @@ pub fn sample_child(catalogue: &Catalogue, ids: &CatalogueIds, seed: u64) -> Chi
     gp.provenance = at(SourceCode::NHS_DEMOGRAPHICS);
     let camhs = involvement(
         2,
-        date(2026, 6, 1),
-        Some(SensitiveBasis::Consent { given_by: ConsentGiver::Child, given_on: date(2026, 5, 28) }),
+        date(2026, 7, 6),
+        Some(SensitiveBasis::Consent {
+            given_by: ConsentGiver::Child,
+            given_on: date(2026, 7, 2),
+        }),
     );
     let home = Address::parse("14 Castle Road", Some("Flat 2"), "Bedford", "MK40 3PD").unwrap();
     ChildRecord {
@@ -119,7 +149,9 @@ pub fn sample_child(catalogue: &Catalogue, ids: &CatalogueIds, seed: u64) -> Chi
         gender: Gender::Female,
         date_of_birth: date(2014, 6, 30),
         date_of_death: None,
-        address: AddressState::Current { address: home.clone() },
+        address: AddressState::Current {
+            address: home.clone(),
+        },
         address_since: date(2022, 4, 1),
         address_history: vec![PastAddress {
             address: address("3 Mill Lane", "MK41 7HT"),

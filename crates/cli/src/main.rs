@@ -1,0 +1,73 @@
+//! `contactpoint`: the one binary. Each subcommand is a module of its own.
+
+mod demo;
+mod generate;
+mod serve;
+mod stats;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "contactpoint",
+    version,
+    about = "ContactPoint: the national directory of children and the practitioners working with them",
+    long_about = "ContactPoint lets an authorised practitioner find out, in seconds, who else is working with the same child.\n\
+                  It holds basic details of children and of the services involved with each, never case notes.\n\n\
+                  Databases are named by URL: sqlite://PATH for the embedded database, postgres://USER@HOST:PORT/DB in production."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start a demonstration: an embedded database with a synthetic local authority of about
+    /// 20,000 children and demo accounts, made on first run and reused afterwards.
+    Demo(demo::DemoArgs),
+    /// Serve the web pages and the API on an existing database.
+    Serve(serve::ServeArgs),
+    /// Bring a database's schema up to date (safe to run again).
+    Migrate(DatabaseArgs),
+    /// Generate a deterministic synthetic nation and load it into a database.
+    Generate(generate::GenerateArgs),
+    /// Count children, shielded children, services and involvements per local authority.
+    Stats(DatabaseArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct DatabaseArgs {
+    /// sqlite://PATH or postgres://USER@HOST:PORT/DB
+    #[arg(long, env = "CONTACTPOINT_DATABASE_URL")]
+    database_url: String,
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CONTACTPOINT_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        match cli.command {
+            Command::Demo(args) => demo::run(args).await,
+            Command::Serve(args) => serve::run(args).await,
+            Command::Migrate(args) => {
+                let store = contactpoint_storage::Store::connect(&args.database_url).await?;
+                store.migrate().await?;
+                println!("The {} database is up to date.", store.backend().name());
+                Ok(())
+            }
+            Command::Generate(args) => generate::run(args).await,
+            Command::Stats(args) => stats::run(args).await,
+        }
+    })
+}
