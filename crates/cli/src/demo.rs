@@ -2,9 +2,17 @@
 
 use crate::generate::load_with_progress;
 use anyhow::{Context, Result};
+use chrono::Days;
+use contactpoint_auth::{check_new_pin, SecretHasher, TotpSecret};
+use contactpoint_domain::{
+    AccessRoute, Accreditation, AuditEvent, Duty, LocalAuthorityCode, Outcome, Permit, Role,
+    SystemTask, Username, Vetting,
+};
 use contactpoint_domain::{Clock, SystemClock};
+use contactpoint_storage::NewUser;
 use contactpoint_storage::Store;
 use contactpoint_synthetic::NationSpec;
+use contactpoint_web::WebSettings;
 use rand::Rng;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -13,7 +21,7 @@ use std::path::{Path, PathBuf};
 const DEMO_AUTHORITY: &str = "E06000055";
 const DEMO_CHILDREN: u64 = 20_000;
 const DEMO_SEED: u64 = 2009;
-const DEMO_ORGANISATION: &str = "Bedford Borough Council Children's Services";
+const DEMO_ORGANISATION: &str = "Bedford Children's Services";
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
@@ -37,23 +45,29 @@ pub struct DemoAccount {
     pub organisation: String,
 }
 
+/// Six accounts, one per role (two practitioners), with fresh secrets.
 fn demo_accounts() -> Vec<DemoAccount> {
     let mut rng = rand::rng();
+    let words = [
+        "harbour", "lantern", "meadow", "orchard", "pebble", "quarry", "saddle", "thistle",
+        "willow", "beacon", "copper", "falcon",
+    ];
     let mut account = |username: &str, role: &str| {
-        let secret: [u8; 20] = rng.random();
-        let words = [
-            "harbour", "lantern", "meadow", "orchard", "pebble", "quarry", "saddle", "thistle",
-            "willow", "beacon",
-        ];
         let password = (0..4)
             .map(|_| words[rng.random_range(0..words.len())])
             .collect::<Vec<_>>()
             .join("-");
+        let pin = loop {
+            let pin = format!("{:06}", rng.random_range(0..1_000_000));
+            if check_new_pin(&pin).is_ok() {
+                break pin;
+            }
+        };
         DemoAccount {
             username: username.into(),
             password,
-            pin: format!("{:06}", rng.random_range(0..1_000_000)),
-            totp_secret: data_encoding::BASE32_NOPAD.encode(&secret),
+            pin,
+            totp_secret: TotpSecret::generate().to_base32(),
             role: role.into(),
             organisation: DEMO_ORGANISATION.into(),
         }
@@ -68,6 +82,100 @@ fn demo_accounts() -> Vec<DemoAccount> {
     ]
 }
 
+/// Accredits the demonstration organisation and creates the demo accounts in it.
+async fn create_demo_accounts(store: &Store, accounts: &[DemoAccount]) -> Result<()> {
+    let permit = Permit::system_bypass(SystemTask::DemoSetUp);
+    let now = SystemClock.now();
+    let la = LocalAuthorityCode::parse(DEMO_AUTHORITY)?;
+    let organisation = store
+        .organisations_in_authority(&permit, &la)
+        .await?
+        .into_iter()
+        .find(|o| o.name == DEMO_ORGANISATION)
+        .context("the demonstration organisation was not generated")?;
+    let accredit = AuditEvent::new(
+        now,
+        AccessRoute::System,
+        "accreditation_changed",
+        Outcome::Success,
+    )
+    .about("organisation", organisation.id)
+    .in_authority(&la)
+    .with("to", "accredited")
+    .with("reason", "demonstration set-up");
+    store
+        .set_accreditation(
+            &permit,
+            organisation.id,
+            Accreditation::Accredited,
+            true,
+            true,
+            &accredit,
+        )
+        .await?;
+    let hasher = SecretHasher::default();
+    let today = now.date_naive();
+    for account in accounts {
+        let role = Role::parse(&account.role)?;
+        let (given, family) = account
+            .username
+            .trim_start_matches("demo.")
+            .split_once(['-', '.'])
+            .unwrap_or((&account.username[5..], "user"));
+        let user = NewUser {
+            username: Username::parse(&account.username)?,
+            organisation_id: organisation.id,
+            given_name: format!("Demo {}", capitalise(given)),
+            family_name: capitalise(family.trim_end_matches(char::is_numeric)).if_empty("User"),
+            email: None,
+            role,
+            duties: if role == Role::LocalTeam {
+                Duty::ALL.to_vec()
+            } else {
+                Vec::new()
+            },
+            shield_override: false,
+            vetting: Vetting {
+                criminal_records_checked_on: today.checked_sub_days(Days::new(200)),
+                training_completed_on: today.checked_sub_days(Days::new(150)),
+                agreement_accepted_on: today.checked_sub_days(Days::new(150)),
+            },
+            password_hash: hasher.hash(&account.password),
+            pin_hash: hasher.hash(&account.pin),
+            totp_secret: Some(account.totp_secret.clone()),
+            demo: true,
+        };
+        let audit = AuditEvent::new(now, AccessRoute::System, "user_created", Outcome::Success)
+            .in_authority(&la)
+            .with("username", &account.username)
+            .with("reason", "demonstration set-up");
+        store.create_user(&permit, &user, now, &audit).await?;
+    }
+    Ok(())
+}
+
+fn capitalise(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+trait OrIfEmpty {
+    fn if_empty(self, fallback: &str) -> String;
+}
+
+impl OrIfEmpty for String {
+    fn if_empty(self, fallback: &str) -> String {
+        if self.is_empty() {
+            fallback.to_owned()
+        } else {
+            self
+        }
+    }
+}
+
 fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}", path.display())
 }
@@ -75,7 +183,11 @@ fn sqlite_url(path: &Path) -> String {
 pub async fn run(args: DemoArgs) -> Result<()> {
     let store = prepare(&args.data_dir).await?;
     let credentials = args.data_dir.join("demo-credentials.json");
-    crate::serve::serve(store, &args.listen, |url| {
+    let settings = WebSettings {
+        demo_mode: true,
+        secure_cookies: false,
+    };
+    crate::serve::serve(store, &args.listen, settings, |url| {
         println!("ContactPoint demonstration: {url}");
         println!(
             "Demo accounts (user name, password, PIN, TOTP secret, role): {}",
@@ -122,7 +234,9 @@ pub async fn prepare(data_dir: &Path) -> Result<Store> {
         local_authorities: vec![DEMO_AUTHORITY.into()],
     };
     load_with_progress(&store, &spec).await?;
-    let json = serde_json::to_string_pretty(&demo_accounts())?;
+    let accounts = demo_accounts();
+    create_demo_accounts(&store, &accounts).await?;
+    let json = serde_json::to_string_pretty(&accounts)?;
     std::fs::write(&credentials, json)
         .with_context(|| format!("cannot write {}", credentials.display()))?;
     Ok(store)

@@ -1,7 +1,7 @@
 use anyhow::{Context, Result};
 use contactpoint_domain::SystemClock;
 use contactpoint_storage::Store;
-use contactpoint_web::AppState;
+use contactpoint_web::{AppState, WebSettings};
 use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
@@ -12,29 +12,41 @@ pub struct ServeArgs {
     /// Address and port to listen on.
     #[arg(long, env = "CONTACTPOINT_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// Mark cookies Secure: set this when ContactPoint is served behind TLS.
+    #[arg(long, env = "CONTACTPOINT_SECURE_COOKIES")]
+    pub secure_cookies: bool,
 }
 
 pub async fn run(args: ServeArgs) -> Result<()> {
     let store = Store::connect(&args.database_url).await?;
     store.migrate().await?;
-    serve(store, &args.listen, |url| {
+    let settings = WebSettings {
+        demo_mode: false,
+        secure_cookies: args.secure_cookies,
+    };
+    serve(store, &args.listen, settings, |url| {
         println!("ContactPoint is serving at {url}");
     })
     .await
 }
 
 /// Serves until Ctrl-C, calling `ready` with the URL once the socket is bound.
-pub async fn serve(store: Store, listen: &str, ready: impl FnOnce(&str)) -> Result<()> {
+pub async fn serve(
+    store: Store,
+    listen: &str,
+    settings: WebSettings,
+    ready: impl FnOnce(&str),
+) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let url = format!("http://{}", listener.local_addr()?);
+    if settings.demo_mode {
+        tracing::warn!("demonstration mode: privileged demo accounts may sign in with a one-time code instead of a security key; never use this outside a demonstration");
+    }
     ready(&url);
     tracing::info!(%url, backend = store.backend().name(), "serving");
-    let state = AppState {
-        store,
-        clock: Arc::new(SystemClock),
-    };
+    let state = AppState::new(store, Arc::new(SystemClock), settings);
     contactpoint_web::serve(listener, state, async {
         let _ = tokio::signal::ctrl_c().await;
     })

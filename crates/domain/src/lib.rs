@@ -2,27 +2,35 @@
 //! system clock (time arrives through [`Clock`] or as a `now`/`today` argument).
 
 pub mod address;
+pub mod audit;
 pub mod child;
 pub mod clock;
 pub mod contact;
 pub mod error;
 pub mod id;
+pub mod identity;
 pub mod involvement;
 pub mod local_authority;
 pub mod names;
 pub mod permit;
+pub mod policy;
 pub mod provenance;
 pub mod service;
 
 pub use address::{Address, AddressState, Postcode, ReturnIntention};
+pub use audit::{AuditEvent, Outcome, Subject};
 pub use child::{ChildRecord, DateOfBirth, FormerName, Gender, ParentCarer, Relationship};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use contact::{EmailAddress, Telephone};
 pub use error::FieldError;
 pub use id::ContactPointId;
+pub use identity::{
+    AccessRoute, AccountState, Accreditation, Duty, Lapse, Role, Username, Vetting,
+};
 pub use involvement::{ConsentGiver, Involvement, SensitiveBasis};
 pub use local_authority::LocalAuthorityCode;
 pub use names::{FamilyName, GivenName, MiddleNames};
 pub use permit::{Permit, SystemTask};
+pub use policy::{authorize, Action, Actor, Denied, Target};
 pub use provenance::{Provenance, SourceCode};
 pub use service::{OrganisationKind, PractitionerRef, ServiceCategory, ServiceRef};

@@ -1,5 +1,8 @@
 //! Proof that an action was allowed. Storage methods that read protected data or write take a
-//! `&Permit`; only the policy (and the named system bypass below) can make one.
+//! `&Permit`; only the policy ([`crate::policy::authorize`]) and the named system bypass
+//! below can make one.
+
+use crate::policy::Action;
 
 /// Work the system does for itself, outside any user's session. Every use of
 /// [`Permit::system_bypass`] names one of these, so `grep system_bypass` finds them all.
@@ -7,32 +10,52 @@
 pub enum SystemTask {
     /// Loading a generated synthetic nation (demonstrations, benchmarks, tests).
     SyntheticLoad,
-    /// Storage contract tests reading back what they wrote.
-    StorageContractTest,
+    /// Tests setting up and reading back their own data.
+    TestFixture,
+    /// Signing in: checking a user's factors before there is a user to authorise.
+    SignIn,
+    /// Setting up the demonstration's accounts.
+    DemoSetUp,
 }
 
 #[derive(Debug)]
 pub struct Permit {
-    granted_for: Grant,
+    granted: Grant,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Grant {
     System(SystemTask),
+    User { user_id: i64, action: Action },
 }
 
 impl Permit {
     /// The one bypass of the policy, for the system's own tasks.
     pub fn system_bypass(task: SystemTask) -> Self {
         Self {
-            granted_for: Grant::System(task),
+            granted: Grant::System(task),
+        }
+    }
+
+    pub(crate) fn for_user(user_id: i64, action: Action) -> Self {
+        Self {
+            granted: Grant::User { user_id, action },
         }
     }
 
     /// The system task this permit was issued for, if it was a bypass.
     pub fn system_task(&self) -> Option<SystemTask> {
-        match self.granted_for {
+        match self.granted {
             Grant::System(task) => Some(task),
+            Grant::User { .. } => None,
+        }
+    }
+
+    /// The user and action the policy allowed, if it was the policy's.
+    pub fn user(&self) -> Option<(i64, Action)> {
+        match self.granted {
+            Grant::User { user_id, action } => Some((user_id, action)),
+            Grant::System(_) => None,
         }
     }
 }

@@ -8,6 +8,7 @@ pub(crate) mod sqlite {
     include!("queries/catalogue.rs");
     include!("queries/children.rs");
     include!("queries/stats.rs");
+    include!("queries/identity.rs");
 }
 
 pub(crate) mod postgres {
@@ -17,4 +18,5 @@ pub(crate) mod postgres {
     include!("queries/catalogue.rs");
     include!("queries/children.rs");
     include!("queries/stats.rs");
+    include!("queries/identity.rs");
 }

@@ -9,13 +9,19 @@
 mod backend;
 mod catalogue;
 mod error;
+mod identity;
 mod rows;
 mod store;
+mod store_identity;
 
 pub use catalogue::{
     Catalogue, CatalogueIds, LocalAuthority, NewOrganisation, NewPractitioner, NewService,
 };
 pub use error::StorageError;
+pub use identity::{
+    ApiClientRecord, NewSession, NewUser, OrganisationRecord, SessionRecord, SignInRecord,
+    StoredAuditEvent, UserRecord,
+};
 pub use store::{Backend, LoadReport, LocalAuthorityStats, Store};
 
 /// Migration file names per backend, for the test that keeps the two listings equal.

@@ -305,3 +305,97 @@ pub(crate) fn assemble_child(
     };
     parse_child().map_err(corrupt("children"))
 }
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub email: Option<String>,
+    pub role: String,
+    pub duties: String,
+    pub shield_override: bool,
+    pub state: String,
+    pub criminal_records_checked_on: Option<NaiveDate>,
+    pub training_completed_on: Option<NaiveDate>,
+    pub agreement_accepted_on: Option<NaiveDate>,
+    pub totp_secret: Option<String>,
+    pub totp_last_step: Option<i64>,
+    pub failed_sign_ins: i32,
+    pub password_hash: String,
+    pub pin_hash: String,
+    pub demo: bool,
+    #[sqlx(flatten)]
+    pub organisation: OrganisationRow,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct OrganisationRow {
+    pub organisation_id: i64,
+    pub organisation_kind: String,
+    pub organisation_name: String,
+    pub organisation_local_authority: String,
+    pub accreditation: String,
+    pub web_access: bool,
+    pub integration_access: bool,
+}
+
+impl OrganisationRow {
+    pub(crate) fn into_record(self) -> Result<crate::OrganisationRecord, StorageError> {
+        let parse = || -> Result<crate::OrganisationRecord, FieldError> {
+            Ok(crate::OrganisationRecord {
+                id: self.organisation_id,
+                kind: contactpoint_domain::OrganisationKind::parse(&self.organisation_kind)?,
+                name: self.organisation_name,
+                local_authority: LocalAuthorityCode::parse(&self.organisation_local_authority)?,
+                accreditation: contactpoint_domain::Accreditation::parse(&self.accreditation)?,
+                web_access: self.web_access,
+                integration_access: self.integration_access,
+            })
+        };
+        parse().map_err(StorageError::corrupt("organisations"))
+    }
+}
+
+impl UserRow {
+    pub(crate) fn into_sign_in(self) -> Result<crate::SignInRecord, StorageError> {
+        use contactpoint_domain::{AccountState, Duty, Role, Username, Vetting};
+        let organisation = self.organisation.into_record()?;
+        let parse = || -> Result<crate::UserRecord, FieldError> {
+            Ok(crate::UserRecord {
+                id: self.id,
+                username: Username::parse(&self.username)?,
+                organisation,
+                given_name: self.given_name,
+                family_name: self.family_name,
+                email: optional(self.email.as_deref(), EmailAddress::parse)?,
+                role: Role::parse(&self.role)?,
+                duties: self
+                    .duties
+                    .split(',')
+                    .filter(|d| !d.is_empty())
+                    .map(Duty::parse)
+                    .collect::<Result<_, _>>()?,
+                shield_override: self.shield_override,
+                state: AccountState::parse(&self.state)?,
+                vetting: Vetting {
+                    criminal_records_checked_on: self.criminal_records_checked_on,
+                    training_completed_on: self.training_completed_on,
+                    agreement_accepted_on: self.agreement_accepted_on,
+                },
+                totp_enrolled: self.totp_secret.is_some(),
+                demo: self.demo,
+            })
+        };
+        let user = parse().map_err(StorageError::corrupt("users"))?;
+        Ok(crate::SignInRecord {
+            user,
+            password_hash: self.password_hash,
+            pin_hash: self.pin_hash,
+            totp_secret: self.totp_secret,
+            totp_last_step: self.totp_last_step,
+            failed_sign_ins: self.failed_sign_ins,
+        })
+    }
+}

@@ -30,7 +30,7 @@ pub enum Store {
 }
 
 /// Runs the same function of the backend module that matches the store.
-macro_rules! dispatch {
+macro_rules! dispatch_to_backend {
     ($store:expr, $function:ident ( $($arg:expr),* )) => {
         match $store {
             Store::Sqlite(pool) => sqlite::$function(pool, $($arg),*).await,
@@ -38,6 +38,8 @@ macro_rules! dispatch {
         }
     };
 }
+
+pub(crate) use dispatch_to_backend as dispatch;
 
 /// What loading a batch of children did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -107,12 +109,12 @@ impl Store {
 
     /// Brings the schema up to date. Safe to run at every start.
     pub async fn migrate(&self) -> Result<(), StorageError> {
-        dispatch!(self, migrate())
+        dispatch_to_backend!(self, migrate())
     }
 
     /// Answers when the database answers.
     pub async fn ping(&self) -> Result<(), StorageError> {
-        dispatch!(self, ping())
+        dispatch_to_backend!(self, ping())
     }
 
     pub async fn close(&self) {
@@ -128,7 +130,7 @@ impl Store {
         permit: &Permit,
         authorities: &[LocalAuthority],
     ) -> Result<(), StorageError> {
-        dispatch!(self, load_local_authorities(permit, authorities))
+        dispatch_to_backend!(self, load_local_authorities(permit, authorities))
     }
 
     /// Writes organisations, services and practitioners in one transaction.
@@ -137,7 +139,7 @@ impl Store {
         permit: &Permit,
         catalogue: &Catalogue,
     ) -> Result<CatalogueIds, StorageError> {
-        dispatch!(self, load_catalogue(permit, catalogue))
+        dispatch_to_backend!(self, load_catalogue(permit, catalogue))
     }
 
     /// Writes whole child records in one transaction: either every record of the batch is
@@ -148,7 +150,7 @@ impl Store {
         permit: &Permit,
         records: &[ChildRecord],
     ) -> Result<LoadReport, StorageError> {
-        dispatch!(self, load_children(permit, records))
+        dispatch_to_backend!(self, load_children(permit, records))
     }
 
     /// The whole stored record of one child.
@@ -157,11 +159,11 @@ impl Store {
         permit: &Permit,
         id: &ContactPointId,
     ) -> Result<ChildRecord, StorageError> {
-        dispatch!(self, child_record(permit, id))
+        dispatch_to_backend!(self, child_record(permit, id))
     }
 
     /// Counts per local authority: children, shielded children, services, involvements.
     pub async fn stats(&self) -> Result<Vec<LocalAuthorityStats>, StorageError> {
-        dispatch!(self, stats())
+        dispatch_to_backend!(self, stats())
     }
 }

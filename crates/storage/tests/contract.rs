@@ -38,7 +38,7 @@ macro_rules! contract_test {
 }
 
 fn permit() -> Permit {
-    Permit::system_bypass(SystemTask::StorageContractTest)
+    Permit::system_bypass(SystemTask::TestFixture)
 }
 
 async fn with_catalogue(

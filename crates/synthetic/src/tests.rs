@@ -236,9 +236,8 @@ async fn a_generated_nation_loads_and_its_statistics_add_up() {
     let first = ChildGenerator::new(&nation, &catalogue, &index, &ids)
         .next()
         .unwrap();
-    let permit = contactpoint_domain::Permit::system_bypass(
-        contactpoint_domain::SystemTask::StorageContractTest,
-    );
+    let permit =
+        contactpoint_domain::Permit::system_bypass(contactpoint_domain::SystemTask::TestFixture);
     assert_eq!(
         db.store
             .child_record(&permit, &first.contactpoint_id)

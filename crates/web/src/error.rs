@@ -1,9 +1,12 @@
-//! One error type for the API: a JSON envelope `{"error": {"code", "message"}}` that never
-//! carries an internal cause.
+//! One error type for the API (a JSON envelope `{"error": {"code", "message"}}`) and one for
+//! pages (an HTML page); neither ever carries an internal cause.
 
+use crate::html;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use contactpoint_domain::{Denied, FieldError};
+use contactpoint_storage::StorageError;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,15 +16,18 @@ pub struct ApiError {
     pub message: String,
 }
 
-#[derive(Serialize)]
-struct Envelope<'a> {
-    error: Body<'a>,
+/// The error body every API error has.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorEnvelope {
+    pub error: ErrorBody,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    code: &'a str,
-    message: &'a str,
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A stable code, e.g. `invalid_input`, `unauthenticated`, `forbidden`.
+    pub code: String,
+    /// A sentence for people; for bad input it names the field and what would be accepted.
+    pub message: String,
 }
 
 impl ApiError {
@@ -32,14 +38,63 @@ impl ApiError {
             message: message.into(),
         }
     }
+
+    pub fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Your role does not allow this.",
+        )
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("No such {what}."),
+        )
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+            format!("{}: expected {}", e.field, e.expected),
+        )
+    }
+}
+
+impl From<Denied> for ApiError {
+    fn from(_: Denied) -> Self {
+        Self::forbidden()
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::NotFound { what } => Self::not_found(what),
+            StorageError::Invalid(field) => field.into(),
+            other => {
+                tracing::error!(error = %other, "storage failed");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "ContactPoint could not complete this just now.",
+                )
+            }
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Envelope {
-            error: Body {
-                code: self.code,
-                message: &self.message,
+        let body = ErrorEnvelope {
+            error: ErrorBody {
+                code: self.code.to_owned(),
+                message: self.message,
             },
         };
         (self.status, Json(body)).into_response()
@@ -52,4 +107,75 @@ pub(crate) async fn not_found() -> ApiError {
         "not_found",
         "There is nothing at this address.",
     )
+}
+
+/// An error shown as a page.
+#[derive(Debug)]
+pub struct PageError {
+    pub status: StatusCode,
+    pub title: &'static str,
+    pub message: String,
+}
+
+impl PageError {
+    pub fn unauthenticated() -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            title: "Sign in to ContactPoint",
+            message: r#"You need to <a href="/sign-in">sign in</a> to see this page."#.into(),
+        }
+    }
+
+    pub fn forbidden() -> Self {
+        Self { status: StatusCode::FORBIDDEN, title: "You cannot do this", message: "Your role does not allow this. If you think it should, contact your local ContactPoint team.".into() }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            title: "Something was wrong with the form",
+            message: html::escape(&message.into()),
+        }
+    }
+}
+
+impl From<Denied> for PageError {
+    fn from(_: Denied) -> Self {
+        Self::forbidden()
+    }
+}
+
+impl From<StorageError> for PageError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::NotFound { what } => Self {
+                status: StatusCode::NOT_FOUND,
+                title: "Page not found",
+                message: format!("No such {what}."),
+            },
+            other => {
+                tracing::error!(error = %other, "storage failed");
+                Self {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    title: "Sorry, there is a problem",
+                    message: "ContactPoint could not complete this just now. Try again shortly."
+                        .into(),
+                }
+            }
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        html::page_with_status(
+            self.status,
+            self.title,
+            &format!(
+                "<h1>{}</h1><p>{}</p>",
+                html::escape(self.title),
+                self.message
+            ),
+        )
+    }
 }

@@ -1,30 +1,210 @@
-//! The HTTP face of ContactPoint: one axum router serving the pages and the JSON API.
+//! The HTTP face of ContactPoint: one axum router serving the pages and the JSON API, built
+//! from one route table that the tests walk.
 
+pub mod api;
 mod error;
 mod health;
+pub mod html;
+pub mod identity_service;
 mod pages;
+pub mod session;
+pub mod signin;
 
-use axum::routing::get;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::routing::{get, post, put, MethodRouter};
 use axum::Router;
+use contactpoint_auth::{SecretHasher, TotpSecret};
 use contactpoint_domain::Clock;
 use contactpoint_storage::Store;
+use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use error::ApiError;
+pub use error::{ApiError, PageError};
+
+/// How this server behaves; everything has a safe default.
+#[derive(Debug, Clone, Default)]
+pub struct WebSettings {
+    /// Demonstration mode: privileged demo accounts may sign in with a one-time code instead
+    /// of a security key. Refused outside `contactpoint demo`.
+    pub demo_mode: bool,
+    /// Mark cookies Secure (set when served behind TLS).
+    pub secure_cookies: bool,
+}
 
 /// What every handler can reach. No global state: the server builds one of these.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
+    pub settings: WebSettings,
+    pub hasher: SecretHasher,
+    /// Checked against when a user has no token, so that costs the same as one who has.
+    pub dummy_totp: Arc<TotpSecret>,
+}
+
+impl AppState {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, settings: WebSettings) -> Self {
+        Self {
+            store,
+            clock,
+            settings,
+            hasher: SecretHasher::default(),
+            dummy_totp: Arc::new(TotpSecret::generate()),
+        }
+    }
+}
+
+/// The caller's address, for throttling sign-in; `unknown` when the server does not know it.
+#[derive(Debug, Clone)]
+pub struct SourceAddress(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for SourceAddress {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let address = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(a)| a.ip().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        Ok(Self(address))
+    }
+}
+
+/// Who may reach a route at all; the handler then asks the policy about the exact action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: the home page, sign-in, health, the OpenAPI document.
+    Public,
+    /// Any signed-in user (their own account).
+    SignedIn,
+    /// Only the local ContactPoint team or national administrators.
+    Administration,
+}
+
+/// One route of the router.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteInfo {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+/// Every route, with who may reach it. The router is built from this table and nothing
+/// else, so a test that walks it walks the whole router.
+pub fn route_table() -> Vec<(RouteInfo, MethodRouter<AppState>)> {
+    use Access::*;
+    let r = |method, path, access| RouteInfo {
+        method,
+        path,
+        access,
+    };
+    vec![
+        (r("GET", "/", Public), get(pages::home)),
+        (r("GET", "/healthz", Public), get(health::healthz)),
+        (r("GET", "/sign-in", Public), get(pages::sign_in::show)),
+        (r("POST", "/sign-in", Public), post(pages::sign_in::submit)),
+        (
+            r("POST", "/sign-out", SignedIn),
+            post(pages::sign_in::sign_out),
+        ),
+        (r("GET", "/account", SignedIn), get(pages::account::show)),
+        (
+            r("POST", "/account/sign-out-everywhere", SignedIn),
+            post(pages::account::sign_out_everywhere),
+        ),
+        (
+            r("GET", "/account/security-token", SignedIn),
+            get(pages::account::show_enrol),
+        ),
+        (
+            r("POST", "/account/security-token", SignedIn),
+            post(pages::account::enrol),
+        ),
+        (
+            r("GET", "/admin/users", Administration),
+            get(pages::admin::users),
+        ),
+        (
+            r("POST", "/admin/users", Administration),
+            post(pages::admin::create_user),
+        ),
+        (
+            r("GET", "/admin/users/{id}", Administration),
+            get(pages::admin::user_detail),
+        ),
+        (
+            r("POST", "/admin/users/{id}/state", Administration),
+            post(pages::admin::set_user_state),
+        ),
+        (
+            r("POST", "/admin/users/{id}/vetting", Administration),
+            post(pages::admin::set_vetting),
+        ),
+        (
+            r("GET", "/admin/organisations", Administration),
+            get(pages::admin::organisations),
+        ),
+        (
+            r(
+                "POST",
+                "/admin/organisations/{id}/accreditation",
+                Administration,
+            ),
+            post(pages::admin::set_accreditation),
+        ),
+        (r("GET", "/api/openapi.json", Public), get(api::openapi)),
+        (
+            r("POST", "/api/sessions", Public),
+            post(api::sessions::create_session),
+        ),
+        (
+            r("DELETE", "/api/sessions", SignedIn),
+            axum::routing::delete(api::sessions::delete_session),
+        ),
+        (
+            r("GET", "/api/me", SignedIn),
+            get(api::sessions::current_user),
+        ),
+        (
+            r("GET", "/api/users", Administration),
+            get(api::admin::list_users),
+        ),
+        (
+            r("POST", "/api/users", Administration),
+            post(api::admin::create_user),
+        ),
+        (
+            r("POST", "/api/users/{id}/state", Administration),
+            post(api::admin::set_user_state),
+        ),
+        (
+            r("PUT", "/api/users/{id}/vetting", Administration),
+            put(api::admin::set_user_vetting),
+        ),
+        (
+            r("GET", "/api/organisations", Administration),
+            get(api::admin::list_organisations),
+        ),
+        (
+            r(
+                "PUT",
+                "/api/organisations/{id}/accreditation",
+                Administration,
+            ),
+            put(api::admin::set_accreditation),
+        ),
+    ]
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(pages::home))
-        .route("/healthz", get(health::healthz))
-        .fallback(error::not_found)
-        .with_state(state)
+    let mut router = Router::new();
+    for (info, method_router) in route_table() {
+        router = router.route(info.path, method_router);
+    }
+    router.fallback(error::not_found).with_state(state)
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves.
@@ -33,7 +213,10 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

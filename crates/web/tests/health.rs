@@ -28,10 +28,11 @@ async fn health_follows_the_database(backend: Backend) {
         eprintln!("skipped on {}", backend.name());
         return;
     };
-    let state = AppState {
-        store: db.store.clone(),
-        clock: Arc::new(FixedClock::at(test_now())),
-    };
+    let state = AppState::new(
+        db.store.clone(),
+        Arc::new(FixedClock::at(test_now())),
+        Default::default(),
+    );
     let (status, body) = get(&state, "/healthz").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"], "ok");
@@ -57,10 +58,11 @@ async fn health_answers_200_while_postgres_answers_and_503_when_it_does_not() {
 #[tokio::test]
 async fn an_unknown_address_gets_the_json_error_envelope() {
     let db = TestDatabase::new(Backend::Sqlite).await.unwrap();
-    let state = AppState {
-        store: db.store.clone(),
-        clock: Arc::new(FixedClock::at(test_now())),
-    };
+    let state = AppState::new(
+        db.store.clone(),
+        Arc::new(FixedClock::at(test_now())),
+        Default::default(),
+    );
     let (status, body) = get(&state, "/no-such-page").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"]["code"], "not_found");

@@ -1,0 +1,601 @@
+// Included into each backend module (see backend.rs).
+
+macro_rules! user_select {
+    () => {
+        "SELECT u.id, u.username, u.given_name, u.family_name, u.email, u.role, u.duties, \
+         u.shield_override, u.state, u.criminal_records_checked_on, u.training_completed_on, \
+         u.agreement_accepted_on, u.totp_secret, u.totp_last_step, u.failed_sign_ins, \
+         u.password_hash, u.pin_hash, u.demo, \
+         o.id AS organisation_id, o.kind AS organisation_kind, o.name AS organisation_name, \
+         o.local_authority AS organisation_local_authority, o.accreditation, o.web_access, \
+         o.integration_access \
+         FROM users u JOIN organisations o ON o.id = u.organisation_id "
+    };
+}
+
+macro_rules! organisation_select {
+    () => {
+        "SELECT o.id AS organisation_id, o.kind AS organisation_kind, o.name AS organisation_name, \
+         o.local_authority AS organisation_local_authority, o.accreditation, o.web_access, \
+         o.integration_access FROM organisations o "
+    };
+}
+
+/// Appends one audit entry inside the caller's transaction.
+pub(crate) async fn append_audit(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    event: &contactpoint_domain::AuditEvent,
+) -> Result<i64, crate::StorageError> {
+    let id = allocate_ids(tx, "audit_events", 1).await?;
+    let details: serde_json::Map<String, serde_json::Value> = event
+        .details
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.clone())))
+        .collect();
+    sqlx::query(
+        "INSERT INTO audit_events (id, at, route, actor_user_id, on_behalf_of_user_id, api_client_id, action, outcome, subject_kind, subject_id, local_authority, details) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(id)
+    .bind(event.at)
+    .bind(event.route.code())
+    .bind(event.actor_user_id)
+    .bind(event.on_behalf_of_user_id)
+    .bind(event.api_client_id)
+    .bind(event.action)
+    .bind(event.outcome.code())
+    .bind(event.subject.as_ref().map(|s| s.kind))
+    .bind(event.subject.as_ref().map(|s| s.id.clone()))
+    .bind(event.local_authority.as_ref().map(|l| l.as_str().to_owned()))
+    .bind(serde_json::Value::Object(details).to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+pub(crate) async fn record_audit(
+    pool: &sqlx::Pool<Db>,
+    event: &contactpoint_domain::AuditEvent,
+) -> Result<(), crate::StorageError> {
+    let mut tx = pool.begin().await?;
+    append_audit(&mut tx, event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn audit_events(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    after_id: i64,
+) -> Result<Vec<crate::StoredAuditEvent>, crate::StorageError> {
+    type Row = (i64, chrono::DateTime<chrono::Utc>, String, Option<i64>, Option<i64>, Option<i64>, String, String, Option<String>, Option<String>, Option<String>, String);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, at, route, actor_user_id, on_behalf_of_user_id, api_client_id, action, outcome, subject_kind, subject_id, local_authority, details \
+         FROM audit_events WHERE id > $1 ORDER BY id",
+    )
+    .bind(after_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| crate::StoredAuditEvent {
+            id: r.0,
+            at: r.1,
+            route: r.2,
+            actor_user_id: r.3,
+            on_behalf_of_user_id: r.4,
+            api_client_id: r.5,
+            action: r.6,
+            outcome: r.7,
+            subject_kind: r.8,
+            subject_id: r.9,
+            local_authority: r.10,
+            details: r.11,
+        })
+        .collect())
+}
+
+pub(crate) async fn create_user(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    user: &crate::NewUser,
+    now: chrono::DateTime<chrono::Utc>,
+    audit: &contactpoint_domain::AuditEvent,
+) -> Result<i64, crate::StorageError> {
+    let mut tx = pool.begin().await?;
+    let id = allocate_ids(&mut tx, "users", 1).await?;
+    sqlx::query(
+        "INSERT INTO users (id, username, organisation_id, given_name, family_name, email, role, duties, shield_override, state, \
+         criminal_records_checked_on, training_completed_on, agreement_accepted_on, password_hash, pin_hash, totp_secret, \
+         totp_last_step, failed_sign_ins, demo, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11, $12, $13, $14, $15, NULL, 0, $16, $17)",
+    )
+    .bind(id)
+    .bind(user.username.as_str())
+    .bind(user.organisation_id)
+    .bind(user.given_name.as_str())
+    .bind(user.family_name.as_str())
+    .bind(user.email.as_ref().map(|e| e.as_str().to_owned()))
+    .bind(user.role.code())
+    .bind(crate::identity::duties_to_text(&user.duties))
+    .bind(user.shield_override)
+    .bind(user.vetting.criminal_records_checked_on)
+    .bind(user.vetting.training_completed_on)
+    .bind(user.vetting.agreement_accepted_on)
+    .bind(user.password_hash.as_str())
+    .bind(user.pin_hash.as_str())
+    .bind(user.totp_secret.as_deref())
+    .bind(user.demo)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let mut audit = audit.clone();
+    audit.subject = Some(contactpoint_domain::Subject { kind: "user", id: id.to_string() });
+    append_audit(&mut tx, &audit).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub(crate) async fn sign_in_record(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    username: &contactpoint_domain::Username,
+) -> Result<crate::SignInRecord, crate::StorageError> {
+    let row: crate::rows::UserRow = sqlx::query_as(concat!(user_select!(), "WHERE u.username = $1"))
+        .bind(username.as_str())
+        .fetch_optional(pool)
+        .await?
+        .ok_or(crate::StorageError::NotFound { what: "user" })?;
+    row.into_sign_in()
+}
+
+pub(crate) async fn user(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    id: i64,
+) -> Result<crate::UserRecord, crate::StorageError> {
+    let row: crate::rows::UserRow = sqlx::query_as(concat!(user_select!(), "WHERE u.id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(crate::StorageError::NotFound { what: "user" })?;
+    Ok(row.into_sign_in()?.user)
+}
+
+pub(crate) async fn users_in_authority(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    la: &contactpoint_domain::LocalAuthorityCode,
+) -> Result<Vec<crate::UserRecord>, crate::StorageError> {
+    let rows: Vec<crate::rows::UserRow> =
+        sqlx::query_as(concat!(user_select!(), "WHERE o.local_authority = $1 ORDER BY u.family_name, u.given_name, u.id"))
+            .bind(la.as_str())
+            .fetch_all(pool)
+            .await?;
+    rows.into_iter().map(|r| r.into_sign_in().map(|s| s.user)).collect()
+}
+
+pub(crate) async fn organisations_in_authority(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    la: &contactpoint_domain::LocalAuthorityCode,
+) -> Result<Vec<crate::OrganisationRecord>, crate::StorageError> {
+    let rows: Vec<crate::rows::OrganisationRow> =
+        sqlx::query_as(concat!(organisation_select!(), "WHERE o.local_authority = $1 ORDER BY o.name, o.id"))
+            .bind(la.as_str())
+            .fetch_all(pool)
+            .await?;
+    rows.into_iter().map(crate::rows::OrganisationRow::into_record).collect()
+}
+
+pub(crate) async fn organisation(
+    pool: &sqlx::Pool<Db>,
+    id: i64,
+) -> Result<crate::OrganisationRecord, crate::StorageError> {
+    let row: crate::rows::OrganisationRow = sqlx::query_as(concat!(organisation_select!(), "WHERE o.id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(crate::StorageError::NotFound { what: "organisation" })?;
+    row.into_record()
+}
+
+pub(crate) async fn set_accreditation(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    organisation_id: i64,
+    accreditation: contactpoint_domain::Accreditation,
+    web_access: bool,
+    integration_access: bool,
+    audit: &contactpoint_domain::AuditEvent,
+) -> Result<(), crate::StorageError> {
+    let mut tx = pool.begin().await?;
+    let changed = sqlx::query("UPDATE organisations SET accreditation = $1, web_access = $2, integration_access = $3 WHERE id = $4")
+        .bind(accreditation.code())
+        .bind(web_access)
+        .bind(integration_access)
+        .bind(organisation_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if changed == 0 {
+        return Err(crate::StorageError::NotFound { what: "organisation" });
+    }
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Sets an account's state; unlocking also clears the count of failed sign-ins.
+pub(crate) async fn set_user_state(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    user_id: i64,
+    state: contactpoint_domain::AccountState,
+    audit: &contactpoint_domain::AuditEvent,
+) -> Result<(), crate::StorageError> {
+    let mut tx = pool.begin().await?;
+    let changed = sqlx::query("UPDATE users SET state = $1, failed_sign_ins = 0 WHERE id = $2")
+        .bind(state.code())
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if changed == 0 {
+        return Err(crate::StorageError::NotFound { what: "user" });
+    }
+    if state != contactpoint_domain::AccountState::Active {
+        sqlx::query("UPDATE sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL")
+            .bind(audit.at)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn set_vetting(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    user_id: i64,
+    vetting: contactpoint_domain::Vetting,
+    audit: &contactpoint_domain::AuditEvent,
+) -> Result<(), crate::StorageError> {
+    let mut tx = pool.begin().await?;
+    let changed = sqlx::query(
+        "UPDATE users SET criminal_records_checked_on = $1, training_completed_on = $2, agreement_accepted_on = $3 WHERE id = $4",
+    )
+    .bind(vetting.criminal_records_checked_on)
+    .bind(vetting.training_completed_on)
+    .bind(vetting.agreement_accepted_on)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Err(crate::StorageError::NotFound { what: "user" });
+    }
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn enrol_totp(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    user_id: i64,
+    secret_base32: &str,
+    accepted_step: i64,
+    audit: &contactpoint_domain::AuditEvent,
+) -> Result<(), crate::StorageError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("UPDATE users SET totp_secret = $1, totp_last_step = $2 WHERE id = $3")
+        .bind(secret_base32)
+        .bind(accepted_step)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Counts a failed sign-in against the source address and, for a known user, the account;
+/// the account locks when its count reaches `lock_after`. Returns whether it locked now.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn sign_in_failed(
+    pool: &sqlx::Pool<Db>,
+    user_id: Option<i64>,
+    source_address: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    window_started_before: chrono::DateTime<chrono::Utc>,
+    lock_after: i32,
+    audit: &contactpoint_domain::AuditEvent,
+    lock_audit: &contactpoint_domain::AuditEvent,
+) -> Result<bool, crate::StorageError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO sign_in_throttle (source_address, window_started_at, failures) VALUES ($1, $2, 1) \
+         ON CONFLICT (source_address) DO UPDATE SET \
+           failures = CASE WHEN sign_in_throttle.window_started_at < $3 THEN 1 ELSE sign_in_throttle.failures + 1 END, \
+           window_started_at = CASE WHEN sign_in_throttle.window_started_at < $3 THEN $2 ELSE sign_in_throttle.window_started_at END",
+    )
+    .bind(source_address)
+    .bind(now)
+    .bind(window_started_before)
+    .execute(&mut *tx)
+    .await?;
+    let mut locked_now = false;
+    if let Some(id) = user_id {
+        let failures: i32 = sqlx::query_scalar("UPDATE users SET failed_sign_ins = failed_sign_ins + 1 WHERE id = $1 RETURNING failed_sign_ins")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if failures >= lock_after {
+            locked_now = sqlx::query("UPDATE users SET state = 'locked' WHERE id = $1 AND state = 'active'")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+        }
+    }
+    append_audit(&mut tx, audit).await?;
+    if locked_now {
+        append_audit(&mut tx, lock_audit).await?;
+    }
+    tx.commit().await?;
+    Ok(locked_now)
+}
+
+/// Failures from `source_address` since `window_started_after`.
+pub(crate) async fn recent_failures_from(
+    pool: &sqlx::Pool<Db>,
+    source_address: &str,
+    window_started_after: chrono::DateTime<chrono::Utc>,
+) -> Result<i64, crate::StorageError> {
+    let failures: Option<i32> = sqlx::query_scalar(
+        "SELECT failures FROM sign_in_throttle WHERE source_address = $1 AND window_started_at >= $2",
+    )
+    .bind(source_address)
+    .bind(window_started_after)
+    .fetch_optional(pool)
+    .await?;
+    Ok(i64::from(failures.unwrap_or(0)))
+}
+
+/// Records a successful sign-in: takes the one-time code's step (refusing a step already
+/// used, even by a concurrent request), clears the failure count and opens the session.
+/// Returns false, writing nothing, when the step was already taken.
+pub(crate) async fn sign_in_succeeded(
+    pool: &sqlx::Pool<Db>,
+    user_id: i64,
+    totp_step: Option<i64>,
+    session: &crate::NewSession,
+    audit: &contactpoint_domain::AuditEvent,
+) -> Result<bool, crate::StorageError> {
+    let mut tx = pool.begin().await?;
+    if let Some(step) = totp_step {
+        let taken = sqlx::query(
+            "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+        )
+        .bind(step)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if taken == 0 {
+            return Ok(false);
+        }
+    }
+    sqlx::query("UPDATE users SET failed_sign_ins = 0 WHERE id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    insert_session(&mut tx, user_id, session).await?;
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+async fn insert_session(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    user_id: i64,
+    session: &crate::NewSession,
+) -> Result<(), crate::StorageError> {
+    sqlx::query(
+        "INSERT INTO sessions (token_digest, user_id, route, api_client_id, csrf_token, created_at, last_seen_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
+    )
+    .bind(session.token_digest.as_str())
+    .bind(user_id)
+    .bind(session.route.code())
+    .bind(session.api_client_id)
+    .bind(session.csrf_token.as_str())
+    .bind(session.created_at)
+    .bind(session.expires_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Consumes a one-time code step for a fresh authentication (a sensitive action).
+pub(crate) async fn take_totp_step(
+    pool: &sqlx::Pool<Db>,
+    user_id: i64,
+    step: i64,
+) -> Result<bool, crate::StorageError> {
+    let taken = sqlx::query(
+        "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+    )
+    .bind(step)
+    .bind(user_id)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(taken == 1)
+}
+
+/// A live session and its user, or NotFound when it is unknown or ended.
+pub(crate) async fn session(
+    pool: &sqlx::Pool<Db>,
+    token_digest: &str,
+) -> Result<crate::SessionRecord, crate::StorageError> {
+    type Row = (i64, String, Option<i64>, String, chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>);
+    let row: Row = sqlx::query_as(
+        "SELECT user_id, route, api_client_id, csrf_token, created_at, last_seen_at, expires_at \
+         FROM sessions WHERE token_digest = $1 AND ended_at IS NULL",
+    )
+    .bind(token_digest)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(crate::StorageError::NotFound { what: "session" })?;
+    let user: crate::rows::UserRow = sqlx::query_as(concat!(user_select!(), "WHERE u.id = $1"))
+        .bind(row.0)
+        .fetch_one(pool)
+        .await?;
+    Ok(crate::SessionRecord {
+        user: user.into_sign_in()?.user,
+        route: contactpoint_domain::AccessRoute::parse(&row.1).map_err(crate::StorageError::corrupt("sessions"))?,
+        api_client_id: row.2,
+        csrf_token: row.3,
+        created_at: row.4,
+        last_seen_at: row.5,
+        expires_at: row.6,
+    })
+}
+
+pub(crate) async fn touch_session(
+    pool: &sqlx::Pool<Db>,
+    token_digest: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), crate::StorageError> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_digest = $2 AND last_seen_at < $1")
+        .bind(now)
+        .bind(token_digest)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Ends one session (`token_digest`) or, with `None`, every session of the user.
+pub(crate) async fn end_sessions(
+    pool: &sqlx::Pool<Db>,
+    user_id: i64,
+    token_digest: Option<&str>,
+    audit: &contactpoint_domain::AuditEvent,
+) -> Result<u64, crate::StorageError> {
+    let mut tx = pool.begin().await?;
+    let ended = sqlx::query(
+        "UPDATE sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL AND ($3 IS NULL OR token_digest = $3)",
+    )
+    .bind(audit.at)
+    .bind(user_id)
+    .bind(token_digest)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(ended)
+}
+
+pub(crate) async fn create_api_client(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    organisation_id: i64,
+    name: &str,
+    client_id: &str,
+    secret_digest: &str,
+    audit: &contactpoint_domain::AuditEvent,
+) -> Result<i64, crate::StorageError> {
+    let mut tx = pool.begin().await?;
+    let id = allocate_ids(&mut tx, "api_clients", 1).await?;
+    sqlx::query(
+        "INSERT INTO api_clients (id, organisation_id, name, client_id, secret_digest, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(organisation_id)
+    .bind(name)
+    .bind(client_id)
+    .bind(secret_digest)
+    .bind(audit.at)
+    .execute(&mut *tx)
+    .await?;
+    let mut audit = audit.clone();
+    audit.subject = Some(contactpoint_domain::Subject { kind: "api_client", id: id.to_string() });
+    append_audit(&mut tx, &audit).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub(crate) async fn api_client(
+    pool: &sqlx::Pool<Db>,
+    client_id: &str,
+) -> Result<crate::ApiClientRecord, crate::StorageError> {
+    type Row = (i64, i64, String, String, String, Option<chrono::DateTime<chrono::Utc>>);
+    let row: Row = sqlx::query_as(
+        "SELECT id, organisation_id, name, client_id, secret_digest, revoked_at FROM api_clients WHERE client_id = $1",
+    )
+    .bind(client_id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(crate::StorageError::NotFound { what: "api client" })?;
+    Ok(crate::ApiClientRecord {
+        id: row.0,
+        organisation: organisation(pool, row.1).await?,
+        name: row.2,
+        client_id: row.3,
+        secret_digest: row.4,
+        revoked: row.5.is_some(),
+    })
+}
+
+/// Revokes a client credential and ends every session opened through it.
+pub(crate) async fn revoke_api_client(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    api_client_id: i64,
+    audit: &contactpoint_domain::AuditEvent,
+) -> Result<(), crate::StorageError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("UPDATE api_clients SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(audit.at)
+        .bind(api_client_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE sessions SET ended_at = $1 WHERE api_client_id = $2 AND ended_at IS NULL")
+        .bind(audit.at)
+        .bind(api_client_id)
+        .execute(&mut *tx)
+        .await?;
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn api_client_by_id(
+    pool: &sqlx::Pool<Db>,
+    id: i64,
+) -> Result<crate::ApiClientRecord, crate::StorageError> {
+    let client_id: String = sqlx::query_scalar("SELECT client_id FROM api_clients WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(crate::StorageError::NotFound { what: "api client" })?;
+    api_client(pool, &client_id).await
+}
+
+/// The local ContactPoint team's e-mail address and telephone number.
+pub(crate) async fn local_authority_team(
+    pool: &sqlx::Pool<Db>,
+    la: &contactpoint_domain::LocalAuthorityCode,
+) -> Result<(String, String), crate::StorageError> {
+    sqlx::query_as("SELECT team_email, team_telephone FROM local_authorities WHERE code = $1")
+        .bind(la.as_str())
+        .fetch_optional(pool)
+        .await?
+        .ok_or(crate::StorageError::NotFound { what: "local authority" })
+}

@@ -1,0 +1,252 @@
+//! The `Store`'s methods for users, accreditation, sessions, API clients and the audit trail.
+//! Every change writes its audit entry in the same transaction.
+
+use crate::store::dispatch;
+use crate::{
+    ApiClientRecord, NewSession, NewUser, OrganisationRecord, SessionRecord, SignInRecord,
+    StorageError, Store, StoredAuditEvent, UserRecord,
+};
+use chrono::{DateTime, Utc};
+use contactpoint_domain::{
+    AccountState, Accreditation, AuditEvent, LocalAuthorityCode, Permit, Username, Vetting,
+};
+
+use crate::backend::{postgres, sqlite};
+
+impl Store {
+    /// Appends one audit entry on its own (for events that change nothing else).
+    pub async fn record_audit(&self, event: &AuditEvent) -> Result<(), StorageError> {
+        dispatch!(self, record_audit(event))
+    }
+
+    /// Audit entries with an id above `after_id`, oldest first.
+    pub async fn audit_events(
+        &self,
+        permit: &Permit,
+        after_id: i64,
+    ) -> Result<Vec<StoredAuditEvent>, StorageError> {
+        dispatch!(self, audit_events(permit, after_id))
+    }
+
+    pub async fn create_user(
+        &self,
+        permit: &Permit,
+        user: &NewUser,
+        now: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> Result<i64, StorageError> {
+        dispatch!(self, create_user(permit, user, now, audit))
+    }
+
+    pub async fn sign_in_record(
+        &self,
+        permit: &Permit,
+        username: &Username,
+    ) -> Result<SignInRecord, StorageError> {
+        dispatch!(self, sign_in_record(permit, username))
+    }
+
+    pub async fn user(&self, permit: &Permit, id: i64) -> Result<UserRecord, StorageError> {
+        dispatch!(self, user(permit, id))
+    }
+
+    pub async fn users_in_authority(
+        &self,
+        permit: &Permit,
+        la: &LocalAuthorityCode,
+    ) -> Result<Vec<UserRecord>, StorageError> {
+        dispatch!(self, users_in_authority(permit, la))
+    }
+
+    pub async fn organisations_in_authority(
+        &self,
+        permit: &Permit,
+        la: &LocalAuthorityCode,
+    ) -> Result<Vec<OrganisationRecord>, StorageError> {
+        dispatch!(self, organisations_in_authority(permit, la))
+    }
+
+    pub async fn organisation(&self, id: i64) -> Result<OrganisationRecord, StorageError> {
+        dispatch!(self, organisation(id))
+    }
+
+    pub async fn set_accreditation(
+        &self,
+        permit: &Permit,
+        organisation_id: i64,
+        accreditation: Accreditation,
+        web_access: bool,
+        integration_access: bool,
+        audit: &AuditEvent,
+    ) -> Result<(), StorageError> {
+        dispatch!(
+            self,
+            set_accreditation(
+                permit,
+                organisation_id,
+                accreditation,
+                web_access,
+                integration_access,
+                audit
+            )
+        )
+    }
+
+    pub async fn set_user_state(
+        &self,
+        permit: &Permit,
+        user_id: i64,
+        state: AccountState,
+        audit: &AuditEvent,
+    ) -> Result<(), StorageError> {
+        dispatch!(self, set_user_state(permit, user_id, state, audit))
+    }
+
+    pub async fn set_vetting(
+        &self,
+        permit: &Permit,
+        user_id: i64,
+        vetting: Vetting,
+        audit: &AuditEvent,
+    ) -> Result<(), StorageError> {
+        dispatch!(self, set_vetting(permit, user_id, vetting, audit))
+    }
+
+    pub async fn enrol_totp(
+        &self,
+        permit: &Permit,
+        user_id: i64,
+        secret_base32: &str,
+        accepted_step: i64,
+        audit: &AuditEvent,
+    ) -> Result<(), StorageError> {
+        dispatch!(
+            self,
+            enrol_totp(permit, user_id, secret_base32, accepted_step, audit)
+        )
+    }
+
+    /// Counts a failed sign-in (address, and account when known), locking the account at
+    /// `lock_after` consecutive failures. Returns whether it locked now.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn sign_in_failed(
+        &self,
+        user_id: Option<i64>,
+        source_address: &str,
+        now: DateTime<Utc>,
+        window_started_before: DateTime<Utc>,
+        lock_after: i32,
+        audit: &AuditEvent,
+        lock_audit: &AuditEvent,
+    ) -> Result<bool, StorageError> {
+        dispatch!(
+            self,
+            sign_in_failed(
+                user_id,
+                source_address,
+                now,
+                window_started_before,
+                lock_after,
+                audit,
+                lock_audit
+            )
+        )
+    }
+
+    pub async fn recent_failures_from(
+        &self,
+        source_address: &str,
+        window_started_after: DateTime<Utc>,
+    ) -> Result<i64, StorageError> {
+        dispatch!(
+            self,
+            recent_failures_from(source_address, window_started_after)
+        )
+    }
+
+    /// Opens a session after a successful sign-in; false (nothing written) if the one-time
+    /// code's step had already been used.
+    pub async fn sign_in_succeeded(
+        &self,
+        user_id: i64,
+        totp_step: Option<i64>,
+        session: &NewSession,
+        audit: &AuditEvent,
+    ) -> Result<bool, StorageError> {
+        dispatch!(self, sign_in_succeeded(user_id, totp_step, session, audit))
+    }
+
+    /// Uses up a one-time code's step for a fresh authentication.
+    pub async fn take_totp_step(&self, user_id: i64, step: i64) -> Result<bool, StorageError> {
+        dispatch!(self, take_totp_step(user_id, step))
+    }
+
+    pub async fn session(&self, token_digest: &str) -> Result<SessionRecord, StorageError> {
+        dispatch!(self, session(token_digest))
+    }
+
+    pub async fn touch_session(
+        &self,
+        token_digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        dispatch!(self, touch_session(token_digest, now))
+    }
+
+    /// Ends one session, or all of a user's sessions when `token_digest` is `None`.
+    pub async fn end_sessions(
+        &self,
+        user_id: i64,
+        token_digest: Option<&str>,
+        audit: &AuditEvent,
+    ) -> Result<u64, StorageError> {
+        dispatch!(self, end_sessions(user_id, token_digest, audit))
+    }
+
+    pub async fn create_api_client(
+        &self,
+        permit: &Permit,
+        organisation_id: i64,
+        name: &str,
+        client_id: &str,
+        secret_digest: &str,
+        audit: &AuditEvent,
+    ) -> Result<i64, StorageError> {
+        dispatch!(
+            self,
+            create_api_client(
+                permit,
+                organisation_id,
+                name,
+                client_id,
+                secret_digest,
+                audit
+            )
+        )
+    }
+
+    pub async fn api_client(&self, client_id: &str) -> Result<ApiClientRecord, StorageError> {
+        dispatch!(self, api_client(client_id))
+    }
+
+    pub async fn revoke_api_client(
+        &self,
+        permit: &Permit,
+        api_client_id: i64,
+        audit: &AuditEvent,
+    ) -> Result<(), StorageError> {
+        dispatch!(self, revoke_api_client(permit, api_client_id, audit))
+    }
+
+    pub async fn api_client_by_id(&self, id: i64) -> Result<ApiClientRecord, StorageError> {
+        dispatch!(self, api_client_by_id(id))
+    }
+
+    /// The local ContactPoint team's e-mail address and telephone number.
+    pub async fn local_authority_team(
+        &self,
+        la: &LocalAuthorityCode,
+    ) -> Result<(String, String), StorageError> {
+        dispatch!(self, local_authority_team(la))
+    }
+}

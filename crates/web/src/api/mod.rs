@@ -1,0 +1,64 @@
+//! The JSON API for accredited case-management systems and administration tools, described
+//! by the OpenAPI document at `/api/openapi.json`.
+
+pub mod admin;
+pub mod sessions;
+
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "ContactPoint API",
+        description = "For accredited case-management systems acting for a signed-in practitioner, and for administration. Every call is audited as the user, through the system. Errors are JSON: {\"error\": {\"code\", \"message\"}}.",
+        version = "0.1.0"
+    ),
+    paths(
+        sessions::create_session,
+        sessions::delete_session,
+        sessions::current_user,
+        admin::list_users,
+        admin::create_user,
+        admin::set_user_state,
+        admin::set_user_vetting,
+        admin::list_organisations,
+        admin::set_accreditation,
+    ),
+    components(schemas(
+        crate::error::ErrorEnvelope,
+        crate::error::ErrorBody,
+        sessions::SignInRequest,
+        sessions::SessionCreated,
+        admin::UserView,
+        admin::OrganisationView,
+        crate::identity_service::NewUserInput,
+        admin::UserCreated,
+        admin::StateChange,
+        admin::VettingChange,
+        crate::identity_service::AccreditationChange,
+    )),
+    modifiers(&Security)
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        components.add_security_scheme(
+            "client",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
+        );
+    }
+}
+
+pub async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(ApiDoc::openapi())
+}

@@ -1,0 +1,566 @@
+//! Signing in with user name, password, PIN and security token, on the web and over the API.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::*;
+use contactpoint_domain::{AccountState, Accreditation, Duty, Role};
+
+on_both_backends!(
+    all_four_factors_open_a_session_and_the_account_page,
+    |app| {
+        let user = app.user("a.practitioner", Role::Practitioner, &[], 0).await;
+        let cookie = app.web_sign_in(&user).await;
+        assert_eq!(app.audited().await, [("sign_in".into(), "success".into())]);
+        let page = app.get("/account", Some(&cookie)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("a.practitioner") && page.body.contains("Castle Lower School"));
+    }
+);
+
+on_both_backends!(
+    sign_in_without_any_one_factor_fails_with_the_same_answer,
+    |app| {
+        let user = app.user("b.practitioner", Role::Practitioner, &[], 0).await;
+        let code = app.code(&user);
+        let attempts = [
+            ("", user.password.as_str(), user.pin.as_str(), code.as_str()),
+            (user.username.as_str(), "", user.pin.as_str(), code.as_str()),
+            (
+                user.username.as_str(),
+                user.password.as_str(),
+                "",
+                code.as_str(),
+            ),
+            (
+                user.username.as_str(),
+                user.password.as_str(),
+                user.pin.as_str(),
+                "",
+            ),
+            (
+                user.username.as_str(),
+                "wrong password here",
+                user.pin.as_str(),
+                code.as_str(),
+            ),
+            (
+                user.username.as_str(),
+                user.password.as_str(),
+                "918273",
+                code.as_str(),
+            ),
+            (
+                user.username.as_str(),
+                user.password.as_str(),
+                user.pin.as_str(),
+                "000000",
+            ),
+        ];
+        let mut answers = Vec::new();
+        for (username, password, pin, otp) in attempts {
+            let reply = app.web_sign_in_with(username, password, pin, otp).await;
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+            assert!(reply.cookie("cp_session").is_none());
+            answers.push(reply.body.split("<h1>").next().unwrap().to_owned());
+        }
+        assert!(
+            answers.windows(2).all(|w| w[0] == w[1]),
+            "every failure reads the same"
+        );
+        assert!(answers[0].contains("did not let you in"));
+        // Four of the seven named the account (the first had no user name), so it is locked now.
+        let events = app.audited().await;
+        assert_eq!(
+            events
+                .iter()
+                .filter(|(a, o)| a == "sign_in" && o == "failure")
+                .count(),
+            7
+        );
+        assert!(events.contains(&("account_locked".into(), "success".into())));
+    }
+);
+
+on_both_backends!(
+    an_unknown_user_gets_exactly_the_answer_of_a_wrong_password,
+    |app| {
+        let user = app.user("c.practitioner", Role::Practitioner, &[], 0).await;
+        let wrong = app.api_sign_in_with(Some((&app.client_id, &app.client_secret)), serde_json::json!({
+        "username": user.username, "password": "not the password", "pin": user.pin, "otp": app.code(&user)
+    })).await;
+        let unknown = app.api_sign_in_with(Some((&app.client_id, &app.client_secret)), serde_json::json!({
+        "username": "nobody.here", "password": "not the password", "pin": user.pin, "otp": app.code(&user)
+    })).await;
+        assert_eq!(
+            (wrong.status, unknown.status),
+            (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
+        );
+        assert_eq!(wrong.body, unknown.body);
+        assert_eq!(wrong.json()["error"]["code"], "sign_in_failed");
+        let web_wrong = app
+            .web_sign_in_with(
+                &user.username,
+                "not the password",
+                &user.pin,
+                &app.code(&user),
+            )
+            .await;
+        let web_unknown = app
+            .web_sign_in_with(
+                "nobody.here",
+                "not the password",
+                &user.pin,
+                &app.code(&user),
+            )
+            .await;
+        let strip = |b: &str| {
+            b.replace(&web_wrong.hidden("csrf").unwrap(), "")
+                .replace(&web_unknown.hidden("csrf").unwrap(), "")
+        };
+        assert_eq!(strip(&web_wrong.body), strip(&web_unknown.body));
+    }
+);
+
+on_both_backends!(a_security_code_is_never_accepted_twice, |app| {
+    let user = app.user("d.practitioner", Role::Practitioner, &[], 0).await;
+    let code = app.code(&user);
+    let first = app
+        .web_sign_in_with(&user.username, &user.password, &user.pin, &code)
+        .await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER);
+    let again = app
+        .web_sign_in_with(&user.username, &user.password, &user.pin, &code)
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::UNAUTHORIZED,
+        "the same code a second time"
+    );
+    app.next_step();
+    let next = app
+        .web_sign_in_with(&user.username, &user.password, &user.pin, &app.code(&user))
+        .await;
+    assert_eq!(next.status, StatusCode::SEE_OTHER, "a new code works");
+});
+
+on_both_backends!(
+    five_failures_lock_the_account_until_the_local_team_unlocks_it,
+    demo_mode(),
+    |app| {
+        let user = app.user("e.practitioner", Role::Practitioner, &[], 0).await;
+        let admin = team_admin(app, "team.admin", 1).await;
+        for _ in 0..5 {
+            let r = app
+                .web_sign_in_with(
+                    &user.username,
+                    "wrong password here",
+                    &user.pin,
+                    &app.code(&user),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        }
+        let events = app.audited().await;
+        assert_eq!(
+            events.last().unwrap(),
+            &("account_locked".to_owned(), "success".to_owned())
+        );
+        let right = app
+            .web_sign_in_with(&user.username, &user.password, &user.pin, &app.code(&user))
+            .await;
+        assert_eq!(
+            right.status,
+            StatusCode::UNAUTHORIZED,
+            "locked: even the right factors are refused"
+        );
+        assert!(
+            !right.body.contains("locked</"),
+            "the answer does not say the account exists"
+        );
+
+        // The local team unlocks it, with fresh factors of their own.
+        let token = app.api_sign_in(&admin).await;
+        app.next_step();
+        let unlock = app
+            .api(
+                "POST",
+                &format!("/api/users/{}/state", user.id),
+                Some(&token),
+                Some(serde_json::json!({
+                    "state": "active", "pin": admin.pin, "otp": app.code(&admin)
+                })),
+            )
+            .await;
+        assert_eq!(unlock.status, StatusCode::NO_CONTENT, "{}", unlock.body);
+        let events = app.audited().await;
+        assert!(
+            events.contains(&("account_unlocked".into(), "success".into())),
+            "{events:?}"
+        );
+        let after = app
+            .web_sign_in_with(&user.username, &user.password, &user.pin, &app.code(&user))
+            .await;
+        assert_eq!(after.status, StatusCode::SEE_OTHER);
+    }
+);
+
+on_both_backends!(
+    a_lapsed_criminal_records_check_or_training_stops_sign_in_and_says_so,
+    |app| {
+        let old_check = app
+            .user_with("f.practitioner", Role::Practitioner, &[], 0, false, |u| {
+                u.vetting.criminal_records_checked_on =
+                    chrono::NaiveDate::from_ymd_opt(2023, 11, 23);
+            })
+            .await;
+        let reply = app
+            .web_sign_in_with(
+                &old_check.username,
+                &old_check.password,
+                &old_check.pin,
+                &app.code(&old_check),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        assert!(
+            reply.body.contains("criminal records check"),
+            "{}",
+            reply.body
+        );
+        assert!(
+            reply.body.contains("contactpoint@bedford.example.org"),
+            "names whom to contact"
+        );
+
+        assert_eq!(app.audited().await, [("sign_in".into(), "denied".into())]);
+
+        let untrained = app
+            .user_with("g.practitioner", Role::Practitioner, &[], 0, false, |u| {
+                u.vetting.training_completed_on = None
+            })
+            .await;
+        let reply = app
+            .web_sign_in_with(
+                &untrained.username,
+                &untrained.password,
+                &untrained.pin,
+                &app.code(&untrained),
+            )
+            .await;
+        assert!(reply.body.contains("training"), "{}", reply.body);
+        assert_eq!(app.audited().await, [("sign_in".into(), "denied".into())]);
+    }
+);
+
+on_both_backends!(a_check_that_lapses_during_a_session_ends_it, |app| {
+    let user = app
+        .user_with("h.practitioner", Role::Practitioner, &[], 0, false, |u| {
+            u.vetting.criminal_records_checked_on = chrono::NaiveDate::from_ymd_opt(2023, 11, 24);
+        })
+        .await;
+    let cookie = app.web_sign_in(&user).await;
+    assert_eq!(
+        app.get("/account", Some(&cookie)).await.status,
+        StatusCode::OK
+    );
+    app.clock.advance(chrono::Duration::hours(14));
+    let fresh = app
+        .web_sign_in_with(&user.username, &user.password, &user.pin, &app.code(&user))
+        .await;
+    assert_eq!(
+        fresh.status,
+        StatusCode::UNAUTHORIZED,
+        "the check is three years old today"
+    );
+});
+
+on_both_backends!(
+    users_of_an_organisation_that_loses_accreditation_cannot_sign_in_or_go_on,
+    |app| {
+        let user = app.user("i.practitioner", Role::Practitioner, &[], 0).await;
+        let cookie = app.web_sign_in(&user).await;
+        app.accredit(app.organisations[0], Accreditation::Suspended, true, true)
+            .await;
+        assert_eq!(
+            app.get("/account", Some(&cookie)).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        app.next_step();
+        let reply = app
+            .web_sign_in_with(&user.username, &user.password, &user.pin, &app.code(&user))
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        assert!(reply.body.contains("not accredited"));
+        app.accredit(app.organisations[0], Accreditation::Accredited, false, true)
+            .await;
+        app.next_step();
+        let mediated_only = app
+            .web_sign_in_with(&user.username, &user.password, &user.pin, &app.code(&user))
+            .await;
+        assert!(
+            mediated_only.body.contains("not accredited"),
+            "no web access: mediated access only"
+        );
+    }
+);
+
+on_both_backends!(
+    sessions_expire_after_fifteen_idle_minutes_and_twelve_hours_in_all,
+    |app| {
+        let user = app.user("j.practitioner", Role::Practitioner, &[], 0).await;
+        let cookie = app.web_sign_in(&user).await;
+        app.clock.advance(chrono::Duration::minutes(14));
+        assert_eq!(
+            app.get("/account", Some(&cookie)).await.status,
+            StatusCode::OK
+        );
+        app.clock.advance(chrono::Duration::minutes(15));
+        assert_eq!(
+            app.get("/account", Some(&cookie)).await.status,
+            StatusCode::UNAUTHORIZED,
+            "idle 15 minutes"
+        );
+
+        app.next_step();
+        let cookie = app.web_sign_in(&user).await;
+        for _ in 0..(12 * 6) {
+            app.clock.advance(chrono::Duration::minutes(10));
+            if app.get("/account", Some(&cookie)).await.status != StatusCode::OK {
+                break;
+            }
+        }
+        let signed_in_at = contactpoint_domain::Clock::now(&app.clock);
+        assert_eq!(
+            app.get("/account", Some(&cookie)).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        let _ = signed_in_at;
+    }
+);
+
+on_both_backends!(
+    signing_out_ends_the_session_and_signing_out_everywhere_ends_them_all,
+    |app| {
+        let user = app.user("k.practitioner", Role::Practitioner, &[], 0).await;
+        let first = app.web_sign_in(&user).await;
+        app.next_step();
+        let second = app.web_sign_in(&user).await;
+        assert_ne!(first, second, "a new session id at every sign-in");
+        let account = app.get("/account", Some(&first)).await;
+        let csrf = account.hidden("csrf").unwrap();
+        let out = app
+            .post_form(
+                "/sign-out",
+                &format!("cp_session={first}"),
+                &[("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(out.status, StatusCode::OK);
+        assert_eq!(
+            app.get("/account", Some(&first)).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            app.get("/account", Some(&second)).await.status,
+            StatusCode::OK
+        );
+        let csrf = app
+            .get("/account", Some(&second))
+            .await
+            .hidden("csrf")
+            .unwrap();
+        app.next_step();
+        let third = app.web_sign_in(&user).await;
+        let everywhere = app
+            .post_form(
+                "/account/sign-out-everywhere",
+                &format!("cp_session={second}"),
+                &[("csrf", &csrf)],
+            )
+            .await;
+        assert!(
+            everywhere.body.contains("2 sessions ended"),
+            "{}",
+            everywhere.body
+        );
+        assert_eq!(
+            app.get("/account", Some(&third)).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        let events = app.audited().await;
+        assert!(events.contains(&("sign_out".into(), "success".into())));
+        assert!(events.contains(&("sign_out_everywhere".into(), "success".into())));
+    }
+);
+
+on_both_backends!(a_form_without_its_csrf_token_is_refused, |app| {
+    let user = app.user("l.practitioner", Role::Practitioner, &[], 0).await;
+    let cookie = app.web_sign_in(&user).await;
+    let out = app
+        .post_form(
+            "/sign-out",
+            &format!("cp_session={cookie}"),
+            &[("csrf", "forged")],
+        )
+        .await;
+    assert_eq!(out.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.get("/account", Some(&cookie)).await.status,
+        StatusCode::OK,
+        "still signed in"
+    );
+    let form = app.get("/sign-in", None).await;
+    let no_cookie = app
+        .post_form(
+            "/sign-in",
+            "",
+            &[
+                ("csrf", &form.hidden("csrf").unwrap()),
+                ("username", &user.username),
+            ],
+        )
+        .await;
+    assert_eq!(no_cookie.status, StatusCode::BAD_REQUEST);
+});
+
+on_both_backends!(session_cookies_are_http_only_and_same_site_strict, |app| {
+    let user = app.user("m.practitioner", Role::Practitioner, &[], 0).await;
+    let reply = app
+        .web_sign_in_with(&user.username, &user.password, &user.pin, &app.code(&user))
+        .await;
+    let set_cookie = reply
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("cp_session="))
+        .unwrap();
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"),
+        "{set_cookie}"
+    );
+    assert!(!set_cookie.contains("Secure"), "Secure only behind TLS");
+});
+
+on_both_backends!(
+    privileged_users_need_a_security_key_outside_demonstrations,
+    |app| {
+        let team = app
+            .user("n.team", Role::LocalTeam, &[Duty::Helpdesk], 1)
+            .await;
+        let reply = app
+            .web_sign_in_with(&team.username, &team.password, &team.pin, &app.code(&team))
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        assert!(reply.body.contains("security key"), "{}", reply.body);
+        let overrider = app
+            .user_with("o.police", Role::Practitioner, &[], 0, false, |u| {
+                u.shield_override = true
+            })
+            .await;
+        let reply = app
+            .web_sign_in_with(
+                &overrider.username,
+                &overrider.password,
+                &overrider.pin,
+                &app.code(&overrider),
+            )
+            .await;
+        assert!(
+            reply.body.contains("security key"),
+            "holders of the shield override are privileged"
+        );
+        let demo_team = app
+            .user_with(
+                "p.team",
+                Role::LocalTeam,
+                &[Duty::Helpdesk],
+                1,
+                true,
+                |_| {},
+            )
+            .await;
+        let reply = app
+            .web_sign_in_with(
+                &demo_team.username,
+                &demo_team.password,
+                &demo_team.pin,
+                &app.code(&demo_team),
+            )
+            .await;
+        assert!(
+            reply.body.contains("security key"),
+            "a demo account outside demo mode is no exception"
+        );
+    }
+);
+
+#[tokio::test]
+async fn in_demo_mode_a_privileged_demo_account_may_use_a_security_code() {
+    let settings = contactpoint_web::WebSettings {
+        demo_mode: true,
+        secure_cookies: false,
+    };
+    let app = TestApp::with_settings(contactpoint_storage::Backend::Sqlite, settings)
+        .await
+        .unwrap();
+    let demo_team = app
+        .user_with(
+            "q.team",
+            Role::LocalTeam,
+            &[Duty::Helpdesk],
+            1,
+            true,
+            |_| {},
+        )
+        .await;
+    let reply = app
+        .web_sign_in_with(
+            &demo_team.username,
+            &demo_team.password,
+            &demo_team.pin,
+            &app.code(&demo_team),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let real_team = app
+        .user("r.team", Role::LocalTeam, &[Duty::Helpdesk], 1)
+        .await;
+    let reply = app
+        .web_sign_in_with(
+            &real_team.username,
+            &real_team.password,
+            &real_team.pin,
+            &app.code(&real_team),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNAUTHORIZED,
+        "only demo accounts are relaxed"
+    );
+}
+
+on_both_backends!(a_suspended_or_closed_account_cannot_sign_in, |app| {
+    let user = app
+        .user_with("s.practitioner", Role::Practitioner, &[], 0, false, |_| {})
+        .await;
+    let permit =
+        contactpoint_domain::Permit::system_bypass(contactpoint_domain::SystemTask::TestFixture);
+    let audit = contactpoint_domain::AuditEvent::new(
+        contactpoint_test_support::test_now(),
+        contactpoint_domain::AccessRoute::System,
+        "user_state_changed",
+        contactpoint_domain::Outcome::Success,
+    );
+    app.db
+        .store
+        .set_user_state(&permit, user.id, AccountState::Suspended, &audit)
+        .await
+        .unwrap();
+    let reply = app
+        .web_sign_in_with(&user.username, &user.password, &user.pin, &app.code(&user))
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+});
