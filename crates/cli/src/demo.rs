@@ -3,7 +3,7 @@
 use crate::generate::load_with_progress;
 use anyhow::{Context, Result};
 use chrono::Days;
-use contactpoint_auth::{check_new_pin, SecretHasher, TotpSecret};
+use contactpoint_auth::{check_new_pin, new_token, token_digest, SecretHasher, TotpSecret};
 use contactpoint_domain::{
     AccessRoute, Accreditation, AuditEvent, Duty, LocalAuthorityCode, Outcome, Permit, Role,
     SystemTask, Username, Vetting,
@@ -45,6 +45,13 @@ pub struct DemoAccount {
     pub organisation: String,
 }
 
+/// The case-management client credential of the demonstration, for trying the API.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct DemoApiClient {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
 /// Six accounts, one per role (two practitioners), with fresh secrets.
 fn demo_accounts() -> Vec<DemoAccount> {
     let mut rng = rand::rng();
@@ -83,7 +90,11 @@ fn demo_accounts() -> Vec<DemoAccount> {
 }
 
 /// Accredits the demonstration organisation and creates the demo accounts in it.
-async fn create_demo_accounts(store: &Store, accounts: &[DemoAccount]) -> Result<()> {
+async fn create_demo_accounts(
+    store: &Store,
+    accounts: &[DemoAccount],
+    client: &DemoApiClient,
+) -> Result<()> {
     let permit = Permit::system_bypass(SystemTask::DemoSetUp);
     let now = SystemClock.now();
     let la = LocalAuthorityCode::parse(DEMO_AUTHORITY)?;
@@ -111,6 +122,25 @@ async fn create_demo_accounts(store: &Store, accounts: &[DemoAccount]) -> Result
             true,
             true,
             &accredit,
+        )
+        .await?;
+    let client_audit = AuditEvent::new(
+        now,
+        AccessRoute::System,
+        "api_client_created",
+        Outcome::Success,
+    )
+    .about("organisation", organisation.id)
+    .in_authority(&la)
+    .with("reason", "demonstration set-up");
+    store
+        .create_api_client(
+            &permit,
+            organisation.id,
+            "Demonstration case-management system",
+            &client.client_id,
+            &token_digest(&client.client_secret),
+            &client_audit,
         )
         .await?;
     let hasher = SecretHasher::default();
@@ -235,7 +265,14 @@ pub async fn prepare(data_dir: &Path) -> Result<Store> {
     };
     load_with_progress(&store, &spec).await?;
     let accounts = demo_accounts();
-    create_demo_accounts(&store, &accounts).await?;
+    let client = DemoApiClient {
+        client_id: "demo-case-system".into(),
+        client_secret: new_token(),
+    };
+    create_demo_accounts(&store, &accounts, &client).await?;
+    let client_file = data_dir.join("demo-api-client.json");
+    std::fs::write(&client_file, serde_json::to_string_pretty(&client)?)
+        .with_context(|| format!("cannot write {}", client_file.display()))?;
     let json = serde_json::to_string_pretty(&accounts)?;
     std::fs::write(&credentials, json)
         .with_context(|| format!("cannot write {}", credentials.display()))?;

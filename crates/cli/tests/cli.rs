@@ -44,29 +44,133 @@ fn start(mut command: Command, marker: &str) -> (Running, String, Vec<String>) {
     panic!("the server never said where it was listening: {lines:?}");
 }
 
-fn http_get(url: &str) -> (u16, String) {
+/// One HTTP/1.1 exchange over a plain socket: status, headers (lower-cased names) and body.
+fn http(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Vec<(String, String)>, String) {
+    use std::io::{Read, Write};
     let address = url.trim_start_matches("http://");
     let (host, path) = address
         .split_once('/')
         .map_or((address, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
     let mut stream = std::net::TcpStream::connect(host).expect("server accepts connections");
     stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
+        .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
-    use std::io::{Read, Write};
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
-    let status = response
-        .split_whitespace()
-        .nth(1)
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    (status, response)
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers, body.to_owned())
+}
+
+fn http_get(url: &str) -> (u16, String) {
+    let (status, _, body) = http("GET", url, &[], "");
+    (status, body)
+}
+
+fn set_cookie(headers: &[(String, String)], name: &str) -> Option<String> {
+    headers
+        .iter()
+        .filter(|(k, _)| k == "set-cookie")
+        .find_map(|(_, v)| {
+            v.strip_prefix(&format!("{name}="))
+                .map(|rest| rest.split(';').next().unwrap_or("").to_owned())
+        })
+}
+
+fn form_encode(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| {
+            let enc: String = v
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect();
+            format!("{k}={enc}")
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Signs in through the real sign-in form; returns the session cookie.
+fn sign_in_on_the_web(
+    url: &str,
+    username: &str,
+    password: &str,
+    pin: &str,
+    totp_secret: &str,
+) -> String {
+    let (status, headers, page) = http("GET", &format!("{url}/sign-in"), &[], "");
+    assert_eq!(status, 200);
+    let csrf_cookie = set_cookie(&headers, "cp_sign_in").expect("sign-in CSRF cookie");
+    let csrf = page
+        .split(r#"name="csrf" value=""#)
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("CSRF field")
+        .to_owned();
+    #[allow(clippy::disallowed_methods)] // the real server's clock is the system clock
+    let now = chrono::Utc::now();
+    let code = contactpoint_auth::TotpSecret::from_base32(totp_secret)
+        .unwrap()
+        .code_at(now);
+    let body = form_encode(&[
+        ("csrf", &csrf),
+        ("username", username),
+        ("password", password),
+        ("pin", pin),
+        ("otp", &code),
+    ]);
+    let (status, headers, page) = http(
+        "POST",
+        &format!("{url}/sign-in"),
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Cookie", &format!("cp_sign_in={csrf_cookie}")),
+        ],
+        &body,
+    );
+    assert_eq!(status, 303, "sign-in refused: {page}");
+    set_cookie(&headers, "cp_session").expect("session cookie")
+}
+
+fn account_status(url: &str, session: &str) -> u16 {
+    http(
+        "GET",
+        &format!("{url}/account"),
+        &[("Cookie", &format!("cp_session={session}"))],
+        "",
+    )
+    .0
 }
 
 #[test]
@@ -106,7 +210,6 @@ fn the_demo_makes_its_data_once_serves_health_and_writes_the_credentials() {
     let (status, page) = http_get(&url);
     assert_eq!(status, 200);
     assert!(page.contains("<html lang=\"en-GB\">"));
-    drop(server);
 
     let credentials: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(data_dir.join("demo-credentials.json")).unwrap(),
@@ -147,8 +250,26 @@ fn the_demo_makes_its_data_once_serves_health_and_writes_the_credentials() {
         assert!(roles.contains(&role), "{role}");
     }
 
-    // A second run reuses the directory: nothing is generated again, the accounts stay.
+    let practitioner = &accounts[0];
+    let field = |name: &str| practitioner[name].as_str().unwrap().to_owned();
+    let session = sign_in_on_the_web(
+        &url,
+        &field("username"),
+        &field("password"),
+        &field("pin"),
+        &field("totp_secret"),
+    );
+    assert_eq!(account_status(&url, &session), 200);
+    drop(server);
+
+    // A second run reuses the directory: nothing is generated again, the accounts stay, and
+    // a session opened before the restart is still good.
     let (server, url, lines) = start(demo(), "ContactPoint demonstration:");
+    assert_eq!(
+        account_status(&url, &session),
+        200,
+        "the session survived the restart"
+    );
     assert!(
         !lines.iter().any(|l| l.contains("20000 children")),
         "{lines:?}"
@@ -248,6 +369,97 @@ fn an_unknown_local_authority_or_database_scheme_is_refused_with_a_clear_message
     assert!(String::from_utf8_lossy(&output.stderr).contains("sqlite://PATH or postgres://"));
 }
 
+/// A user on `url`'s database, with every factor known: an accredited organisation in a
+/// local authority and one practitioner.
+fn seed_a_practitioner(url: &str) -> (String, String, String, String) {
+    use contactpoint_domain::*;
+    use contactpoint_storage::*;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = Store::connect(url).await.unwrap();
+        let permit = Permit::system_bypass(SystemTask::TestFixture);
+        #[allow(clippy::disallowed_methods)] // the servers under test run on the system clock
+        let now = chrono::Utc::now();
+        let la = LocalAuthorityCode::parse("E06000055").unwrap();
+        let authority = LocalAuthority {
+            code: la.clone(),
+            name: "Bedford".into(),
+            team_email: EmailAddress::parse("contactpoint@bedford.example.org").unwrap(),
+            team_telephone: Telephone::parse("01632 960001").unwrap(),
+        };
+        store
+            .load_local_authorities(&permit, &[authority])
+            .await
+            .unwrap();
+        let catalogue = Catalogue {
+            organisations: vec![NewOrganisation {
+                kind: OrganisationKind::School,
+                name: "Castle Lower School".into(),
+                local_authority: la,
+                address: None,
+                telephone: None,
+                email: None,
+                services: vec![],
+            }],
+        };
+        let ids = store.load_catalogue(&permit, &catalogue).await.unwrap();
+        let audit = AuditEvent::new(
+            now,
+            AccessRoute::System,
+            "accreditation_changed",
+            Outcome::Success,
+        );
+        store
+            .set_accreditation(
+                &permit,
+                ids.first_organisation,
+                Accreditation::Accredited,
+                true,
+                false,
+                &audit,
+            )
+            .await
+            .unwrap();
+        let hasher = contactpoint_auth::SecretHasher::default();
+        let totp = contactpoint_auth::TotpSecret::generate();
+        let today = now.date_naive();
+        let user = NewUser {
+            username: Username::parse("two.servers").unwrap(),
+            organisation_id: ids.first_organisation,
+            given_name: "Two".into(),
+            family_name: "Servers".into(),
+            email: None,
+            role: Role::Practitioner,
+            duties: vec![],
+            shield_override: false,
+            vetting: Vetting {
+                criminal_records_checked_on: today.pred_opt(),
+                training_completed_on: today.pred_opt(),
+                agreement_accepted_on: today.pred_opt(),
+            },
+            password_hash: hasher.hash("harbour willow quarry"),
+            pin_hash: hasher.hash("482915"),
+            totp_secret: Some(totp.to_base32()),
+            demo: false,
+        };
+        let audit = AuditEvent::new(now, AccessRoute::System, "user_created", Outcome::Success);
+        store
+            .create_user(&permit, &user, now, &audit)
+            .await
+            .unwrap();
+        store.close().await;
+        (
+            "two.servers".into(),
+            "harbour willow quarry".into(),
+            "482915".into(),
+            totp.to_base32(),
+        )
+    })
+}
+
 #[test]
 fn migrate_and_serve_work_on_postgres_when_it_is_configured() {
     let Some(url) = contactpoint_test_support::postgres_url() else {
@@ -275,13 +487,37 @@ fn migrate_and_serve_work_on_postgres_when_it_is_configured() {
         "{}",
         String::from_utf8_lossy(&migrate.stderr)
     );
-    let mut serve = contactpoint();
-    serve.args(["serve", "--listen", "127.0.0.1:0", "--database-url", &own]);
-    let (server, address, _) = start(serve, "ContactPoint is serving at");
-    let (status, body) = http_get(&format!("{address}/healthz"));
+    let serve = || {
+        let mut command = contactpoint();
+        command.args(["serve", "--listen", "127.0.0.1:0", "--database-url", &own]);
+        command
+    };
+    let (server_a, address_a, _) = start(serve(), "ContactPoint is serving at");
+    let (server_b, address_b, _) = start(serve(), "ContactPoint is serving at");
+    let (status, body) = http_get(&format!("{address_a}/healthz"));
     assert_eq!(status, 200);
     assert!(body.contains("\"database\":\"postgres\""));
-    drop(server);
+
+    // Two processes share one PostgreSQL: a session opened on one works on the other, and
+    // survives a restart.
+    let (username, password, pin, secret) = seed_a_practitioner(&own);
+    let session = sign_in_on_the_web(&address_a, &username, &password, &pin, &secret);
+    assert_eq!(account_status(&address_a, &session), 200);
+    assert_eq!(
+        account_status(&address_b, &session),
+        200,
+        "the other process knows the session"
+    );
+    drop(server_a);
+    let (server_a, address_a, _) = start(serve(), "ContactPoint is serving at");
+    assert_eq!(
+        account_status(&address_a, &session),
+        200,
+        "the session survived a restart"
+    );
+    assert_eq!(account_status(&address_a, "forged-token"), 401);
+    drop(server_a);
+    drop(server_b);
     let _ = Command::new("psql")
         .args([&url, "-qc", &format!("DROP DATABASE IF EXISTS {name}")])
         .status();

@@ -159,6 +159,7 @@ async fn permit_for_user(
 
 /// Input for a new user, as strings from a form or JSON.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(default)]
 pub struct NewUserInput {
     pub username: String,
     pub given_name: String,

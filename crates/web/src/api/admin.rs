@@ -1,6 +1,6 @@
 //! Users and organisations over the API, for the local ContactPoint team's tools.
 
-use crate::error::{ApiError, ErrorEnvelope};
+use crate::error::{ApiError, ErrorEnvelope, JsonBody};
 use crate::identity_service::{self as service, AccreditationChange, NewUserInput};
 use crate::session::ApiUser;
 use crate::AppState;
@@ -114,11 +114,6 @@ pub struct VettingChange {
     pub otp: String,
 }
 
-/// A JSON body that is missing or malformed reads as empty, so the field checks name what is wrong.
-fn body<T: Default>(json: Option<Json<T>>) -> T {
-    json.map(|Json(b)| b).unwrap_or_default()
-}
-
 #[utoipa::path(get, path = "/api/users", operation_id = "listUsers", tag = "administration", params(AuthorityQuery), security(("bearer" = [])),
     responses((status = 200, body = [UserView]), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
 pub async fn list_users(
@@ -140,9 +135,9 @@ pub async fn list_users(
 pub async fn create_user(
     State(state): State<AppState>,
     ApiUser(who): ApiUser,
-    json: Option<Json<NewUserInput>>,
+    JsonBody(json): JsonBody<NewUserInput>,
 ) -> Result<(StatusCode, Json<UserCreated>), ApiError> {
-    let input = body(json);
+    let input = json;
     let created = service::create_user(&state, &who, &input).await?;
     Ok((
         StatusCode::CREATED,
@@ -161,9 +156,9 @@ pub async fn set_user_state(
     State(state): State<AppState>,
     ApiUser(who): ApiUser,
     Path(id): Path<i64>,
-    json: Option<Json<StateChange>>,
+    JsonBody(json): JsonBody<StateChange>,
 ) -> Result<StatusCode, ApiError> {
-    let change = body(json);
+    let change = json;
     service::set_user_state(&state, &who, id, &change.state, &change.pin, &change.otp).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -174,9 +169,9 @@ pub async fn set_user_vetting(
     State(state): State<AppState>,
     ApiUser(who): ApiUser,
     Path(id): Path<i64>,
-    json: Option<Json<VettingChange>>,
+    JsonBody(json): JsonBody<VettingChange>,
 ) -> Result<StatusCode, ApiError> {
-    let change = body(json);
+    let change = json;
     let own = contactpoint_domain::Target::LocalAuthority(
         who.session.user.organisation.local_authority.clone(),
     );
@@ -223,9 +218,9 @@ pub async fn set_accreditation(
     State(state): State<AppState>,
     ApiUser(who): ApiUser,
     Path(id): Path<i64>,
-    json: Option<Json<AccreditationChange>>,
+    JsonBody(json): JsonBody<AccreditationChange>,
 ) -> Result<StatusCode, ApiError> {
-    let change = body(json);
+    let change = json;
     service::set_accreditation(&state, &who, id, &change).await?;
     Ok(StatusCode::NO_CONTENT)
 }

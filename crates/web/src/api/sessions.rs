@@ -2,7 +2,7 @@
 //! (HTTP Basic), signs a practitioner in with all four factors and gets a short-lived
 //! bearer token bound to both.
 
-use crate::error::{ApiError, ErrorEnvelope};
+use crate::error::{ApiError, ErrorEnvelope, JsonBody};
 use crate::session::ApiUser;
 use crate::signin::{sign_in, Factors, Refusal};
 use crate::{AppState, SourceAddress};
@@ -76,9 +76,8 @@ pub async fn create_session(
     State(state): State<AppState>,
     SourceAddress(address): SourceAddress,
     headers: HeaderMap,
-    body: Option<Json<SignInRequest>>,
+    JsonBody(request): JsonBody<SignInRequest>,
 ) -> Result<(StatusCode, Json<SessionCreated>), ApiError> {
-    let request = body.map(|Json(b)| b).unwrap_or_default();
     let factors = Factors {
         username: request.username,
         password: request.password,
