@@ -215,7 +215,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let credentials = args.data_dir.join("demo-credentials.json");
     let settings = WebSettings {
         demo_mode: true,
-        secure_cookies: false,
+        ..Default::default()
     };
     crate::serve::serve(store, &args.listen, settings, |url| {
         println!("ContactPoint demonstration: {url}");

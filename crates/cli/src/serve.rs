@@ -15,6 +15,10 @@ pub struct ServeArgs {
     /// Mark cookies Secure: set this when ContactPoint is served behind TLS.
     #[arg(long, env = "CONTACTPOINT_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// The address people use to reach this server (security keys are bound to its host),
+    /// e.g. https://contactpoint.example.gov.uk; http://localhost:8080 by default.
+    #[arg(long, env = "CONTACTPOINT_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 pub async fn run(args: ServeArgs) -> Result<()> {
@@ -23,6 +27,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let settings = WebSettings {
         demo_mode: false,
         secure_cookies: args.secure_cookies,
+        public_origin: args.public_url,
     };
     serve(store, &args.listen, settings, |url| {
         println!("ContactPoint is serving at {url}");

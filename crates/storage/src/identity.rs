@@ -89,6 +89,8 @@ pub struct SignInRecord {
 
 #[derive(Debug, Clone)]
 pub struct NewSession {
+    /// `full`, or `enrol_security_key` for a privileged user's first sign-in.
+    pub purpose: &'static str,
     pub token_digest: String,
     pub route: AccessRoute,
     pub api_client_id: Option<i64>,
@@ -100,6 +102,7 @@ pub struct NewSession {
 #[derive(Debug, Clone)]
 pub struct SessionRecord {
     pub user: UserRecord,
+    pub purpose: String,
     pub route: AccessRoute,
     pub api_client_id: Option<i64>,
     pub csrf_token: String,
@@ -141,4 +144,11 @@ pub(crate) fn duties_to_text(duties: &[Duty]) -> String {
         .map(|d| d.code())
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// A security key as stored: its credential id and the credential as JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredKeyRow {
+    pub credential_id: String,
+    pub credential_json: String,
 }

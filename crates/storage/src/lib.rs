@@ -19,8 +19,8 @@ pub use catalogue::{
 };
 pub use error::StorageError;
 pub use identity::{
-    ApiClientRecord, NewSession, NewUser, OrganisationRecord, SessionRecord, SignInRecord,
-    StoredAuditEvent, UserRecord,
+    ApiClientRecord, NewSession, NewUser, OrganisationRecord, RegisteredKeyRow, SessionRecord,
+    SignInRecord, StoredAuditEvent, UserRecord,
 };
 pub use store::{Backend, LoadReport, LocalAuthorityStats, Store};
 

@@ -3,8 +3,8 @@
 
 use crate::store::dispatch;
 use crate::{
-    ApiClientRecord, NewSession, NewUser, OrganisationRecord, SessionRecord, SignInRecord,
-    StorageError, Store, StoredAuditEvent, UserRecord,
+    ApiClientRecord, NewSession, NewUser, OrganisationRecord, RegisteredKeyRow, SessionRecord,
+    SignInRecord, StorageError, Store, StoredAuditEvent, UserRecord,
 };
 use chrono::{DateTime, Utc};
 use contactpoint_domain::{
@@ -248,5 +248,54 @@ impl Store {
         la: &LocalAuthorityCode,
     ) -> Result<(String, String), StorageError> {
         dispatch!(self, local_authority_team(la))
+    }
+
+    pub async fn security_keys(&self, user_id: i64) -> Result<Vec<RegisteredKeyRow>, StorageError> {
+        dispatch!(self, security_keys(user_id))
+    }
+
+    pub async fn add_security_key(
+        &self,
+        permit: &Permit,
+        user_id: i64,
+        key: &RegisteredKeyRow,
+        audit: &AuditEvent,
+    ) -> Result<(), StorageError> {
+        dispatch!(self, add_security_key(permit, user_id, key, audit))
+    }
+
+    /// Stores a key's new signature counter after it was used.
+    pub async fn security_key_used(
+        &self,
+        key: &RegisteredKeyRow,
+        at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        dispatch!(self, security_key_used(key, at))
+    }
+
+    /// The user's handle for security keys; `fresh` becomes it if they have none yet.
+    pub async fn webauthn_handle(&self, user_id: i64, fresh: &str) -> Result<String, StorageError> {
+        dispatch!(self, webauthn_handle(user_id, fresh))
+    }
+
+    pub async fn put_ceremony(
+        &self,
+        id: &str,
+        user_id: Option<i64>,
+        kind: &str,
+        state: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        dispatch!(self, put_ceremony(id, user_id, kind, state, expires_at))
+    }
+
+    /// Takes (and deletes) a ceremony's state; NotFound when unknown, used or expired.
+    pub async fn take_ceremony(
+        &self,
+        id: &str,
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Option<i64>, String), StorageError> {
+        dispatch!(self, take_ceremony(id, kind, now))
     }
 }

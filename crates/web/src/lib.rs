@@ -7,6 +7,7 @@ mod health;
 pub mod html;
 pub mod identity_service;
 mod pages;
+pub mod security_key;
 pub mod session;
 pub mod signin;
 
@@ -14,7 +15,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::routing::{get, post, put, MethodRouter};
 use axum::Router;
-use contactpoint_auth::{SecretHasher, TotpSecret};
+use contactpoint_auth::{SecretHasher, SecurityKeys, TotpSecret};
 use contactpoint_domain::Clock;
 use contactpoint_storage::Store;
 use std::convert::Infallible;
@@ -31,6 +32,17 @@ pub struct WebSettings {
     pub demo_mode: bool,
     /// Mark cookies Secure (set when served behind TLS).
     pub secure_cookies: bool,
+    /// The address people reach this server at, e.g. `https://contactpoint.example.gov.uk`;
+    /// security keys are bound to its host. `http://localhost:8080` when not set.
+    pub public_origin: Option<String>,
+}
+
+impl WebSettings {
+    pub fn origin(&self) -> String {
+        self.public_origin
+            .clone()
+            .unwrap_or_else(|| "http://localhost:8080".into())
+    }
 }
 
 /// What every handler can reach. No global state: the server builds one of these.
@@ -42,16 +54,26 @@ pub struct AppState {
     pub hasher: SecretHasher,
     /// Checked against when a user has no token, so that costs the same as one who has.
     pub dummy_totp: Arc<TotpSecret>,
+    /// Security keys for this server's origin; `None` if the origin cannot carry them.
+    pub security_keys: Option<SecurityKeys>,
 }
 
 impl AppState {
     pub fn new(store: Store, clock: Arc<dyn Clock>, settings: WebSettings) -> Self {
+        let security_keys = match SecurityKeys::new(&settings.origin()) {
+            Ok(keys) => Some(keys),
+            Err(error) => {
+                tracing::warn!(%error, "security keys are unavailable on this server");
+                None
+            }
+        };
         Self {
             store,
             clock,
             settings,
             hasher: SecretHasher::default(),
             dummy_totp: Arc::new(TotpSecret::generate()),
+            security_keys,
         }
     }
 }
@@ -110,7 +132,23 @@ pub fn route_table() -> Vec<(RouteInfo, MethodRouter<AppState>)> {
             r("POST", "/sign-out", SignedIn),
             post(pages::sign_in::sign_out),
         ),
+        (
+            r("POST", "/sign-in/security-key-challenge", Public),
+            post(security_key::sign_in_challenge),
+        ),
         (r("GET", "/account", SignedIn), get(pages::account::show)),
+        (
+            r("GET", "/account/security-key", SignedIn),
+            get(security_key::enrol_page),
+        ),
+        (
+            r("POST", "/account/security-key/challenge", SignedIn),
+            post(security_key::enrol_challenge),
+        ),
+        (
+            r("POST", "/account/security-key", SignedIn),
+            post(security_key::enrol),
+        ),
         (
             r("POST", "/account/sign-out-everywhere", SignedIn),
             post(pages::account::sign_out_everywhere),

@@ -84,6 +84,21 @@ pub enum NotSignedIn {
     Storage(StorageError),
 }
 
+/// A session opened only to enrol a first security key.
+pub const ENROL_ONLY: &str = "enrol_security_key";
+
+async fn load_full(
+    state: &AppState,
+    token: Option<String>,
+    route: AccessRoute,
+) -> Result<SignedIn, NotSignedIn> {
+    let signed_in = load(state, token, route).await?;
+    if signed_in.session.purpose == ENROL_ONLY {
+        return Err(NotSignedIn::Missing);
+    }
+    Ok(signed_in)
+}
+
 async fn load(
     state: &AppState,
     token: Option<String>,
@@ -141,7 +156,7 @@ impl FromRequestParts<AppState> for PageUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        match load(
+        match load_full(
             state,
             cookie(&parts.headers, SESSION_COOKIE),
             AccessRoute::Web,
@@ -162,7 +177,7 @@ impl OptionalFromRequestParts<AppState> for PageUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Option<Self>, Self::Rejection> {
-        match load(
+        match load_full(
             state,
             cookie(&parts.headers, SESSION_COOKIE),
             AccessRoute::Web,
@@ -171,6 +186,32 @@ impl OptionalFromRequestParts<AppState> for PageUser {
         {
             Ok(s) => Ok(Some(Self(s))),
             Err(NotSignedIn::Missing) => Ok(None),
+            Err(NotSignedIn::Storage(e)) => Err(PageError::from(e)),
+        }
+    }
+}
+
+/// A signed-in web user, including one whose session exists only to enrol a first
+/// security key. Used by the enrolment pages and nothing else.
+#[derive(Debug, Clone)]
+pub struct EnrollingUser(pub SignedIn);
+
+impl FromRequestParts<AppState> for EnrollingUser {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match load(
+            state,
+            cookie(&parts.headers, SESSION_COOKIE),
+            AccessRoute::Web,
+        )
+        .await
+        {
+            Ok(s) => Ok(Self(s)),
+            Err(NotSignedIn::Missing) => Err(PageError::unauthenticated()),
             Err(NotSignedIn::Storage(e)) => Err(PageError::from(e)),
         }
     }
@@ -187,7 +228,7 @@ impl FromRequestParts<AppState> for ApiUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        match load(state, bearer(&parts.headers), AccessRoute::Api).await {
+        match load_full(state, bearer(&parts.headers), AccessRoute::Api).await {
             Ok(s) => Ok(Self(s)),
             Err(NotSignedIn::Missing) => Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,

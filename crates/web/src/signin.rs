@@ -25,6 +25,8 @@ pub struct Factors {
     pub password: String,
     pub pin: String,
     pub otp: String,
+    /// A security key's answer instead of a code: the challenge's id and the answer (JSON).
+    pub security_key: Option<(String, String)>,
 }
 
 /// Why sign-in did not open a session. Only `Rejected` and `Throttled` can follow wrong
@@ -53,7 +55,7 @@ impl Refusal {
             Self::Rejected | Self::Throttled => "The details you entered did not let you in. Check your user name, password, PIN and the code from your security token, and try again. After 5 failed attempts your account is locked until your local ContactPoint team unlocks it.".into(),
             Self::Lapsed { lapse, team } => format!("You cannot sign in because {}. Contact your local ContactPoint team: {team}.", lapse.explanation()),
             Self::OrganisationNotAccredited { team } => format!("You cannot sign in because your organisation is not accredited for ContactPoint. Contact your local ContactPoint team: {team}."),
-            Self::SecurityKeyRequired => "Your role must sign in with a security key. Security keys are not yet available on this server; contact your local ContactPoint team.".into(),
+            Self::SecurityKeyRequired => "Your role must sign in with a security key, which is done on the web pages.".into(),
             Self::Storage(_) => "ContactPoint could not check your details just now. Try again shortly.".into(),
         }
     }
@@ -117,6 +119,23 @@ pub async fn sign_in(
         .unwrap_or(&state.dummy_totp)
         .accept(&factors.otp, now, last_step)
         .filter(|_| secret.is_some());
+    let keys = match &record {
+        Some(r) => state.store.security_keys(r.user.id).await?,
+        None => Vec::new(),
+    };
+    let key_used = match (&factors.security_key, &record) {
+        (Some((ceremony, answer)), Some(r)) => {
+            crate::security_key::check_sign_in_answer(state, r.user.id, ceremony, answer, &keys)
+                .await?
+        }
+        _ => None,
+    };
+    let privileged = record
+        .as_ref()
+        .is_some_and(|r| r.user.role.is_privileged() || r.user.shield_override);
+    // Privileged users with a key must use it; everyone else may use either factor.
+    let code_allowed = !privileged || keys.is_empty();
+    let token_ok = key_used.is_some() || (step.is_some() && code_allowed);
     let throttled = state
         .store
         .recent_failures_from(source_address, window)
@@ -127,7 +146,7 @@ pub async fn sign_in(
     let active = record
         .as_ref()
         .is_some_and(|r| r.user.state == AccountState::Active);
-    if throttled || !(password_ok && pin_ok && step.is_some() && active) {
+    if throttled || !(password_ok && pin_ok && token_ok && active) {
         let mut failure = AuditEvent::new(now, route, "sign_in", Outcome::Failure)
             .through_client(api_client_id)
             .with("source_address", source_address);
@@ -196,13 +215,23 @@ pub async fn sign_in(
             team: team_contact(state, &record).await,
         });
     }
-    let privileged = user.role.is_privileged() || user.shield_override;
-    if privileged && !(state.settings.demo_mode && user.demo) {
-        state
-            .store
-            .record_audit(&refused("security key required"))
-            .await?;
-        return Err(Refusal::SecurityKeyRequired);
+    // A privileged user without a key may sign in with a code only to enrol one (in a
+    // demonstration, privileged demo accounts may use a code throughout).
+    let relaxed_for_demo = state.settings.demo_mode && user.demo;
+    let purpose = if privileged && key_used.is_none() && !relaxed_for_demo {
+        if route == AccessRoute::Api {
+            state
+                .store
+                .record_audit(&refused("security key required"))
+                .await?;
+            return Err(Refusal::SecurityKeyRequired);
+        }
+        crate::session::ENROL_ONLY
+    } else {
+        "full"
+    };
+    if let Some(key) = &key_used {
+        state.store.security_key_used(key, now).await?;
     }
 
     let token = new_token();
@@ -211,6 +240,7 @@ pub async fn sign_in(
         _ => now + Duration::hours(WEB_SESSION_HOURS),
     };
     let session = NewSession {
+        purpose,
         token_digest: token_digest(&token),
         route,
         api_client_id,
@@ -222,8 +252,22 @@ pub async fn sign_in(
         .by(user.id)
         .through_client(api_client_id)
         .in_authority(&user.organisation.local_authority)
-        .with("source_address", source_address);
-    let step = step.map(|s| s as i64);
+        .with("source_address", source_address)
+        .with(
+            "factor",
+            if key_used.is_some() {
+                "security_key"
+            } else {
+                "one_time_code"
+            },
+        )
+        .with("purpose", purpose);
+    // A key's answer needs no code step; a code's step is used up.
+    let step = if key_used.is_some() {
+        None
+    } else {
+        step.map(|s| s as i64)
+    };
     if !state
         .store
         .sign_in_succeeded(user.id, step, &session, &success)

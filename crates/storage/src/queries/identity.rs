@@ -406,8 +406,8 @@ async fn insert_session(
     session: &crate::NewSession,
 ) -> Result<(), crate::StorageError> {
     sqlx::query(
-        "INSERT INTO sessions (token_digest, user_id, route, api_client_id, csrf_token, created_at, last_seen_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
+        "INSERT INTO sessions (token_digest, user_id, route, api_client_id, csrf_token, created_at, last_seen_at, expires_at, purpose) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)",
     )
     .bind(session.token_digest.as_str())
     .bind(user_id)
@@ -416,6 +416,7 @@ async fn insert_session(
     .bind(session.csrf_token.as_str())
     .bind(session.created_at)
     .bind(session.expires_at)
+    .bind(session.purpose)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -443,9 +444,9 @@ pub(crate) async fn session(
     pool: &sqlx::Pool<Db>,
     token_digest: &str,
 ) -> Result<crate::SessionRecord, crate::StorageError> {
-    type Row = (i64, String, Option<i64>, String, chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>);
+    type Row = (i64, String, Option<i64>, String, chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>, String);
     let row: Row = sqlx::query_as(
-        "SELECT user_id, route, api_client_id, csrf_token, created_at, last_seen_at, expires_at \
+        "SELECT user_id, route, api_client_id, csrf_token, created_at, last_seen_at, expires_at, purpose \
          FROM sessions WHERE token_digest = $1 AND ended_at IS NULL",
     )
     .bind(token_digest)
@@ -464,6 +465,7 @@ pub(crate) async fn session(
         created_at: row.4,
         last_seen_at: row.5,
         expires_at: row.6,
+        purpose: row.7,
     })
 }
 
@@ -598,4 +600,104 @@ pub(crate) async fn local_authority_team(
         .fetch_optional(pool)
         .await?
         .ok_or(crate::StorageError::NotFound { what: "local authority" })
+}
+
+pub(crate) async fn security_keys(
+    pool: &sqlx::Pool<Db>,
+    user_id: i64,
+) -> Result<Vec<crate::RegisteredKeyRow>, crate::StorageError> {
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT credential_id, credential FROM security_keys WHERE user_id = $1 ORDER BY id")
+        .bind(user_id)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.into_iter().map(|(credential_id, credential_json)| crate::RegisteredKeyRow { credential_id, credential_json }).collect())
+}
+
+pub(crate) async fn add_security_key(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    user_id: i64,
+    key: &crate::RegisteredKeyRow,
+    audit: &contactpoint_domain::AuditEvent,
+) -> Result<(), crate::StorageError> {
+    let mut tx = pool.begin().await?;
+    let id = allocate_ids(&mut tx, "security_keys", 1).await?;
+    sqlx::query("INSERT INTO security_keys (id, user_id, credential_id, credential, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(id)
+        .bind(user_id)
+        .bind(key.credential_id.as_str())
+        .bind(key.credential_json.as_str())
+        .bind(audit.at)
+        .execute(&mut *tx)
+        .await?;
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn security_key_used(
+    pool: &sqlx::Pool<Db>,
+    key: &crate::RegisteredKeyRow,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), crate::StorageError> {
+    sqlx::query("UPDATE security_keys SET credential = $1, last_used_at = $2 WHERE credential_id = $3")
+        .bind(key.credential_json.as_str())
+        .bind(at)
+        .bind(key.credential_id.as_str())
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// The user's security-key handle, made on first use.
+pub(crate) async fn webauthn_handle(
+    pool: &sqlx::Pool<Db>,
+    user_id: i64,
+    fresh: &str,
+) -> Result<String, crate::StorageError> {
+    sqlx::query("UPDATE users SET webauthn_handle = $1 WHERE id = $2 AND webauthn_handle IS NULL")
+        .bind(fresh)
+        .bind(user_id)
+        .execute(pool)
+        .await?;
+    let handle: String = sqlx::query_scalar("SELECT webauthn_handle FROM users WHERE id = $1").bind(user_id).fetch_one(pool).await?;
+    Ok(handle)
+}
+
+pub(crate) async fn put_ceremony(
+    pool: &sqlx::Pool<Db>,
+    id: &str,
+    user_id: Option<i64>,
+    kind: &str,
+    state: &str,
+    expires_at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), crate::StorageError> {
+    sqlx::query("INSERT INTO security_key_ceremonies (id, user_id, kind, state, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(id)
+        .bind(user_id)
+        .bind(kind)
+        .bind(state)
+        .bind(expires_at)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Takes a ceremony's state, deleting it, so that no answer can be checked against it twice.
+pub(crate) async fn take_ceremony(
+    pool: &sqlx::Pool<Db>,
+    id: &str,
+    kind: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(Option<i64>, String), crate::StorageError> {
+    let row: Option<(Option<i64>, String, chrono::DateTime<chrono::Utc>)> =
+        sqlx::query_as("DELETE FROM security_key_ceremonies WHERE id = $1 AND kind = $2 RETURNING user_id, state, expires_at")
+            .bind(id)
+            .bind(kind)
+            .fetch_optional(pool)
+            .await?;
+    match row {
+        Some((user_id, state, expires_at)) if now < expires_at => Ok((user_id, state)),
+        _ => Err(crate::StorageError::NotFound { what: "security key challenge" }),
+    }
 }

@@ -83,6 +83,7 @@ pub async fn create_session(
         password: request.password,
         pin: request.pin,
         otp: request.otp,
+        security_key: None,
     };
     let Some(client_id) = client(&state, &headers).await else {
         // Still check the factors, so a missing credential costs the same and counts as a failure.

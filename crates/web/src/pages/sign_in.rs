@@ -14,6 +14,26 @@ use axum::Form;
 use contactpoint_auth::new_token;
 use contactpoint_domain::{AccessRoute, AuditEvent, Outcome};
 
+const SIGN_IN_SCRIPT: &str = r#"
+const b64 = s => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), c => c.charCodeAt(0));
+const enc = b => b ? btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '') : null;
+document.getElementById('use-key').addEventListener('click', async () => {
+  const form = document.querySelector('form[action="/sign-in"]');
+  const reply = await fetch('/sign-in/security-key-challenge', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({username: form.username.value})});
+  const {ceremony_id, options} = await reply.json();
+  const pk = options.publicKey;
+  pk.challenge = b64(pk.challenge);
+  (pk.allowCredentials || []).forEach(c => c.id = b64(c.id));
+  const cred = await navigator.credentials.get({publicKey: pk});
+  form.security_key_ceremony.value = ceremony_id;
+  form.security_key_response.value = JSON.stringify({id: cred.id, rawId: enc(cred.rawId), type: cred.type, extensions: {},
+    response: {authenticatorData: enc(cred.response.authenticatorData), clientDataJSON: enc(cred.response.clientDataJSON),
+      signature: enc(cred.response.signature), userHandle: enc(cred.response.userHandle)}});
+  form.otp.required = false;
+  form.submit();
+});
+"#;
+
 fn form(csrf: &str, problem: Option<&str>) -> String {
     let summary = problem
         .map(|p| error_summary(&[("username".into(), p.into())]))
@@ -23,8 +43,12 @@ fn form(csrf: &str, problem: Option<&str>) -> String {
 <form method="post" action="/sign-in" novalidate>
 <input type="hidden" name="csrf" value="{}">
 {}
+<input type="hidden" name="security_key_ceremony" value="">
+<input type="hidden" name="security_key_response" value="">
 <button type="submit">Sign in</button>
-</form>"#,
+<p>Or, with a security key instead of a code: <button type="button" id="use-key" class="link">sign in with your security key</button></p>
+</form>
+<script>{SIGN_IN_SCRIPT}</script>"#,
         escape(csrf),
         factor_fields(true)
     )
@@ -80,6 +104,13 @@ pub async fn submit(
         password: fields.raw("password").to_owned(),
         pin: fields.get("pin").to_owned(),
         otp: fields.get("otp").to_owned(),
+        security_key: match (
+            fields.get("security_key_ceremony"),
+            fields.raw("security_key_response"),
+        ) {
+            ("", _) | (_, "") => None,
+            (ceremony, answer) => Some((ceremony.to_owned(), answer.to_owned())),
+        },
     };
     match sign_in(&state, &factors, &address, AccessRoute::Web, None).await {
         Ok(opened) => {

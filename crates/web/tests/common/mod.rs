@@ -476,7 +476,7 @@ impl NowValue for FixedClock {
 pub fn demo_mode() -> contactpoint_web::WebSettings {
     contactpoint_web::WebSettings {
         demo_mode: true,
-        secure_cookies: false,
+        ..Default::default()
     }
 }
 
