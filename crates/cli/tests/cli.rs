@@ -522,3 +522,70 @@ fn migrate_and_serve_work_on_postgres_when_it_is_configured() {
         .args([&url, "-qc", &format!("DROP DATABASE IF EXISTS {name}")])
         .status();
 }
+
+#[test]
+fn audit_verify_prints_the_head_hash_and_names_the_first_tampered_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trail.sqlite3");
+    let url = format!("sqlite://{}", path.display());
+    let migrate = contactpoint()
+        .args(["migrate", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(migrate.status.success());
+    // Sign-in failures are audited: a few of them make a trail.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use contactpoint_domain::{AccessRoute, AuditEvent, Outcome};
+        let store = contactpoint_storage::Store::connect(&url).await.unwrap();
+        #[allow(clippy::disallowed_methods)] // any moment will do for these entries
+        let now = chrono::Utc::now();
+        for n in 0..4 {
+            store
+                .record_audit(
+                    &AuditEvent::new(now, AccessRoute::Web, "sign_in", Outcome::Failure)
+                        .with("attempt", n),
+                )
+                .await
+                .unwrap();
+        }
+        store.close().await;
+    });
+    let verify = contactpoint()
+        .args(["audit", "verify", "--database-url", &url])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&verify.stdout).into_owned();
+    assert!(verify.status.success(), "{out}");
+    assert!(out.contains("intact: 4 entries"), "{out}");
+    let head = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Head hash: "))
+        .unwrap();
+    assert_eq!(head.len(), 64);
+
+    runtime.block_on(async {
+        let store = contactpoint_storage::Store::connect(&url).await.unwrap();
+        if let contactpoint_storage::Store::Sqlite(pool) = &store {
+            sqlx::query("DROP TRIGGER audit_events_are_never_updated")
+                .execute(pool)
+                .await
+                .unwrap();
+            sqlx::query("UPDATE audit_events SET outcome = 'success' WHERE id = 2")
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        store.close().await;
+    });
+    let verify = contactpoint()
+        .args(["audit", "verify", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(!verify.status.success());
+    let err = String::from_utf8_lossy(&verify.stderr);
+    assert!(err.contains("broken at entry 2"), "{err}");
+}

@@ -6,6 +6,7 @@
 //! names the concrete driver. A dialect branch is written only where the SQL really differs.
 //! Methods that read protected data or write take a [`Permit`](contactpoint_domain::Permit).
 
+pub mod audit_chain;
 mod backend;
 mod catalogue;
 mod error;

@@ -298,4 +298,14 @@ impl Store {
     ) -> Result<(Option<i64>, String), StorageError> {
         dispatch!(self, take_ceremony(id, kind, now))
     }
+
+    /// Checks the whole audit trail: intact (with its head hash) or where it first breaks.
+    pub async fn verify_audit_chain(
+        &self,
+    ) -> Result<
+        Result<crate::audit_chain::ChainIntact, crate::audit_chain::ChainBroken>,
+        StorageError,
+    > {
+        dispatch!(self, verify_audit_chain())
+    }
 }

@@ -77,7 +77,10 @@ CREATE TABLE audit_events (
     subject_kind TEXT,
     subject_id TEXT,
     local_authority TEXT,
-    details TEXT NOT NULL
+    details TEXT NOT NULL,
+    -- Each entry commits to the one before it (SHA-256, hex): see storage/src/audit_chain.rs.
+    previous_hash TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE
 );
 CREATE INDEX audit_events_by_actor ON audit_events (actor_user_id);
 CREATE INDEX audit_events_by_subject ON audit_events (subject_kind, subject_id);

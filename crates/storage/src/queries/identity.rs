@@ -21,23 +21,48 @@ macro_rules! organisation_select {
     };
 }
 
-/// Appends one audit entry inside the caller's transaction.
+/// Appends one audit entry inside the caller's transaction, chained to the entry before.
+/// Taking the entry's id locks the allocator row until the transaction ends, so appends are
+/// one sequence even when many transactions write at once.
 pub(crate) async fn append_audit(
     tx: &mut sqlx::Transaction<'_, Db>,
     event: &contactpoint_domain::AuditEvent,
 ) -> Result<i64, crate::StorageError> {
     let id = allocate_ids(tx, "audit_events", 1).await?;
+    let previous_hash: String = sqlx::query_scalar("SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1")
+        .fetch_optional(&mut **tx)
+        .await?
+        .unwrap_or_else(|| crate::audit_chain::GENESIS.to_owned());
     let details: serde_json::Map<String, serde_json::Value> = event
         .details
         .iter()
         .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.clone())))
         .collect();
+    let details = serde_json::Value::Object(details).to_string();
+    let at = crate::audit_chain::stored_time(event.at);
+    let subject_id = event.subject.as_ref().map(|s| s.id.clone());
+    let fields = crate::audit_chain::ChainedFields {
+        id,
+        at,
+        route: event.route.code(),
+        actor_user_id: event.actor_user_id,
+        on_behalf_of_user_id: event.on_behalf_of_user_id,
+        api_client_id: event.api_client_id,
+        action: event.action,
+        outcome: event.outcome.code(),
+        subject_kind: event.subject.as_ref().map(|s| s.kind),
+        subject_id: subject_id.as_deref(),
+        local_authority: event.local_authority.as_ref().map(|l| l.as_str()),
+        details: &details,
+        previous_hash: &previous_hash,
+    };
+    let hash = fields.hash();
     sqlx::query(
-        "INSERT INTO audit_events (id, at, route, actor_user_id, on_behalf_of_user_id, api_client_id, action, outcome, subject_kind, subject_id, local_authority, details) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        "INSERT INTO audit_events (id, at, route, actor_user_id, on_behalf_of_user_id, api_client_id, action, outcome, subject_kind, subject_id, local_authority, details, previous_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(id)
-    .bind(event.at)
+    .bind(at)
     .bind(event.route.code())
     .bind(event.actor_user_id)
     .bind(event.on_behalf_of_user_id)
@@ -45,12 +70,62 @@ pub(crate) async fn append_audit(
     .bind(event.action)
     .bind(event.outcome.code())
     .bind(event.subject.as_ref().map(|s| s.kind))
-    .bind(event.subject.as_ref().map(|s| s.id.clone()))
-    .bind(event.local_authority.as_ref().map(|l| l.as_str().to_owned()))
-    .bind(serde_json::Value::Object(details).to_string())
+    .bind(subject_id.as_deref())
+    .bind(event.local_authority.as_ref().map(|l| l.as_str()))
+    .bind(details.as_str())
+    .bind(previous_hash.as_str())
+    .bind(hash.as_str())
     .execute(&mut **tx)
     .await?;
     Ok(id)
+}
+
+/// Walks the whole trail in id order, a page at a time, checking every link and hash.
+pub(crate) async fn verify_audit_chain(
+    pool: &sqlx::Pool<Db>,
+) -> Result<Result<crate::audit_chain::ChainIntact, crate::audit_chain::ChainBroken>, crate::StorageError> {
+    use crate::audit_chain::{ChainBroken, ChainIntact, ChainedFields, GENESIS};
+    type Row = (i64, chrono::DateTime<chrono::Utc>, String, Option<i64>, Option<i64>, Option<i64>, String, String, Option<String>, Option<String>, Option<String>, String, String, String);
+    let mut previous = GENESIS.to_owned();
+    let mut after = i64::MIN;
+    let mut entries = 0u64;
+    loop {
+        let page: Vec<Row> = sqlx::query_as(
+            "SELECT id, at, route, actor_user_id, on_behalf_of_user_id, api_client_id, action, outcome, subject_kind, subject_id, local_authority, details, previous_hash, hash \
+             FROM audit_events WHERE id > $1 ORDER BY id LIMIT 10000",
+        )
+        .bind(after)
+        .fetch_all(pool)
+        .await?;
+        let Some(last) = page.last() else { break };
+        after = last.0;
+        for r in &page {
+            if r.12 != previous {
+                return Ok(Err(ChainBroken { entry_id: r.0, reason: "it does not follow the entry before it (an entry was deleted, inserted or reordered here)" }));
+            }
+            let fields = ChainedFields {
+                id: r.0,
+                at: r.1,
+                route: &r.2,
+                actor_user_id: r.3,
+                on_behalf_of_user_id: r.4,
+                api_client_id: r.5,
+                action: &r.6,
+                outcome: &r.7,
+                subject_kind: r.8.as_deref(),
+                subject_id: r.9.as_deref(),
+                local_authority: r.10.as_deref(),
+                details: &r.11,
+                previous_hash: &r.12,
+            };
+            if fields.hash() != r.13 {
+                return Ok(Err(ChainBroken { entry_id: r.0, reason: "its content no longer matches its hash (it was edited)" }));
+            }
+            previous = r.13.clone();
+            entries += 1;
+        }
+    }
+    Ok(Ok(ChainIntact { entries, head_hash: previous }))
 }
 
 pub(crate) async fn record_audit(

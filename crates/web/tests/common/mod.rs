@@ -432,6 +432,13 @@ impl TestApp {
         let permit = Permit::system_bypass(SystemTask::TestFixture);
         let after = self.audit_seen.load(std::sync::atomic::Ordering::SeqCst);
         let events = self.db.store.audit_events(&permit, after).await.unwrap();
+        // Whatever the test did, the trail is still one unbroken chain.
+        self.db
+            .store
+            .verify_audit_chain()
+            .await
+            .unwrap()
+            .expect("the audit chain verifies");
         if let Some(last) = events.last() {
             self.audit_seen
                 .store(last.id, std::sync::atomic::Ordering::SeqCst);
