@@ -483,3 +483,147 @@ pub async fn enrol_totp(
         )
         .await?)
 }
+
+/// A case-management system's credential, registered to an organisation accredited for
+/// integration. The secret is shown once; only its digest is kept.
+#[derive(Debug)]
+pub struct RegisteredClient {
+    pub id: i64,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct ClientRegistration {
+    /// What the system is, e.g. "Children's social care case system".
+    pub name: String,
+    pub pin: String,
+    pub otp: String,
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct FreshFactors {
+    pub pin: String,
+    pub otp: String,
+}
+
+fn client_name(name: &str) -> Result<String, FieldError> {
+    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    let ok = (3..=100).contains(&name.chars().count())
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || " -'&.,()".contains(c));
+    if ok {
+        Ok(name)
+    } else {
+        Err(FieldError::new(
+            "name",
+            "3 to 100 letters, digits, spaces and - ' & . , ( )",
+        ))
+    }
+}
+
+/// The organisation's authority, asked of the policy for `action` (a wrong role hears 403
+/// before anything about the organisation is looked up).
+async fn permit_for_organisation(
+    state: &AppState,
+    who: &SignedIn,
+    action: Action,
+    organisation_id: i64,
+) -> Result<(Permit, OrganisationRecord), ServiceError> {
+    let own = Target::LocalAuthority(who.session.user.organisation.local_authority.clone());
+    if authorize(&who.actor(), action, &own).is_err()
+        && who.session.user.role != Role::NationalAdministrator
+    {
+        return Err(ServiceError::Denied);
+    }
+    let organisation = state.store.organisation(organisation_id).await?;
+    let permit = authorize(
+        &who.actor(),
+        action,
+        &Target::LocalAuthority(organisation.local_authority.clone()),
+    )?;
+    Ok((permit, organisation))
+}
+
+pub async fn register_client(
+    state: &AppState,
+    who: &SignedIn,
+    organisation_id: i64,
+    request: &ClientRegistration,
+) -> Result<RegisteredClient, ServiceError> {
+    let (permit, organisation) =
+        permit_for_organisation(state, who, Action::ManageApiClients, organisation_id).await?;
+    let name = client_name(&request.name)?;
+    if !(organisation.accreditation == Accreditation::Accredited && organisation.integration_access)
+    {
+        return Err(FieldError::new(
+            "organisation_id",
+            "an organisation accredited for case-management integration",
+        )
+        .into());
+    }
+    require_fresh(
+        state,
+        who,
+        &request.pin,
+        &request.otp,
+        "api_client_registered",
+    )
+    .await?;
+    let client_id = format!("cms-{}", &contactpoint_auth::new_token()[..16]).to_lowercase();
+    let client_secret = contactpoint_auth::new_token();
+    let audit = event(state, who, "api_client_registered")
+        .in_authority(&organisation.local_authority)
+        .with("organisation_id", organisation.id)
+        .with("client_id", &client_id)
+        .with("name", &name);
+    let id = state
+        .store
+        .create_api_client(
+            &permit,
+            organisation.id,
+            &name,
+            &client_id,
+            &contactpoint_auth::token_digest(&client_secret),
+            &audit,
+        )
+        .await?;
+    Ok(RegisteredClient {
+        id,
+        client_id,
+        client_secret,
+    })
+}
+
+/// Revokes a client credential; every session opened through it ends at once.
+pub async fn revoke_client(
+    state: &AppState,
+    who: &SignedIn,
+    client_id: &str,
+    factors: &FreshFactors,
+) -> Result<(), ServiceError> {
+    let own = Target::LocalAuthority(who.session.user.organisation.local_authority.clone());
+    if authorize(&who.actor(), Action::ManageApiClients, &own).is_err()
+        && who.session.user.role != Role::NationalAdministrator
+    {
+        return Err(ServiceError::Denied);
+    }
+    let client = state.store.api_client(client_id).await?;
+    let permit = authorize(
+        &who.actor(),
+        Action::ManageApiClients,
+        &Target::LocalAuthority(client.organisation.local_authority.clone()),
+    )?;
+    require_fresh(state, who, &factors.pin, &factors.otp, "api_client_revoked").await?;
+    let audit = event(state, who, "api_client_revoked")
+        .about("api_client", client.id)
+        .in_authority(&client.organisation.local_authority)
+        .with("client_id", &client.client_id);
+    Ok(state
+        .store
+        .revoke_api_client(&permit, client.id, &audit)
+        .await?)
+}

@@ -234,6 +234,18 @@ pub fn route_table() -> Vec<(RouteInfo, MethodRouter<AppState>)> {
             ),
             put(api::admin::set_accreditation),
         ),
+        (
+            r(
+                "POST",
+                "/api/organisations/{id}/api-clients",
+                Administration,
+            ),
+            post(api::admin::register_client),
+        ),
+        (
+            r("POST", "/api/api-clients/{id}/revoke", Administration),
+            post(api::admin::revoke_client),
+        ),
     ]
 }
 

@@ -129,7 +129,11 @@ async fn load(
     }
     if let Some(client_id) = session.api_client_id {
         match state.store.api_client_by_id(client_id).await {
-            Ok(client) if !client.revoked => {}
+            // The system's organisation must still be accredited for integration too.
+            Ok(client)
+                if !client.revoked
+                    && client.organisation.accreditation == Accreditation::Accredited
+                    && client.organisation.integration_access => {}
             Ok(_) | Err(StorageError::NotFound { .. }) => return Err(NotSignedIn::Missing),
             Err(e) => return Err(NotSignedIn::Storage(e)),
         }

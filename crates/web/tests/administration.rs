@@ -320,3 +320,124 @@ on_both_backends!(a_user_replaces_their_security_token, |app| {
         .await
         .contains(&("security_token_enrolled".into(), "success".into())));
 });
+
+on_both_backends!(
+    the_team_registers_a_case_management_client_and_revokes_it,
+    demo_mode(),
+    |app| {
+        let admin = team_admin(app, "team.admin6", 1).await;
+        let practitioner = app.user("x.practitioner", Role::Practitioner, &[], 0).await;
+        let token = app.api_sign_in(&admin).await;
+        app.next_step();
+        let registered = app
+        .api("POST", &format!("/api/organisations/{}/api-clients", app.organisations[0]), Some(&token), Some(json!({
+            "name": "Children's social care case system", "pin": admin.pin, "otp": app.code(&admin)
+        })))
+        .await;
+        assert_eq!(
+            registered.status,
+            StatusCode::CREATED,
+            "{}",
+            registered.body
+        );
+        let client_id = registered.json()["client_id"].as_str().unwrap().to_owned();
+        let client_secret = registered.json()["client_secret"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let events = app.audit_since_last_look().await;
+        let audit = events
+            .iter()
+            .find(|e| e.action == "api_client_registered")
+            .unwrap();
+        assert!(
+            !audit.details.contains(&client_secret),
+            "the secret is never in the trail"
+        );
+
+        let signed_in = app
+        .api_sign_in_with(Some((&client_id, &client_secret)), json!({
+            "username": practitioner.username, "password": practitioner.password, "pin": practitioner.pin, "otp": app.code(&practitioner)
+        }))
+        .await;
+        assert_eq!(signed_in.status, StatusCode::CREATED, "{}", signed_in.body);
+        let bearer = signed_in.json()["token"].as_str().unwrap().to_owned();
+        assert_eq!(
+            app.api("GET", "/api/me", Some(&bearer), None).await.status,
+            StatusCode::OK
+        );
+
+        app.next_step();
+        let revoked = app
+            .api(
+                "POST",
+                &format!("/api/api-clients/{client_id}/revoke"),
+                Some(&token),
+                Some(json!({"pin": admin.pin, "otp": app.code(&admin)})),
+            )
+            .await;
+        assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.body);
+        assert_eq!(
+            app.api("GET", "/api/me", Some(&bearer), None).await.status,
+            StatusCode::UNAUTHORIZED,
+            "its tokens end with it"
+        );
+        assert!(app
+            .audited()
+            .await
+            .contains(&("api_client_revoked".into(), "success".into())));
+    }
+);
+
+on_both_backends!(
+    a_client_is_registered_only_to_an_organisation_accredited_for_integration,
+    demo_mode(),
+    |app| {
+        let admin = app
+            .user_with(
+                "national.admin",
+                Role::NationalAdministrator,
+                &[],
+                1,
+                true,
+                |_| {},
+            )
+            .await;
+        app.accredit(
+            app.organisations[2],
+            contactpoint_domain::Accreditation::Accredited,
+            true,
+            false,
+        )
+        .await;
+        let token = app.api_sign_in(&admin).await;
+        app.next_step();
+        let reply = app
+            .api(
+                "POST",
+                &format!("/api/organisations/{}/api-clients", app.organisations[2]),
+                Some(&token),
+                Some(json!({
+                    "name": "Case system", "pin": admin.pin, "otp": app.code(&admin)
+                })),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+        assert!(reply.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("organisation_id"));
+        let empty_name = app
+            .api(
+                "POST",
+                &format!("/api/organisations/{}/api-clients", app.organisations[1]),
+                Some(&token),
+                Some(json!({"name": "", "pin": admin.pin, "otp": app.code(&admin)})),
+            )
+            .await;
+        assert!(empty_name.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("name"));
+    }
+);

@@ -131,3 +131,26 @@ on_both_backends!(
         );
     }
 );
+
+on_both_backends!(
+    a_token_stops_when_the_systems_organisation_loses_integration_accreditation,
+    |app| {
+        let user = app.user("api.e", Role::Practitioner, &[], 1).await;
+        let token = app.api_sign_in(&user).await;
+        assert_eq!(
+            app.api("GET", "/api/me", Some(&token), None).await.status,
+            StatusCode::OK
+        );
+        app.accredit(
+            app.organisations[0],
+            contactpoint_domain::Accreditation::Accredited,
+            true,
+            false,
+        )
+        .await;
+        assert_eq!(
+            app.api("GET", "/api/me", Some(&token), None).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+);

@@ -1,7 +1,9 @@
 //! Users and organisations over the API, for the local ContactPoint team's tools.
 
 use crate::error::{ApiError, ErrorEnvelope, JsonBody};
-use crate::identity_service::{self as service, AccreditationChange, NewUserInput};
+use crate::identity_service::{
+    self as service, AccreditationChange, ClientRegistration, FreshFactors, NewUserInput,
+};
 use crate::session::ApiUser;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -222,5 +224,42 @@ pub async fn set_accreditation(
 ) -> Result<StatusCode, ApiError> {
     let change = json;
     service::set_accreditation(&state, &who, id, &change).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ClientRegistered {
+    pub client_id: String,
+    /// Shown once: give it to the system's supplier over a secure channel.
+    pub client_secret: String,
+}
+
+#[utoipa::path(post, path = "/api/organisations/{id}/api-clients", operation_id = "registerApiClient", tag = "administration", request_body = ClientRegistration, params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 201, body = ClientRegistered), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+pub async fn register_client(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+    Path(id): Path<i64>,
+    JsonBody(request): JsonBody<ClientRegistration>,
+) -> Result<(StatusCode, Json<ClientRegistered>), ApiError> {
+    let registered = service::register_client(&state, &who, id, &request).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ClientRegistered {
+            client_id: registered.client_id,
+            client_secret: registered.client_secret,
+        }),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/api-clients/{id}/revoke", operation_id = "revokeApiClient", tag = "administration", request_body = FreshFactors, params(("id" = String, Path, description = "the client id")), security(("bearer" = [])),
+    responses((status = 204), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+pub async fn revoke_client(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+    Path(client_id): Path<String>,
+    JsonBody(factors): JsonBody<FreshFactors>,
+) -> Result<StatusCode, ApiError> {
+    service::revoke_client(&state, &who, &client_id, &factors).await?;
     Ok(StatusCode::NO_CONTENT)
 }

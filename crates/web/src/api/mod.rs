@@ -23,6 +23,8 @@ use utoipa::OpenApi;
         admin::set_user_vetting,
         admin::list_organisations,
         admin::set_accreditation,
+        admin::register_client,
+        admin::revoke_client,
     ),
     components(schemas(
         crate::error::ErrorEnvelope,
@@ -36,6 +38,9 @@ use utoipa::OpenApi;
         admin::StateChange,
         admin::VettingChange,
         crate::identity_service::AccreditationChange,
+        crate::identity_service::ClientRegistration,
+        crate::identity_service::FreshFactors,
+        admin::ClientRegistered,
     )),
     modifiers(&Security)
 )]
