@@ -3,11 +3,11 @@
 mod local_authorities;
 mod names;
 mod streets;
-mod variants;
+/// Nicknames and spelling variants belong to matching, which the generator uses to vary names.
+pub use contactpoint_matching::data::{NICKNAMES, SPELLING_VARIANTS};
 pub use local_authorities::{LocalAuthoritySeed, LOCAL_AUTHORITIES};
 pub use names::{Origin, OriginNames, ORIGINS};
 pub use streets::{STREET_NAMES, STREET_SUFFIXES};
-pub use variants::{NICKNAMES, SPELLING_VARIANTS};
 
 #[cfg(test)]
 mod tests {
