@@ -1,5 +1,6 @@
 //! `contactpoint`: the one binary. Each subcommand is a module of its own.
 
+mod admin;
 mod demo;
 mod generate;
 mod serve;
@@ -38,6 +39,9 @@ enum Command {
     /// Work with the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Set up a deployment: create the first national administrator.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,6 +102,7 @@ fn main() -> Result<()> {
             Command::Generate(args) => generate::run(args).await,
             Command::Stats(args) => stats::run(args).await,
             Command::Audit(AuditCommand::Verify(args)) => verify_audit(args).await,
+            Command::Admin(command) => admin::run(command).await,
         }
     })
 }

@@ -589,3 +589,98 @@ fn audit_verify_prints_the_head_hash_and_names_the_first_tampered_entry() {
     let err = String::from_utf8_lossy(&verify.stderr);
     assert!(err.contains("broken at entry 2"), "{err}");
 }
+
+#[test]
+fn a_deployment_starts_with_a_national_administrator_who_must_register_a_security_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("new.sqlite3").display());
+    let created = contactpoint()
+        .args([
+            "admin",
+            "create-national-administrator",
+            "--database-url",
+            &url,
+            "--username",
+            "n.admin",
+        ])
+        .args([
+            "--given-name",
+            "Nadia",
+            "--family-name",
+            "Rahman",
+            "--local-authority",
+            "E06000055",
+        ])
+        .args([
+            "--criminal-records-checked-on",
+            "2026-01-05",
+            "--training-completed-on",
+            "2026-01-20",
+        ])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&created.stdout).into_owned();
+    assert!(
+        created.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let value = |label: &str| {
+        out.lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let (password, pin, key) = (
+        value("first password:"),
+        value("PIN:"),
+        value("security-token key (base32):"),
+    );
+
+    let mut serve = contactpoint();
+    serve.args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url]);
+    let (server, address, _) = start(serve, "ContactPoint is serving at");
+    let session = sign_in_on_the_web(&address, "n.admin", &password, &pin, &key);
+    assert_eq!(
+        account_status(&address, &session),
+        401,
+        "a session only for registering a key"
+    );
+    let enrol = http(
+        "GET",
+        &format!("{address}/account/security-key"),
+        &[("Cookie", &format!("cp_session={session}"))],
+        "",
+    );
+    assert_eq!(enrol.0, 200);
+    assert!(enrol.2.contains("Register a security key"));
+    drop(server);
+
+    let again = contactpoint()
+        .args([
+            "admin",
+            "create-national-administrator",
+            "--database-url",
+            &url,
+            "--username",
+            "n.admin",
+        ])
+        .args([
+            "--given-name",
+            "Nadia",
+            "--family-name",
+            "Rahman",
+            "--local-authority",
+            "E06000055",
+        ])
+        .args([
+            "--criminal-records-checked-on",
+            "2026-01-05",
+            "--training-completed-on",
+            "2026-01-20",
+        ])
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "a user name is taken once");
+}

@@ -16,6 +16,8 @@ pub enum SystemTask {
     SignIn,
     /// Setting up the demonstration's accounts.
     DemoSetUp,
+    /// Setting up a deployment from the command line (the first national administrator).
+    Bootstrap,
 }
 
 #[derive(Debug)]
