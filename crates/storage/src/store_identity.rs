@@ -308,4 +308,28 @@ impl Store {
     > {
         dispatch!(self, verify_audit_chain())
     }
+
+    /// Replaces a password and/or PIN hash and ends every other session of the user.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn set_secrets(
+        &self,
+        permit: &Permit,
+        user_id: i64,
+        password_hash: Option<&str>,
+        pin_hash: Option<&str>,
+        keep_session: &str,
+        audit: &AuditEvent,
+    ) -> Result<(), StorageError> {
+        dispatch!(
+            self,
+            set_secrets(
+                permit,
+                user_id,
+                password_hash,
+                pin_hash,
+                keep_session,
+                audit
+            )
+        )
+    }
 }

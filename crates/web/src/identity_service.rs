@@ -7,6 +7,7 @@ use crate::signin::fresh_factors_ok;
 use crate::AppState;
 use chrono::NaiveDate;
 use contactpoint_auth::{check_new_password, check_new_pin, TotpSecret};
+
 use contactpoint_domain::{
     authorize, AccountState, Accreditation, Action, AuditEvent, Denied, Duty, EmailAddress,
     FieldError, LocalAuthorityCode, Outcome, Permit, Role, Target, Username, Vetting,
@@ -626,4 +627,59 @@ pub async fn revoke_client(
         .store
         .revoke_api_client(&permit, client.id, &audit)
         .await?)
+}
+
+/// Changes the signed-in user's password and, if a new one is given, their PIN. Needs the
+/// current password, the current PIN and a new one-time code; every other session ends.
+pub async fn change_secrets(
+    state: &AppState,
+    who: &SignedIn,
+    current_password: &str,
+    new_password: &str,
+    new_pin: Option<&str>,
+    pin: &str,
+    otp: &str,
+) -> Result<(), ServiceError> {
+    let permit = authorize(&who.actor(), Action::ViewOwnAccount, &Target::Own)?;
+    let new_pin = new_pin
+        .filter(|p| !p.is_empty())
+        .map(|p| check_new_pin(p).map_err(|e| FieldError::new("new_pin", e.expected)))
+        .transpose()?;
+    check_new_password(new_password).map_err(|e| FieldError::new("new_password", e.expected))?;
+    let record = state
+        .store
+        .sign_in_record(
+            &Permit::system_bypass(contactpoint_domain::SystemTask::SignIn),
+            &who.session.user.username,
+        )
+        .await?;
+    if !state.hasher.verify(current_password, &record.password_hash) {
+        let failed = event(state, who, "password_changed").with("result", "current password wrong");
+        state
+            .store
+            .record_audit(&AuditEvent {
+                outcome: Outcome::Failure,
+                ..failed
+            })
+            .await?;
+        return Err(FieldError::new("current_password", "your current password").into());
+    }
+    require_fresh(state, who, pin, otp, "password_changed").await?;
+    let password_hash = state.hasher.hash(new_password);
+    let pin_hash = new_pin.map(|p| state.hasher.hash(p.as_str()));
+    let audit = event(state, who, "password_changed")
+        .about("user", who.user_id())
+        .with("pin_changed", pin_hash.is_some());
+    state
+        .store
+        .set_secrets(
+            &permit,
+            who.user_id(),
+            Some(&password_hash),
+            pin_hash.as_deref(),
+            &who.token_digest,
+            &audit,
+        )
+        .await?;
+    Ok(())
 }

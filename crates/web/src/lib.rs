@@ -138,6 +138,14 @@ pub fn route_table() -> Vec<(RouteInfo, MethodRouter<AppState>)> {
         ),
         (r("GET", "/account", SignedIn), get(pages::account::show)),
         (
+            r("GET", "/account/password", SignedIn),
+            get(pages::account::show_password),
+        ),
+        (
+            r("POST", "/account/password", SignedIn),
+            post(pages::account::change_password),
+        ),
+        (
             r("GET", "/account/security-key", SignedIn),
             get(security_key::enrol_page),
         ),

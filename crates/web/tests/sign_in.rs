@@ -557,3 +557,90 @@ on_both_backends!(a_suspended_or_closed_account_cannot_sign_in, |app| {
         .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 });
+
+on_both_backends!(
+    a_user_changes_their_password_and_pin_and_their_other_sessions_end,
+    |app| {
+        let user = app.user("z.practitioner", Role::Practitioner, &[], 0).await;
+        let other = app.web_sign_in(&user).await;
+        app.next_step();
+        let cookie = app.web_sign_in(&user).await;
+        let form = app.get("/account/password", Some(&cookie)).await;
+        let csrf = form.hidden("csrf").unwrap();
+        let change = |current: String, new: String, new_pin: String| {
+            let cookie = cookie.clone();
+            let csrf = csrf.clone();
+            let user = user.clone();
+            async move {
+                app.next_step();
+                let otp = app.code(&user);
+                app.post_form(
+                    "/account/password",
+                    &format!("cp_session={cookie}"),
+                    &[
+                        ("csrf", &csrf),
+                        ("current_password", &current),
+                        ("new_password", &new),
+                        ("new_pin", &new_pin),
+                        ("pin", &user.pin),
+                        ("otp", &otp),
+                    ],
+                )
+                .await
+            }
+        };
+        let short = change(user.password.clone(), "short".into(), String::new()).await;
+        assert_eq!(short.status, StatusCode::BAD_REQUEST);
+        assert!(short.body.contains("new_password"));
+        let wrong_current = change(
+            "not my password".into(),
+            "willow copper falcon".into(),
+            String::new(),
+        )
+        .await;
+        assert!(
+            wrong_current.body.contains("current_password"),
+            "{}",
+            wrong_current.body
+        );
+        let done = change(
+            user.password.clone(),
+            "willow copper falcon".into(),
+            "604917".into(),
+        )
+        .await;
+        assert!(
+            done.body.contains("password has been changed"),
+            "{}",
+            done.body
+        );
+        assert_eq!(
+            app.get("/account", Some(&other)).await.status,
+            StatusCode::UNAUTHORIZED,
+            "the other session ended"
+        );
+        assert_eq!(
+            app.get("/account", Some(&cookie)).await.status,
+            StatusCode::OK,
+            "this one goes on"
+        );
+        app.next_step();
+        let old = app
+            .web_sign_in_with(&user.username, &user.password, &user.pin, &app.code(&user))
+            .await;
+        assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+        app.next_step();
+        let new = app
+            .web_sign_in_with(
+                &user.username,
+                "willow copper falcon",
+                "604917",
+                &app.code(&user),
+            )
+            .await;
+        assert_eq!(new.status, StatusCode::SEE_OTHER);
+        let events = app.audited().await;
+        assert!(events.contains(&("password_changed".into(), "success".into())));
+        assert!(events.contains(&("password_changed".into(), "failure".into())));
+    }
+);

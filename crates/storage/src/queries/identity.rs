@@ -776,3 +776,31 @@ pub(crate) async fn take_ceremony(
         _ => Err(crate::StorageError::NotFound { what: "security key challenge" }),
     }
 }
+
+/// Replaces a user's password hash and/or PIN hash, ending their other sessions.
+pub(crate) async fn set_secrets(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    user_id: i64,
+    password_hash: Option<&str>,
+    pin_hash: Option<&str>,
+    keep_session: &str,
+    audit: &contactpoint_domain::AuditEvent,
+) -> Result<(), crate::StorageError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("UPDATE users SET password_hash = COALESCE($1, password_hash), pin_hash = COALESCE($2, pin_hash) WHERE id = $3")
+        .bind(password_hash)
+        .bind(pin_hash)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL AND token_digest <> $3")
+        .bind(audit.at)
+        .bind(user_id)
+        .bind(keep_session)
+        .execute(&mut *tx)
+        .await?;
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -42,6 +42,8 @@ pub async fn show(user: PageUser) -> Result<Html<String>, PageError> {
 </table>
 <p class="notice">You are signed out after {idle} minutes without activity, and after 12 hours in any case.</p>
 {admin}
+<h2>Password and PIN</h2>
+<p><a href="/account/password">Change your password or PIN</a></p>
 <h2>Security token</h2>
 <p><a href="/account/security-token">Set up a new security token</a></p>
 <h2>Sessions</h2>
@@ -146,6 +148,66 @@ pub async fn enrol(
                 ),
             ))
         }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn password_form(user: &PageUser, problem: Option<&str>) -> String {
+    let summary = problem
+        .map(|p| crate::html::error_summary(&[("new_password".into(), p.into())]))
+        .unwrap_or_default();
+    format!(
+        r#"{summary}<h1>Change your password or PIN</h1>
+<form method="post" action="/account/password">
+<input type="hidden" name="csrf" value="{csrf}">
+<label for="current_password">Current password</label><input id="current_password" name="current_password" type="password" autocomplete="current-password" required>
+<label for="new_password">New password <span class="hint">12 characters or more; a few unrelated words make a good one</span></label><input id="new_password" name="new_password" type="password" autocomplete="new-password" required>
+<label for="new_pin">New PIN <span class="hint">leave empty to keep your PIN; 6 to 8 digits</span></label><input id="new_pin" name="new_pin" type="password" inputmode="numeric" autocomplete="off">
+<p>Confirm with your current PIN and a new code from your security token.</p>
+{factors}
+<button type="submit">Change</button>
+</form>"#,
+        csrf = escape(user.0.csrf()),
+        factors = factor_fields(false),
+    )
+}
+
+pub async fn show_password(user: PageUser) -> Result<Html<String>, PageError> {
+    authorize(&user.0.actor(), Action::ViewOwnAccount, &Target::Own)?;
+    let (name, csrf) = user.0.header();
+    Ok(page(
+        "Change your password",
+        Some((&name, csrf)),
+        &password_form(&user, None),
+    ))
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    user: PageUser,
+    Form(fields): Form<Fields>,
+) -> Result<axum::response::Response, PageError> {
+    use axum::response::IntoResponse;
+    fields.check_csrf(&user)?;
+    let new_pin = fields.get("new_pin");
+    let result = service::change_secrets(
+        &state,
+        &user.0,
+        fields.raw("current_password"),
+        fields.raw("new_password"),
+        Some(new_pin),
+        fields.get("pin"),
+        fields.get("otp"),
+    )
+    .await;
+    let (name, csrf) = user.0.header();
+    match result {
+        Ok(()) => Ok(page("Password changed", Some((&name, csrf)), r#"<h1>Your password has been changed</h1><p>Your other sessions have ended.</p><p><a href="/account">Back to your account</a></p>"#).into_response()),
+        Err(service::ServiceError::Invalid(e)) => Ok((
+            axum::http::StatusCode::BAD_REQUEST,
+            page("Change your password", Some((&name, csrf)), &password_form(&user, Some(&format!("{}: {}", e.field, e.expected)))),
+        )
+            .into_response()),
         Err(e) => Err(e.into()),
     }
 }
