@@ -128,6 +128,25 @@ pub(crate) async fn verify_audit_chain(
     Ok(Ok(ChainIntact { entries, head_hash: previous }))
 }
 
+/// Appends the audit entry and commits: the last step of every audited change.
+async fn audit_and_commit(
+    mut tx: sqlx::Transaction<'_, Db>,
+    audit: &contactpoint_domain::AuditEvent,
+) -> Result<(), crate::StorageError> {
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// NotFound unless a statement changed a row.
+fn changed_a_row(rows: u64, what: &'static str) -> Result<(), crate::StorageError> {
+    if rows == 0 {
+        Err(crate::StorageError::NotFound { what })
+    } else {
+        Ok(())
+    }
+}
+
 pub(crate) async fn record_audit(
     pool: &sqlx::Pool<Db>,
     event: &contactpoint_domain::AuditEvent,
@@ -285,20 +304,18 @@ pub(crate) async fn set_accreditation(
     audit: &contactpoint_domain::AuditEvent,
 ) -> Result<(), crate::StorageError> {
     let mut tx = pool.begin().await?;
-    let changed = sqlx::query("UPDATE organisations SET accreditation = $1, web_access = $2, integration_access = $3 WHERE id = $4")
-        .bind(accreditation.code())
-        .bind(web_access)
-        .bind(integration_access)
-        .bind(organisation_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if changed == 0 {
-        return Err(crate::StorageError::NotFound { what: "organisation" });
-    }
-    append_audit(&mut tx, audit).await?;
-    tx.commit().await?;
-    Ok(())
+    changed_a_row(
+        sqlx::query("UPDATE organisations SET accreditation = $1, web_access = $2, integration_access = $3 WHERE id = $4")
+            .bind(accreditation.code())
+            .bind(web_access)
+            .bind(integration_access)
+            .bind(organisation_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected(),
+        "organisation",
+    )?;
+    audit_and_commit(tx, audit).await
 }
 
 /// Sets an account's state; unlocking also clears the count of failed sign-ins.
@@ -310,15 +327,15 @@ pub(crate) async fn set_user_state(
     audit: &contactpoint_domain::AuditEvent,
 ) -> Result<(), crate::StorageError> {
     let mut tx = pool.begin().await?;
-    let changed = sqlx::query("UPDATE users SET state = $1, failed_sign_ins = 0 WHERE id = $2")
-        .bind(state.code())
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if changed == 0 {
-        return Err(crate::StorageError::NotFound { what: "user" });
-    }
+    changed_a_row(
+        sqlx::query("UPDATE users SET state = $1, failed_sign_ins = 0 WHERE id = $2")
+            .bind(state.code())
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected(),
+        "user",
+    )?;
     if state != contactpoint_domain::AccountState::Active {
         sqlx::query("UPDATE sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL")
             .bind(audit.at)
@@ -326,9 +343,7 @@ pub(crate) async fn set_user_state(
             .execute(&mut *tx)
             .await?;
     }
-    append_audit(&mut tx, audit).await?;
-    tx.commit().await?;
-    Ok(())
+    audit_and_commit(tx, audit).await
 }
 
 pub(crate) async fn set_vetting(
@@ -339,22 +354,20 @@ pub(crate) async fn set_vetting(
     audit: &contactpoint_domain::AuditEvent,
 ) -> Result<(), crate::StorageError> {
     let mut tx = pool.begin().await?;
-    let changed = sqlx::query(
-        "UPDATE users SET criminal_records_checked_on = $1, training_completed_on = $2, agreement_accepted_on = $3 WHERE id = $4",
-    )
-    .bind(vetting.criminal_records_checked_on)
-    .bind(vetting.training_completed_on)
-    .bind(vetting.agreement_accepted_on)
-    .bind(user_id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if changed == 0 {
-        return Err(crate::StorageError::NotFound { what: "user" });
-    }
-    append_audit(&mut tx, audit).await?;
-    tx.commit().await?;
-    Ok(())
+    changed_a_row(
+        sqlx::query(
+            "UPDATE users SET criminal_records_checked_on = $1, training_completed_on = $2, agreement_accepted_on = $3 WHERE id = $4",
+        )
+        .bind(vetting.criminal_records_checked_on)
+        .bind(vetting.training_completed_on)
+        .bind(vetting.agreement_accepted_on)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected(),
+        "user",
+    )?;
+    audit_and_commit(tx, audit).await
 }
 
 pub(crate) async fn enrol_totp(
@@ -372,9 +385,7 @@ pub(crate) async fn enrol_totp(
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
-    append_audit(&mut tx, audit).await?;
-    tx.commit().await?;
-    Ok(())
+    audit_and_commit(tx, audit).await
 }
 
 /// Counts a failed sign-in against the source address and, for a known user, the account;
@@ -648,9 +659,7 @@ pub(crate) async fn revoke_api_client(
         .bind(api_client_id)
         .execute(&mut *tx)
         .await?;
-    append_audit(&mut tx, audit).await?;
-    tx.commit().await?;
-    Ok(())
+    audit_and_commit(tx, audit).await
 }
 
 pub(crate) async fn api_client_by_id(
@@ -705,9 +714,7 @@ pub(crate) async fn add_security_key(
         .bind(audit.at)
         .execute(&mut *tx)
         .await?;
-    append_audit(&mut tx, audit).await?;
-    tx.commit().await?;
-    Ok(())
+    audit_and_commit(tx, audit).await
 }
 
 pub(crate) async fn security_key_used(
@@ -800,7 +807,5 @@ pub(crate) async fn set_secrets(
         .bind(keep_session)
         .execute(&mut *tx)
         .await?;
-    append_audit(&mut tx, audit).await?;
-    tx.commit().await?;
-    Ok(())
+    audit_and_commit(tx, audit).await
 }
