@@ -49,7 +49,18 @@ enum AuditCommand {
     /// Check every entry of the audit trail against the hash chain. Exits 0 and prints the
     /// head hash (keep it outside the system to catch a rewritten tail) when the trail is
     /// intact; exits 1 naming the first bad entry when any was edited, deleted or inserted.
-    Verify(DatabaseArgs),
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct VerifyArgs {
+    /// sqlite://PATH or postgres://USER@HOST:PORT/DB
+    #[arg(long, env = "CONTACTPOINT_DATABASE_URL")]
+    database_url: String,
+    /// A head hash printed earlier and kept outside the system: the trail must still contain
+    /// it, which catches a tail that was cut off or rewritten.
+    #[arg(long)]
+    expect_head: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -59,10 +70,16 @@ struct DatabaseArgs {
     database_url: String,
 }
 
-async fn verify_audit(args: DatabaseArgs) -> Result<()> {
+async fn verify_audit(args: VerifyArgs) -> Result<()> {
     let store = contactpoint_storage::Store::connect(&args.database_url).await?;
     match store.verify_audit_chain().await? {
         Ok(intact) => {
+            if let Some(anchor) = &args.expect_head {
+                if !store.audit_hash_exists(anchor.trim()).await? {
+                    eprintln!("The audit trail no longer contains the head hash kept outside it ({anchor}): entries after it were removed or rewritten.");
+                    std::process::exit(1);
+                }
+            }
             println!("The audit trail is intact: {} entries.", intact.entries);
             println!("Head hash: {}", intact.head_hash);
             Ok(())

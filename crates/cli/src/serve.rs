@@ -26,7 +26,12 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     store.migrate().await?;
     let settings = WebSettings {
         demo_mode: false,
-        secure_cookies: args.secure_cookies,
+        // Served at an https address, cookies are Secure whether or not the flag was given.
+        secure_cookies: args.secure_cookies
+            || args
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://")),
         public_origin: args.public_url,
     };
     serve(store, &args.listen, settings, |url| {

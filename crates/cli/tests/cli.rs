@@ -566,6 +566,33 @@ fn audit_verify_prints_the_head_hash_and_names_the_first_tampered_entry() {
         .find_map(|l| l.strip_prefix("Head hash: "))
         .unwrap();
     assert_eq!(head.len(), 64);
+    let anchored = contactpoint()
+        .args([
+            "audit",
+            "verify",
+            "--database-url",
+            &url,
+            "--expect-head",
+            head,
+        ])
+        .output()
+        .unwrap();
+    assert!(anchored.status.success());
+    let unknown = contactpoint()
+        .args([
+            "audit",
+            "verify",
+            "--database-url",
+            &url,
+            "--expect-head",
+            &"0".repeat(64),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !unknown.status.success(),
+        "an anchor the trail does not contain fails"
+    );
 
     runtime.block_on(async {
         let store = contactpoint_storage::Store::connect(&url).await.unwrap();

@@ -136,8 +136,9 @@ pub fn authorize(actor: &Actor, action: Action, target: &Target) -> Result<Permi
             };
             *target == Target::Own && role_ok
         }
+        // The override is for child-protection practitioners (police, social workers) only.
         A::OverrideShield => {
-            *target == Target::Own && actor.shield_override && actor.role != Role::Auditor
+            *target == Target::Own && actor.shield_override && actor.role == Role::Practitioner
         }
     };
     if allowed {

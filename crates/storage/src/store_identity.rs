@@ -332,4 +332,9 @@ impl Store {
             )
         )
     }
+
+    /// Whether an entry with this hash is in the trail (to check an anchored head).
+    pub async fn audit_hash_exists(&self, hash: &str) -> Result<bool, StorageError> {
+        dispatch!(self, audit_hash_exists(hash))
+    }
 }

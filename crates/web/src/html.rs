@@ -48,9 +48,11 @@ header a, header .link {{ color: #fff; }}
 main {{ max-width: 960px; margin: 0 auto; padding: 1.5rem 1rem; }}
 label {{ display: block; font-weight: bold; margin-top: 1rem; }}
 .hint {{ color: #505a5f; display: block; font-weight: normal; }}
-input, select {{ font-size: 1rem; padding: .3rem; border: 2px solid #0b0c0c; margin-top: .25rem; }}
+input, select {{ display: block; font-size: 1rem; padding: .3rem; border: 2px solid #0b0c0c; margin-top: .25rem; }}
+input[type=checkbox] {{ display: inline; }}
 button {{ font-size: 1rem; background: #00703c; color: #fff; border: 0; padding: .5rem 1rem; margin-top: 1rem; cursor: pointer; }}
-button.link {{ background: none; padding: 0; margin: 0; text-decoration: underline; }}
+button.link {{ background: none; color: #1d70b8; padding: 0; margin: 0; text-decoration: underline; }}
+header button.link {{ color: #fff; }}
 button.warning {{ background: #d4351c; }}
 form.inline {{ display: inline; }}
 .error-summary {{ border: 4px solid #d4351c; padding: 1rem; margin-bottom: 1rem; }}

@@ -62,7 +62,7 @@ impl From<ServiceError> for crate::error::PageError {
         match e {
             ServiceError::Invalid(field) => Self::bad_request(format!("{}: {}", field.field, field.expected)),
             ServiceError::Denied => Self::forbidden(),
-            ServiceError::FreshAuthentication => Self::bad_request("Your PIN or security code was not right. This action needs your PIN and a new code from your security token."),
+            ServiceError::FreshAuthentication => Self::bad_request("Your password, PIN or security code was not right. This action needs them again, with a new code from your security token. After 5 wrong attempts your account is locked."),
             ServiceError::Storage(e) => e.into(),
         }
     }
@@ -85,6 +85,34 @@ fn event(state: &AppState, who: &SignedIn, action: &'static str) -> AuditEvent {
     )
     .by(who.user_id())
     .through_client(who.session.api_client_id)
+    .in_authority(&who.session.user.organisation.local_authority)
+}
+
+/// Counts a failed PIN, password or code given inside a session like a failed sign-in, so
+/// that someone holding a stolen session cannot guess them: the fifth locks the account,
+/// which ends the session.
+pub(crate) async fn count_failure(
+    state: &AppState,
+    who: &SignedIn,
+    failed: &AuditEvent,
+) -> Result<(), StorageError> {
+    let now = state.clock.now();
+    let locked = AuditEvent::new(now, who.session.route, "account_locked", Outcome::Success)
+        .about("user", who.user_id())
+        .in_authority(&who.session.user.organisation.local_authority);
+    state
+        .store
+        .sign_in_failed(
+            Some(who.user_id()),
+            "signed-in session",
+            now,
+            now - chrono::Duration::minutes(crate::signin::ADDRESS_WINDOW_MINUTES),
+            crate::signin::LOCK_AFTER_FAILURES,
+            failed,
+            &locked,
+        )
+        .await?;
+    Ok(())
 }
 
 async fn require_fresh(
@@ -104,8 +132,9 @@ async fn require_fresh(
         Outcome::Failure,
     )
     .by(who.user_id())
+    .in_authority(&who.session.user.organisation.local_authority)
     .with("for", action);
-    state.store.record_audit(&failed).await?;
+    count_failure(state, who, &failed).await?;
     Err(ServiceError::FreshAuthentication)
 }
 
@@ -155,6 +184,14 @@ async fn permit_for_user(
         action,
         &Target::LocalAuthority(user.organisation.local_authority.clone()),
     )?;
+    // Nobody renews their own checks or unlocks themselves, and only a national
+    // administrator changes another.
+    if user.id == who.user_id()
+        || (user.role == Role::NationalAdministrator
+            && who.session.user.role != Role::NationalAdministrator)
+    {
+        return Err(ServiceError::Denied);
+    }
     Ok((permit, user))
 }
 
@@ -209,6 +246,18 @@ pub fn parse_vetting(
     })
 }
 
+fn duty_codes(duties: &[Duty]) -> String {
+    duties
+        .iter()
+        .map(|d| d.code())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn date_text(date: Option<NaiveDate>) -> String {
+    date.map_or_else(|| "none".to_owned(), |d| d.to_string())
+}
+
 /// A created user and the security-token secret to load into their authenticator now.
 #[derive(Debug)]
 pub struct CreatedUser {
@@ -223,15 +272,11 @@ pub async fn create_user(
     input: &NewUserInput,
 ) -> Result<CreatedUser, ServiceError> {
     let own = Target::LocalAuthority(who.session.user.organisation.local_authority.clone());
-    authorize(&who.actor(), Action::CreateUser, &own).or_else(|d| {
-        if who.session.user.role == Role::NationalAdministrator {
-            Ok(Permit::system_bypass(
-                contactpoint_domain::SystemTask::SignIn,
-            ))
-        } else {
-            Err(d)
-        }
-    })?;
+    if authorize(&who.actor(), Action::CreateUser, &own).is_err()
+        && who.session.user.role != Role::NationalAdministrator
+    {
+        return Err(ServiceError::Denied);
+    }
     let username = Username::parse(&input.username)?;
     let given_name = contactpoint_domain::GivenName::parse(&input.given_name)?;
     let family_name = contactpoint_domain::FamilyName::parse(&input.family_name)?;
@@ -242,6 +287,17 @@ pub async fn create_user(
         .map(EmailAddress::parse)
         .transpose()?;
     let role = Role::parse(&input.role)?;
+    // Only a national administrator makes another; the override goes to practitioners only.
+    if role == Role::NationalAdministrator && who.session.user.role != Role::NationalAdministrator {
+        return Err(ServiceError::Denied);
+    }
+    if input.shield_override && role != Role::Practitioner {
+        return Err(FieldError::new(
+            "shield_override",
+            "false: the shield override is only for practitioners with child-protection responsibilities",
+        )
+        .into());
+    }
     let duties = input
         .duties
         .iter()
@@ -300,6 +356,16 @@ pub async fn create_user(
         .in_authority(&organisation.local_authority)
         .with("username", username.as_str())
         .with("role", role.code())
+        .with("duties", crate::identity_service::duty_codes(&new.duties))
+        .with("shield_override", new.shield_override)
+        .with(
+            "criminal_records_checked_on",
+            date_text(new.vetting.criminal_records_checked_on),
+        )
+        .with(
+            "training_completed_on",
+            date_text(new.vetting.training_completed_on),
+        )
         .with("organisation_id", organisation.id);
     let id = state
         .store
@@ -432,7 +498,9 @@ pub async fn set_accreditation(
         .with("from", organisation.accreditation.code())
         .with("to", accreditation.code())
         .with("web_access", web_access)
-        .with("integration_access", integration_access);
+        .with("integration_access", integration_access)
+        .with("web_access_before", organisation.web_access)
+        .with("integration_access_before", organisation.integration_access);
     Ok(state
         .store
         .set_accreditation(
@@ -653,16 +721,21 @@ pub async fn change_secrets(
             &who.session.user.username,
         )
         .await?;
-    if !state.hasher.verify(current_password, &record.password_hash) {
-        let failed = event(state, who, "password_changed").with("result", "current password wrong");
-        state
-            .store
-            .record_audit(&AuditEvent {
+    // The current password, PIN and code are checked together and fail alike, and a failure
+    // counts towards the lock like a failed sign-in.
+    let password_ok = state.hasher.verify(current_password, &record.password_hash);
+    if !password_ok {
+        let failed = event(state, who, "password_changed").with("result", "factors wrong");
+        count_failure(
+            state,
+            who,
+            &AuditEvent {
                 outcome: Outcome::Failure,
                 ..failed
-            })
-            .await?;
-        return Err(FieldError::new("current_password", "your current password").into());
+            },
+        )
+        .await?;
+        return Err(ServiceError::FreshAuthentication);
     }
     require_fresh(state, who, pin, otp, "password_changed").await?;
     let password_hash = state.hasher.hash(new_password);

@@ -80,7 +80,7 @@ fn decoy_options(state: &AppState, username: &str) -> serde_json::Value {
     // The same fields, in the same form, as webauthn-rs gives for a real key.
     serde_json::json!({
         "publicKey": {
-            "allowCredentials": [{"id": fake_id, "transports": ["usb"], "type": "public-key"}],
+            "allowCredentials": [{"id": fake_id, "type": "public-key"}],
             "challenge": challenge,
             "hints": ["security-key"],
             "rpId": rp_id,
@@ -88,6 +88,22 @@ fn decoy_options(state: &AppState, username: &str) -> serde_json::Value {
             "userVerification": "preferred"
         }
     })
+}
+
+/// Drops the optional transport hints from real options, which decoys could not imitate
+/// faithfully; browsers find the key without them.
+fn without_transports(mut options: serde_json::Value) -> serde_json::Value {
+    if let Some(credentials) = options
+        .pointer_mut("/publicKey/allowCredentials")
+        .and_then(|c| c.as_array_mut())
+    {
+        for credential in credentials {
+            if let Some(fields) = credential.as_object_mut() {
+                fields.remove("transports");
+            }
+        }
+    }
+    options
 }
 
 /// Starts signing in with a security key.
@@ -126,7 +142,7 @@ pub async fn sign_in_challenge(
                 expires,
             )
             .await?;
-        serde_json::from_str(&challenge.options_json).unwrap_or_default()
+        without_transports(serde_json::from_str(&challenge.options_json).unwrap_or_default())
     } else {
         state
             .store
@@ -308,7 +324,7 @@ pub async fn enrol(
             Outcome::Failure,
         )
         .by(who.user_id());
-        state.store.record_audit(&failed).await?;
+        crate::identity_service::count_failure(&state, &who, &failed).await?;
         return Err(PageError::bad_request(
             "pin and security key: the key was not registered. Check your PIN and try again.",
         ));

@@ -119,10 +119,11 @@ pub async fn sign_in(
         .unwrap_or(&state.dummy_totp)
         .accept(&factors.otp, now, last_step)
         .filter(|_| secret.is_some());
-    let keys = match &record {
-        Some(r) => state.store.security_keys(r.user.id).await?,
-        None => Vec::new(),
-    };
+    // Asked for unknown users too (of no one), so that costs the same.
+    let keys = state
+        .store
+        .security_keys(record.as_ref().map_or(0, |r| r.user.id))
+        .await?;
     let key_used = match (&factors.security_key, &record) {
         (Some((ceremony, answer)), Some(r)) => {
             crate::security_key::check_sign_in_answer(state, r.user.id, ceremony, answer, &keys)

@@ -441,3 +441,112 @@ on_both_backends!(
             .starts_with("name"));
     }
 );
+
+on_both_backends!(
+    the_team_cannot_make_a_national_administrator_or_give_the_override_beyond_practitioners,
+    demo_mode(),
+    |app| {
+        let admin = team_admin(app, "team.admin8", 1).await;
+        let token = app.api_sign_in(&admin).await;
+        app.next_step();
+        let mut national = new_user(app, &admin, "y.national");
+        national["role"] = json!("national_administrator");
+        assert_eq!(
+            app.api("POST", "/api/users", Some(&token), Some(national))
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+        app.next_step();
+        let mut mediator = new_user(app, &admin, "y.mediator");
+        mediator["role"] = json!("mediator");
+        mediator["shield_override"] = json!(true);
+        let reply = app
+            .api("POST", "/api/users", Some(&token), Some(mediator))
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+        assert!(reply.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("shield_override"));
+        app.next_step();
+        let mut police = new_user(app, &admin, "y.police");
+        police["shield_override"] = json!(true);
+        let reply = app
+            .api("POST", "/api/users", Some(&token), Some(police))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        let events = app.audit_since_last_look().await;
+        let created = events.iter().find(|e| e.action == "user_created").unwrap();
+        assert!(
+            created.details.contains("\"shield_override\":\"true\""),
+            "the grant is on the trail: {}",
+            created.details
+        );
+    }
+);
+
+on_both_backends!(
+    nobody_renews_their_own_checks_and_only_national_administrators_change_each_other,
+    demo_mode(),
+    |app| {
+        let admin = team_admin(app, "team.admin9", 1).await;
+        let national = app
+            .user_with(
+                "z.national",
+                Role::NationalAdministrator,
+                &[],
+                1,
+                true,
+                |_| {},
+            )
+            .await;
+        let token = app.api_sign_in(&admin).await;
+        app.next_step();
+        let own = app
+        .api("PUT", &format!("/api/users/{}/vetting", admin.id), Some(&token), Some(json!({
+            "criminal_records_checked_on": "2026-11-01", "training_completed_on": "2026-11-01", "agreement_accepted_on": "2026-11-01",
+            "pin": admin.pin, "otp": app.code(&admin)
+        })))
+        .await;
+        assert_eq!(own.status, StatusCode::FORBIDDEN);
+        app.next_step();
+        let suspend = app
+            .api(
+                "POST",
+                &format!("/api/users/{}/state", national.id),
+                Some(&token),
+                Some(json!({"state": "suspended", "pin": admin.pin, "otp": app.code(&admin)})),
+            )
+            .await;
+        assert_eq!(suspend.status, StatusCode::FORBIDDEN);
+    }
+);
+
+on_both_backends!(
+    wrong_factors_for_a_sensitive_action_count_towards_the_lock,
+    demo_mode(),
+    |app| {
+        let admin = team_admin(app, "team.admin10", 1).await;
+        let token = app.api_sign_in(&admin).await;
+        for _ in 0..5 {
+            app.next_step();
+            let mut request = new_user(app, &admin, "w.shah");
+            request["pin"] = json!("918273");
+            let reply = app
+                .api("POST", "/api/users", Some(&token), Some(request))
+                .await;
+            assert!(reply.status == StatusCode::UNAUTHORIZED, "{}", reply.body);
+        }
+        assert_eq!(
+            app.api("GET", "/api/me", Some(&token), None).await.status,
+            StatusCode::UNAUTHORIZED,
+            "locked: the session is over"
+        );
+        let events = app.audited().await;
+        assert!(
+            events.contains(&("account_locked".into(), "success".into())),
+            "{events:?}"
+        );
+    }
+);

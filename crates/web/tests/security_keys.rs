@@ -206,14 +206,12 @@ on_both_backends!(
             )
             .await
             .json();
-        // Same fields at every level, same kinds of value.
+        // Same fields at every level, same kinds of value: nothing tells a real user from a stranger.
         fn shape(v: &serde_json::Value) -> serde_json::Value {
             match v {
-                serde_json::Value::Object(map) => map
-                    .iter()
-                    .filter(|(k, _)| *k != "transports")
-                    .map(|(k, v)| (k.clone(), shape(v)))
-                    .collect(),
+                serde_json::Value::Object(map) => {
+                    map.iter().map(|(k, v)| (k.clone(), shape(v))).collect()
+                }
                 serde_json::Value::Array(items) => items.iter().map(shape).collect(),
                 serde_json::Value::String(_) => "string".into(),
                 other => other.clone(),

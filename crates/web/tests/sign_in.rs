@@ -599,7 +599,7 @@ on_both_backends!(
         )
         .await;
         assert!(
-            wrong_current.body.contains("current_password"),
+            wrong_current.body.contains("was not right"),
             "{}",
             wrong_current.body
         );

@@ -41,6 +41,9 @@ fn expected() -> Vec<(&'static str, Actor, [&'static str; 14])> {
         ("auditor",                   actor(Auditor, &[], false),                ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", ".y.", "...", "...", "..."]),
         ("auditor with override",     actor(Auditor, &[], true),                 ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", ".y.", "...", "...", "..."]),
         ("national administrator",    actor(NationalAdministrator, &[], false),  ["y..", "y..", "y..", ".yy", ".yy", ".yy", ".yy", ".yy", ".yy", ".yy", "...", "y..", "y..", "..."]),
+        ("team with override",        actor(LocalTeam, &[UserAdministration], true), ["y..", "y..", "y..", ".y.", ".y.", ".y.", ".y.", ".y.", ".y.", ".y.", ".y.", "y..", "y..", "..."]),
+        ("mediator with override",    actor(Mediator, &[], true),                ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", "...", "y..", "y..", "..."]),
+        ("national admin with override", actor(NationalAdministrator, &[], true), ["y..", "y..", "y..", ".yy", ".yy", ".yy", ".yy", ".yy", ".yy", ".yy", "...", "y..", "y..", "..."]),
     ]
 }
 

@@ -476,10 +476,15 @@ pub(crate) async fn sign_in_succeeded(
             return Ok(false);
         }
     }
-    sqlx::query("UPDATE users SET failed_sign_ins = 0 WHERE id = $1")
+    // Only an account still active (not locked by a concurrent failure) opens a session.
+    let still_active = sqlx::query("UPDATE users SET failed_sign_ins = 0 WHERE id = $1 AND state = 'active'")
         .bind(user_id)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+    if still_active == 0 {
+        return Ok(false);
+    }
     insert_session(&mut tx, user_id, session).await?;
     append_audit(&mut tx, audit).await?;
     tx.commit().await?;
@@ -754,6 +759,11 @@ pub(crate) async fn put_ceremony(
     state: &str,
     expires_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), crate::StorageError> {
+    // Expired ceremonies go as new ones come, so unanswered challenges cannot pile up.
+    sqlx::query("DELETE FROM security_key_ceremonies WHERE expires_at < $1")
+        .bind(expires_at - chrono::Duration::minutes(10))
+        .execute(pool)
+        .await?;
     sqlx::query("INSERT INTO security_key_ceremonies (id, user_id, kind, state, expires_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(id)
         .bind(user_id)
@@ -808,4 +818,12 @@ pub(crate) async fn set_secrets(
         .execute(&mut *tx)
         .await?;
     audit_and_commit(tx, audit).await
+}
+
+pub(crate) async fn audit_hash_exists(pool: &sqlx::Pool<Db>, hash: &str) -> Result<bool, crate::StorageError> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM audit_events WHERE hash = $1")
+        .bind(hash)
+        .fetch_optional(pool)
+        .await?;
+    Ok(found.is_some())
 }
