@@ -4,6 +4,7 @@ mod admin;
 mod demo;
 mod generate;
 mod serve;
+mod settings;
 mod stats;
 
 use anyhow::Result;

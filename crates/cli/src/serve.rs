@@ -6,12 +6,16 @@ use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
+    /// A TOML settings file (database_url, listen, public_url, secure_cookies); environment
+    /// variables and flags override what it says.
+    #[arg(long, env = "CONTACTPOINT_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
     /// sqlite://PATH or postgres://USER@HOST:PORT/DB
     #[arg(long, env = "CONTACTPOINT_DATABASE_URL")]
-    pub database_url: String,
-    /// Address and port to listen on.
-    #[arg(long, env = "CONTACTPOINT_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: String,
+    pub database_url: Option<String>,
+    /// Address and port to listen on (127.0.0.1:8080 by default).
+    #[arg(long, env = "CONTACTPOINT_LISTEN")]
+    pub listen: Option<String>,
     /// Mark cookies Secure: set this when ContactPoint is served behind TLS.
     #[arg(long, env = "CONTACTPOINT_SECURE_COOKIES")]
     pub secure_cookies: bool,
@@ -22,19 +26,25 @@ pub struct ServeArgs {
 }
 
 pub async fn run(args: ServeArgs) -> Result<()> {
-    let store = Store::connect(&args.database_url).await?;
+    let file = match &args.config {
+        Some(path) => crate::settings::FileSettings::read(path)?,
+        None => crate::settings::FileSettings::default(),
+    };
+    let resolved = crate::settings::resolve(
+        args.database_url,
+        args.listen,
+        args.public_url,
+        args.secure_cookies,
+        file,
+    )?;
+    let store = Store::connect(&resolved.database_url).await?;
     store.migrate().await?;
     let settings = WebSettings {
         demo_mode: false,
-        // Served at an https address, cookies are Secure whether or not the flag was given.
-        secure_cookies: args.secure_cookies
-            || args
-                .public_url
-                .as_deref()
-                .is_some_and(|u| u.starts_with("https://")),
-        public_origin: args.public_url,
+        secure_cookies: resolved.secure_cookies,
+        public_origin: resolved.public_url,
     };
-    serve(store, &args.listen, settings, |url| {
+    serve(store, &resolved.listen, settings, |url| {
         println!("ContactPoint is serving at {url}");
     })
     .await

@@ -711,3 +711,37 @@ fn a_deployment_starts_with_a_national_administrator_who_must_register_a_securit
         .unwrap();
     assert!(!again.status.success(), "a user name is taken once");
 }
+
+#[test]
+fn serve_reads_its_settings_from_a_toml_file_and_names_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("configured.sqlite3").display()
+    );
+    let config = dir.path().join("contactpoint.toml");
+    std::fs::write(
+        &config,
+        format!("database_url = \"{url}\"\nlisten = \"127.0.0.1:0\"\n"),
+    )
+    .unwrap();
+    let mut serve = contactpoint();
+    serve.arg("serve").arg("--config").arg(&config);
+    let (server, address, _) = start(serve, "ContactPoint is serving at");
+    assert_eq!(http_get(&format!("{address}/healthz")).0, 200);
+    drop(server);
+
+    std::fs::write(&config, "databse_url = \"sqlite://x\"\n").unwrap();
+    let output = contactpoint()
+        .arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("databse_url") && err.contains("contactpoint.toml"),
+        "{err}"
+    );
+}
