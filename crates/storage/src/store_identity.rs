@@ -126,8 +126,22 @@ impl Store {
         )
     }
 
-    /// Counts a failed sign-in (address, and account when known), locking the account at
-    /// `lock_after` consecutive failures. Returns whether it locked now.
+    /// Counts a sign-in attempt before its factors are checked: its place in the count of
+    /// consecutive failures and the account's state; `None` for no such user.
+    pub async fn reserve_sign_in(
+        &self,
+        user_id: i64,
+    ) -> Result<Option<(i32, String)>, StorageError> {
+        dispatch!(self, reserve_sign_in(user_id))
+    }
+
+    /// Clears the failure count when all factors were right but sign-in was refused anyway.
+    pub async fn clear_sign_in_failures(&self, user_id: i64) -> Result<(), StorageError> {
+        dispatch!(self, clear_sign_in_failures(user_id))
+    }
+
+    /// Records a failed sign-in whose attempt was reserved: counts it against the address and
+    /// locks the account once its count reaches `lock_after`. Returns whether it locked now.
     #[allow(clippy::too_many_arguments)]
     pub async fn sign_in_failed(
         &self,

@@ -97,6 +97,7 @@ pub(crate) async fn count_failure(
     failed: &AuditEvent,
 ) -> Result<(), StorageError> {
     let now = state.clock.now();
+    state.store.reserve_sign_in(who.user_id()).await?;
     let locked = AuditEvent::new(now, who.session.route, "account_locked", Outcome::Success)
         .about("user", who.user_id())
         .in_authority(&who.session.user.organisation.local_authority);

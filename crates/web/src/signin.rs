@@ -144,9 +144,13 @@ pub async fn sign_in(
         >= ADDRESS_FAILURE_LIMIT;
 
     let user_id = record.as_ref().map(|r| r.user.id);
-    let active = record
-        .as_ref()
-        .is_some_and(|r| r.user.state == AccountState::Active);
+    // The attempt is counted before anything is decided, so parallel guesses cannot outrun
+    // the lock: only attempts within the limit are judged at all.
+    let reservation = state.store.reserve_sign_in(user_id.unwrap_or(0)).await?;
+    let active = record.is_some()
+        && reservation.as_ref().is_some_and(|(place, account)| {
+            *place <= LOCK_AFTER_FAILURES && account == AccountState::Active.code()
+        });
     if throttled || !(password_ok && pin_ok && token_ok && active) {
         let mut failure = AuditEvent::new(now, route, "sign_in", Outcome::Failure)
             .through_client(api_client_id)
@@ -181,6 +185,8 @@ pub async fn sign_in(
         });
     }
     let record = record.expect("an active user was found");
+    // Every factor was right: whatever happens next, this attempt was no guess.
+    state.store.clear_sign_in_failures(record.user.id).await?;
     let user = &record.user;
 
     let refused = |reason: &'static str| {
@@ -280,6 +286,7 @@ pub async fn sign_in(
             .with("reason", "one-time code already used");
         let locked =
             AuditEvent::new(now, route, "account_locked", Outcome::Success).about("user", user.id);
+        state.store.reserve_sign_in(user.id).await?;
         state
             .store
             .sign_in_failed(

@@ -415,7 +415,8 @@ pub(crate) async fn sign_in_failed(
     .await?;
     let mut locked_now = false;
     if let Some(id) = user_id {
-        let failures: i32 = sqlx::query_scalar("UPDATE users SET failed_sign_ins = failed_sign_ins + 1 WHERE id = $1 RETURNING failed_sign_ins")
+        // The attempt was counted when it was reserved (reserve_sign_in).
+        let failures: i32 = sqlx::query_scalar("SELECT failed_sign_ins FROM users WHERE id = $1")
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
@@ -434,6 +435,29 @@ pub(crate) async fn sign_in_failed(
     }
     tx.commit().await?;
     Ok(locked_now)
+}
+
+/// Counts a sign-in attempt before its factors are checked, so that parallel guesses are
+/// counted too: the attempt's place in the count and the account's state, or `None` for no
+/// such user (asked all the same, so an unknown user costs the same query).
+pub(crate) async fn reserve_sign_in(
+    pool: &sqlx::Pool<Db>,
+    user_id: i64,
+) -> Result<Option<(i32, String)>, crate::StorageError> {
+    Ok(sqlx::query_as("UPDATE users SET failed_sign_ins = failed_sign_ins + 1 WHERE id = $1 RETURNING failed_sign_ins, state")
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// Clears the count after all factors were right but sign-in was refused for another reason
+/// (lapsed checks, accreditation), which is no guess.
+pub(crate) async fn clear_sign_in_failures(pool: &sqlx::Pool<Db>, user_id: i64) -> Result<(), crate::StorageError> {
+    sqlx::query("UPDATE users SET failed_sign_ins = 0 WHERE id = $1 AND state = 'active'")
+        .bind(user_id)
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 /// Failures from `source_address` since `window_started_after`.
