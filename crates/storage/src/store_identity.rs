@@ -351,4 +351,23 @@ impl Store {
     pub async fn audit_hash_exists(&self, hash: &str) -> Result<bool, StorageError> {
         dispatch!(self, audit_hash_exists(hash))
     }
+
+    /// A page of an authority's audit entries (optionally one user's, or about one subject),
+    /// read in the same transaction as the entry recording the reading.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn review_audit(
+        &self,
+        permit: &Permit,
+        la: &LocalAuthorityCode,
+        actor_user_id: Option<i64>,
+        subject: Option<(&str, &str)>,
+        after_id: i64,
+        limit: i64,
+        audit: &AuditEvent,
+    ) -> Result<Vec<StoredAuditEvent>, StorageError> {
+        dispatch!(
+            self,
+            review_audit(permit, la, actor_user_id, subject, after_id, limit, audit)
+        )
+    }
 }

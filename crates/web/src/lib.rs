@@ -254,6 +254,10 @@ pub fn route_table() -> Vec<(RouteInfo, MethodRouter<AppState>)> {
             r("POST", "/api/api-clients/{id}/revoke", Administration),
             post(api::admin::revoke_client),
         ),
+        (
+            r("GET", "/api/audit", Administration),
+            get(api::audit::list),
+        ),
     ]
 }
 

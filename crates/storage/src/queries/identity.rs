@@ -851,3 +851,54 @@ pub(crate) async fn audit_hash_exists(pool: &sqlx::Pool<Db>, hash: &str) -> Resu
         .await?;
     Ok(found.is_some())
 }
+
+/// A page of one authority's audit entries, filtered, and the audit entry recording that they
+/// were read, in one transaction: nothing is returned unless the reading is on the trail.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn review_audit(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    la: &contactpoint_domain::LocalAuthorityCode,
+    actor_user_id: Option<i64>,
+    subject: Option<(&str, &str)>,
+    after_id: i64,
+    limit: i64,
+    audit: &contactpoint_domain::AuditEvent,
+) -> Result<Vec<crate::StoredAuditEvent>, crate::StorageError> {
+    type Row = (i64, chrono::DateTime<chrono::Utc>, String, Option<i64>, Option<i64>, Option<i64>, String, String, Option<String>, Option<String>, Option<String>, String);
+    let mut tx = pool.begin().await?;
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, at, route, actor_user_id, on_behalf_of_user_id, api_client_id, action, outcome, subject_kind, subject_id, local_authority, details \
+         FROM audit_events WHERE local_authority = $1 AND id > $2 \
+           AND ($3 IS NULL OR actor_user_id = $3) \
+           AND ($4 IS NULL OR (subject_kind = $4 AND subject_id = $5)) \
+         ORDER BY id LIMIT $6",
+    )
+    .bind(la.as_str())
+    .bind(after_id)
+    .bind(actor_user_id)
+    .bind(subject.map(|s| s.0))
+    .bind(subject.map(|s| s.1))
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| crate::StoredAuditEvent {
+            id: r.0,
+            at: r.1,
+            route: r.2,
+            actor_user_id: r.3,
+            on_behalf_of_user_id: r.4,
+            api_client_id: r.5,
+            action: r.6,
+            outcome: r.7,
+            subject_kind: r.8,
+            subject_id: r.9,
+            local_authority: r.10,
+            details: r.11,
+        })
+        .collect())
+}

@@ -2,6 +2,7 @@
 //! by the OpenAPI document at `/api/openapi.json`.
 
 pub mod admin;
+pub mod audit;
 pub mod sessions;
 
 use utoipa::OpenApi;
@@ -25,6 +26,7 @@ use utoipa::OpenApi;
         admin::set_accreditation,
         admin::register_client,
         admin::revoke_client,
+        audit::list,
     ),
     components(schemas(
         crate::error::ErrorEnvelope,
@@ -41,6 +43,7 @@ use utoipa::OpenApi;
         crate::identity_service::ClientRegistration,
         crate::identity_service::FreshFactors,
         admin::ClientRegistered,
+        audit::AuditEntry,
     )),
     modifiers(&Security)
 )]
