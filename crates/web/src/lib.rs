@@ -258,6 +258,10 @@ pub fn route_table() -> Vec<(RouteInfo, MethodRouter<AppState>)> {
             r("GET", "/api/audit", Administration),
             get(api::audit::list),
         ),
+        (
+            r("GET", "/audit", Administration),
+            get(pages::audit::review),
+        ),
     ]
 }
 

@@ -84,3 +84,39 @@ on_both_backends!(
             .starts_with("subject_id"));
     }
 );
+
+on_both_backends!(
+    the_trail_can_be_reviewed_on_a_page_too,
+    demo_mode(),
+    |app| {
+        let auditor = app
+            .user_with("page.auditor", Role::Auditor, &[], 1, true, |_| {})
+            .await;
+        let practitioner = app
+            .user("page.practitioner", Role::Practitioner, &[], 0)
+            .await;
+        let practitioner_cookie = app.web_sign_in(&practitioner).await;
+        let cookie = app.web_sign_in(&auditor).await;
+        let account = app.get("/account", Some(&cookie)).await;
+        assert!(
+            account.body.contains("/audit"),
+            "the account page links to the trail"
+        );
+        let page = app
+            .get(
+                &format!("/audit?user_id={}", practitioner.id),
+                Some(&cookie),
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.body.contains("sign_in") && page.body.contains("<table>"));
+        assert_eq!(
+            app.get("/audit", Some(&practitioner_cookie)).await.status,
+            StatusCode::FORBIDDEN
+        );
+        let events = app.audit_since_last_look().await;
+        assert!(events
+            .iter()
+            .any(|e| e.action == "audit_reviewed" && e.actor_user_id == Some(auditor.id)));
+    }
+);

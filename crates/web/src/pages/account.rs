@@ -22,6 +22,14 @@ pub async fn show(user: PageUser) -> Result<Html<String>, PageError> {
             |d| d.format("%-d %B %Y").to_string(),
         )
     };
+    let audit = if matches!(
+        u.role,
+        contactpoint_domain::Role::LocalTeam | contactpoint_domain::Role::Auditor
+    ) {
+        r#"<h2>Audit</h2><p><a href="/audit">Review the audit trail</a></p>"#
+    } else {
+        ""
+    };
     let admin = if u.role == contactpoint_domain::Role::LocalTeam
         || u.role == contactpoint_domain::Role::NationalAdministrator
     {
@@ -42,6 +50,7 @@ pub async fn show(user: PageUser) -> Result<Html<String>, PageError> {
 </table>
 <p class="notice">You are signed out after {idle} minutes without activity, and after 12 hours in any case.</p>
 {admin}
+{audit}
 <h2>Password and PIN</h2>
 <p><a href="/account/password">Change your password or PIN</a></p>
 <h2>Security token</h2>

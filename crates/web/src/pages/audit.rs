@@ -1,0 +1,93 @@
+//! The audit trail, as the local team and auditors review it on the web.
+
+use crate::error::PageError;
+use crate::html::{escape, page};
+use crate::session::PageUser;
+use crate::AppState;
+use axum::extract::{Query, State};
+use axum::response::Html;
+use contactpoint_domain::{authorize, Action, AuditEvent, Outcome, Target};
+use std::collections::HashMap;
+
+const PAGE: i64 = 200;
+
+pub async fn review(
+    State(state): State<AppState>,
+    user: PageUser,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Html<String>, PageError> {
+    let who = &user.0;
+    let own = who.session.user.organisation.local_authority.clone();
+    let permit = authorize(
+        &who.actor(),
+        Action::ReadAuditTrail,
+        &Target::LocalAuthority(own.clone()),
+    )?;
+    let user_id = match query
+        .get("user_id")
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+    {
+        Some(v) => Some(
+            v.parse::<i64>()
+                .map_err(|_| PageError::bad_request("user_id: a user's number"))?,
+        ),
+        None => None,
+    };
+    let after_id = query
+        .get("after_id")
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let mut audit = AuditEvent::new(
+        state.clock.now(),
+        who.session.route,
+        "audit_reviewed",
+        Outcome::Success,
+    )
+    .by(who.user_id())
+    .in_authority(&own);
+    if let Some(id) = user_id {
+        audit = audit.with("user_id", id);
+    }
+    let entries = state
+        .store
+        .review_audit(&permit, &own, user_id, None, after_id, PAGE, &audit)
+        .await?;
+    let rows: String = entries
+        .iter()
+        .map(|e| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+                e.id,
+                escape(&e.at.format("%-d %b %Y %H:%M:%S").to_string()),
+                e.actor_user_id.map_or_else(String::new, |id| format!(r#"<a href="/audit?user_id={id}">{id}</a>"#)),
+                escape(&e.route),
+                escape(&e.action),
+                escape(&e.outcome),
+                escape(&e.subject_kind.as_deref().zip(e.subject_id.as_deref()).map(|(k, i)| format!("{k} {i}")).unwrap_or_default()),
+                escape(&e.details),
+            )
+        })
+        .collect();
+    let next = entries
+        .last()
+        .filter(|_| entries.len() as i64 == PAGE)
+        .map(|last| {
+            format!(
+                r#"<p><a href="/audit?after_id={}{}">Later entries</a></p>"#,
+                last.id,
+                user_id.map(|u| format!("&user_id={u}")).unwrap_or_default()
+            )
+        })
+        .unwrap_or_default();
+    let body = format!(
+        r#"<h1>Audit trail for {la}</h1>
+<form method="get" action="/audit"><label for="user_id">Only this user's entries (user number)</label><input id="user_id" name="user_id" inputmode="numeric" value="{uid}"><button type="submit">Show</button></form>
+<p class="notice">Your reading of the trail is recorded in it too.</p>
+<table><thead><tr><th>Entry</th><th>When</th><th>User</th><th>Route</th><th>Action</th><th>Outcome</th><th>About</th><th>Details</th></tr></thead><tbody>{rows}</tbody></table>{next}"#,
+        la = escape(own.as_str()),
+        uid = user_id.map(|u| u.to_string()).unwrap_or_default(),
+    );
+    let (name, csrf) = who.header();
+    Ok(page("Audit trail", Some((&name, csrf)), &body))
+}
