@@ -14,6 +14,7 @@ pub mod local_authority;
 pub mod names;
 pub mod permit;
 pub mod policy;
+pub mod projection;
 pub mod provenance;
 pub mod service;
 
@@ -32,5 +33,6 @@ pub use local_authority::LocalAuthorityCode;
 pub use names::{FamilyName, GivenName, MiddleNames};
 pub use permit::{Permit, SystemTask};
 pub use policy::{authorize, Action, Actor, Denied, Target};
+pub use projection::{project, ProjectedRecord, ProjectionKind, ViewReason, Viewer};
 pub use provenance::{Provenance, SourceCode};
 pub use service::{OrganisationKind, PractitionerRef, ServiceCategory, ServiceRef};
