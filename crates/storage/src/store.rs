@@ -166,4 +166,23 @@ impl Store {
     pub async fn stats(&self) -> Result<Vec<LocalAuthorityStats>, StorageError> {
         dispatch_to_backend!(self, stats())
     }
+
+    /// A child's record, read together with the audit entry of the view (`audit_for` makes
+    /// it from the record, e.g. to name the projection shown); NotFound for no such child.
+    pub async fn view_child(
+        &self,
+        permit: &Permit,
+        id: &ContactPointId,
+        audit_for: &(dyn Fn(&ChildRecord) -> contactpoint_domain::AuditEvent + Sync),
+    ) -> Result<ChildRecord, StorageError> {
+        dispatch_to_backend!(self, view_child(permit, id, audit_for))
+    }
+
+    /// The services an organisation runs (its staff see their own sensitive services).
+    pub async fn service_ids_of_organisation(
+        &self,
+        organisation_id: i64,
+    ) -> Result<Vec<i64>, StorageError> {
+        dispatch_to_backend!(self, service_ids_of_organisation(organisation_id))
+    }
 }

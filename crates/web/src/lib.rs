@@ -2,6 +2,7 @@
 //! from one route table that the tests walk.
 
 pub mod api;
+pub mod children;
 mod error;
 mod health;
 pub mod html;
@@ -261,6 +262,10 @@ pub fn route_table() -> Vec<(RouteInfo, MethodRouter<AppState>)> {
         (
             r("GET", "/audit", Administration),
             get(pages::audit::review),
+        ),
+        (
+            r("POST", "/api/children/{id}/view", SignedIn),
+            post(api::children::view),
         ),
     ]
 }

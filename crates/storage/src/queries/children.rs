@@ -220,36 +220,45 @@ pub(crate) async fn child_record(
     _permit: &contactpoint_domain::Permit,
     id: &contactpoint_domain::ContactPointId,
 ) -> Result<contactpoint_domain::ChildRecord, crate::StorageError> {
-    use crate::rows::{AddressRow, ChildRow, FormerNameRow, InvolvementRow, ParentRow};
     // One transaction, so the parts are read from one consistent state.
     let mut tx = pool.begin().await?;
+    let record = read_child(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(record)
+}
+
+async fn read_child(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    id: &contactpoint_domain::ContactPointId,
+) -> Result<contactpoint_domain::ChildRecord, crate::StorageError> {
+    use crate::rows::{AddressRow, ChildRow, FormerNameRow, InvolvementRow, ParentRow};
     let child: ChildRow = sqlx::query_as(concat!(
         "SELECT ",
         child_columns!(),
         " FROM children WHERE contactpoint_id = $1"
     ))
     .bind(id.as_digits())
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?
     .ok_or(crate::StorageError::NotFound { what: "child" })?;
     let former: Vec<FormerNameRow> = sqlx::query_as(
         "SELECT given_name, family_name, source, supplied_at FROM child_former_names WHERE child_id = $1 ORDER BY id",
     )
     .bind(child.id)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **tx)
     .await?;
     let addresses: Vec<AddressRow> = sqlx::query_as(
         "SELECT line1, line2, town, postcode, valid_from, valid_to FROM child_addresses WHERE child_id = $1 ORDER BY valid_from, id",
     )
     .bind(child.id)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **tx)
     .await?;
     let parents: Vec<ParentRow> = sqlx::query_as(
         "SELECT given_name, family_name, relationship, address_line1, address_line2, town, postcode, telephone, source, supplied_at \
          FROM parents_carers WHERE child_id = $1 ORDER BY id",
     )
     .bind(child.id)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **tx)
     .await?;
     let involvements: Vec<InvolvementRow> = sqlx::query_as(
         "SELECT s.id AS service_id, s.name AS service_name, o.name AS organisation_name, s.category, \
@@ -266,8 +275,32 @@ pub(crate) async fn child_record(
          WHERE i.child_id = $1 ORDER BY i.id",
     )
     .bind(child.id)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **tx)
     .await?;
-    tx.commit().await?;
     crate::rows::assemble_child(child, former, addresses, parents, involvements)
+}
+
+/// Reads a child's whole record and appends the audit entry `audit_for` makes from it, in one
+/// transaction: nothing is returned unless the view is on the trail.
+pub(crate) async fn view_child(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    id: &contactpoint_domain::ContactPointId,
+    audit_for: &(dyn Fn(&contactpoint_domain::ChildRecord) -> contactpoint_domain::AuditEvent + Sync),
+) -> Result<contactpoint_domain::ChildRecord, crate::StorageError> {
+    let mut tx = pool.begin().await?;
+    let record = read_child(&mut tx, id).await?;
+    append_audit(&mut tx, &audit_for(&record)).await?;
+    tx.commit().await?;
+    Ok(record)
+}
+
+pub(crate) async fn service_ids_of_organisation(
+    pool: &sqlx::Pool<Db>,
+    organisation_id: i64,
+) -> Result<Vec<i64>, crate::StorageError> {
+    Ok(sqlx::query_scalar("SELECT id FROM services WHERE organisation_id = $1 ORDER BY id")
+        .bind(organisation_id)
+        .fetch_all(pool)
+        .await?)
 }

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod children;
 pub mod sessions;
 
 use utoipa::OpenApi;
@@ -27,6 +28,7 @@ use utoipa::OpenApi;
         admin::register_client,
         admin::revoke_client,
         audit::list,
+        children::view,
     ),
     components(schemas(
         crate::error::ErrorEnvelope,
@@ -44,6 +46,7 @@ use utoipa::OpenApi;
         crate::identity_service::FreshFactors,
         admin::ClientRegistered,
         audit::AuditEntry,
+        children::ViewRequest,
     )),
     modifiers(&Security)
 )]
