@@ -128,6 +128,26 @@ pub(crate) async fn verify_audit_chain(
     Ok(Ok(ChainIntact { entries, head_hash: previous }))
 }
 
+/// An audit entry as selected (without its chain columns).
+type AuditRow = (i64, chrono::DateTime<chrono::Utc>, String, Option<i64>, Option<i64>, Option<i64>, String, String, Option<String>, Option<String>, Option<String>, String);
+
+fn stored_event(r: AuditRow) -> crate::StoredAuditEvent {
+    crate::StoredAuditEvent {
+        id: r.0,
+        at: r.1,
+        route: r.2,
+        actor_user_id: r.3,
+        on_behalf_of_user_id: r.4,
+        api_client_id: r.5,
+        action: r.6,
+        outcome: r.7,
+        subject_kind: r.8,
+        subject_id: r.9,
+        local_authority: r.10,
+        details: r.11,
+    }
+}
+
 /// Appends the audit entry and commits: the last step of every audited change.
 async fn audit_and_commit(
     mut tx: sqlx::Transaction<'_, Db>,
@@ -162,8 +182,7 @@ pub(crate) async fn audit_events(
     _permit: &contactpoint_domain::Permit,
     after_id: i64,
 ) -> Result<Vec<crate::StoredAuditEvent>, crate::StorageError> {
-    type Row = (i64, chrono::DateTime<chrono::Utc>, String, Option<i64>, Option<i64>, Option<i64>, String, String, Option<String>, Option<String>, Option<String>, String);
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<AuditRow> = sqlx::query_as(
         "SELECT id, at, route, actor_user_id, on_behalf_of_user_id, api_client_id, action, outcome, subject_kind, subject_id, local_authority, details \
          FROM audit_events WHERE id > $1 ORDER BY id",
     )
@@ -172,20 +191,7 @@ pub(crate) async fn audit_events(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| crate::StoredAuditEvent {
-            id: r.0,
-            at: r.1,
-            route: r.2,
-            actor_user_id: r.3,
-            on_behalf_of_user_id: r.4,
-            api_client_id: r.5,
-            action: r.6,
-            outcome: r.7,
-            subject_kind: r.8,
-            subject_id: r.9,
-            local_authority: r.10,
-            details: r.11,
-        })
+        .map(stored_event)
         .collect())
 }
 
@@ -865,9 +871,8 @@ pub(crate) async fn review_audit(
     limit: i64,
     audit: &contactpoint_domain::AuditEvent,
 ) -> Result<Vec<crate::StoredAuditEvent>, crate::StorageError> {
-    type Row = (i64, chrono::DateTime<chrono::Utc>, String, Option<i64>, Option<i64>, Option<i64>, String, String, Option<String>, Option<String>, Option<String>, String);
     let mut tx = pool.begin().await?;
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<AuditRow> = sqlx::query_as(
         "SELECT id, at, route, actor_user_id, on_behalf_of_user_id, api_client_id, action, outcome, subject_kind, subject_id, local_authority, details \
          FROM audit_events WHERE local_authority = $1 AND id > $2 \
            AND ($3 IS NULL OR actor_user_id = $3) \
@@ -886,19 +891,6 @@ pub(crate) async fn review_audit(
     tx.commit().await?;
     Ok(rows
         .into_iter()
-        .map(|r| crate::StoredAuditEvent {
-            id: r.0,
-            at: r.1,
-            route: r.2,
-            actor_user_id: r.3,
-            on_behalf_of_user_id: r.4,
-            api_client_id: r.5,
-            action: r.6,
-            outcome: r.7,
-            subject_kind: r.8,
-            subject_id: r.9,
-            local_authority: r.10,
-            details: r.11,
-        })
+        .map(stored_event)
         .collect())
 }
