@@ -139,30 +139,51 @@ async fn require_fresh(
     Err(ServiceError::FreshAuthentication)
 }
 
+/// The coarse check before anything is looked up or parsed, so a role without the duty
+/// hears 403 whatever it asks about: the action allowed in the actor's own authority, or a
+/// national administrator (who acts in any).
+fn may_administer(who: &SignedIn, action: Action) -> Result<(), ServiceError> {
+    let own = Target::LocalAuthority(who.session.user.organisation.local_authority.clone());
+    if authorize(&who.actor(), action, &own).is_err()
+        && who.session.user.role != Role::NationalAdministrator
+    {
+        return Err(ServiceError::Denied);
+    }
+    Ok(())
+}
+
+/// The users of the authority asked for (`None`: the caller's own), and that authority.
 pub async fn list_users(
     state: &AppState,
     who: &SignedIn,
-    la: &LocalAuthorityCode,
-) -> Result<Vec<UserRecord>, ServiceError> {
+    asked: Option<&str>,
+) -> Result<(LocalAuthorityCode, Vec<UserRecord>), ServiceError> {
+    may_administer(who, Action::ListUsers)?;
+    let la = authority(who, asked)?;
     let permit = authorize(
         &who.actor(),
         Action::ListUsers,
         &Target::LocalAuthority(la.clone()),
     )?;
-    Ok(state.store.users_in_authority(&permit, la).await?)
+    let users = state.store.users_in_authority(&permit, &la).await?;
+    Ok((la, users))
 }
 
+/// The organisations of the authority asked for (`None`: the caller's own), and that authority.
 pub async fn list_organisations(
     state: &AppState,
     who: &SignedIn,
-    la: &LocalAuthorityCode,
-) -> Result<Vec<OrganisationRecord>, ServiceError> {
+    asked: Option<&str>,
+) -> Result<(LocalAuthorityCode, Vec<OrganisationRecord>), ServiceError> {
+    may_administer(who, Action::ListOrganisations)?;
+    let la = authority(who, asked)?;
     let permit = authorize(
         &who.actor(),
         Action::ListOrganisations,
         &Target::LocalAuthority(la.clone()),
     )?;
-    Ok(state.store.organisations_in_authority(&permit, la).await?)
+    let organisations = state.store.organisations_in_authority(&permit, &la).await?;
+    Ok((la, organisations))
 }
 
 /// The policy's answer for `action` on a user, found first with the policy's answer for
@@ -173,11 +194,7 @@ async fn permit_for_user(
     action: Action,
     user_id: i64,
 ) -> Result<(Permit, UserRecord), ServiceError> {
-    let own = Target::LocalAuthority(who.session.user.organisation.local_authority.clone());
-    let coarse = authorize(&who.actor(), action, &own);
-    if coarse.is_err() && who.session.user.role != Role::NationalAdministrator {
-        return Err(ServiceError::Denied);
-    }
+    may_administer(who, action)?;
     let lookup = Permit::system_bypass(contactpoint_domain::SystemTask::SignIn);
     let user = state.store.user(&lookup, user_id).await?;
     let permit = authorize(
@@ -235,7 +252,7 @@ pub fn parse_date(field: &str, value: Option<&str>) -> Result<Option<NaiveDate>,
     }
 }
 
-pub fn parse_vetting(
+fn parse_vetting(
     checked: Option<&str>,
     training: Option<&str>,
     agreement: Option<&str>,
@@ -272,12 +289,7 @@ pub async fn create_user(
     who: &SignedIn,
     input: &NewUserInput,
 ) -> Result<CreatedUser, ServiceError> {
-    let own = Target::LocalAuthority(who.session.user.organisation.local_authority.clone());
-    if authorize(&who.actor(), Action::CreateUser, &own).is_err()
-        && who.session.user.role != Role::NationalAdministrator
-    {
-        return Err(ServiceError::Denied);
-    }
+    may_administer(who, Action::CreateUser)?;
     let username = Username::parse(&input.username)?;
     let given_name = contactpoint_domain::GivenName::parse(&input.given_name)?;
     let family_name = contactpoint_domain::FamilyName::parse(&input.family_name)?;
@@ -424,15 +436,28 @@ pub async fn set_user_state(
         .await?)
 }
 
+/// The dates as given (YYYY-MM-DD, empty for none); parsed once the policy has answered.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VettingDates<'a> {
+    pub criminal_records_checked_on: Option<&'a str>,
+    pub training_completed_on: Option<&'a str>,
+    pub agreement_accepted_on: Option<&'a str>,
+}
+
 pub async fn set_vetting(
     state: &AppState,
     who: &SignedIn,
     user_id: i64,
-    vetting: Vetting,
+    dates: VettingDates<'_>,
     pin: &str,
     otp: &str,
 ) -> Result<(), ServiceError> {
     let (permit, user) = permit_for_user(state, who, Action::ChangeUser, user_id).await?;
+    let vetting = parse_vetting(
+        dates.criminal_records_checked_on,
+        dates.training_completed_on,
+        dates.agreement_accepted_on,
+    )?;
     require_fresh(state, who, pin, otp, "user_vetting_changed").await?;
     let date = |d: Option<NaiveDate>| d.map_or_else(|| "none".to_owned(), |d| d.to_string());
     let audit = event(state, who, "user_vetting_changed")
@@ -472,12 +497,7 @@ pub async fn set_accreditation(
     change: &AccreditationChange,
 ) -> Result<(), ServiceError> {
     let (web_access, integration_access) = (change.web_access, change.integration_access);
-    let own = Target::LocalAuthority(who.session.user.organisation.local_authority.clone());
-    if authorize(&who.actor(), Action::ChangeAccreditation, &own).is_err()
-        && who.session.user.role != Role::NationalAdministrator
-    {
-        return Err(ServiceError::Denied);
-    }
+    may_administer(who, Action::ChangeAccreditation)?;
     let organisation = state.store.organisation(organisation_id).await?;
     let permit = authorize(
         &who.actor(),
@@ -603,12 +623,7 @@ async fn permit_for_organisation(
     action: Action,
     organisation_id: i64,
 ) -> Result<(Permit, OrganisationRecord), ServiceError> {
-    let own = Target::LocalAuthority(who.session.user.organisation.local_authority.clone());
-    if authorize(&who.actor(), action, &own).is_err()
-        && who.session.user.role != Role::NationalAdministrator
-    {
-        return Err(ServiceError::Denied);
-    }
+    may_administer(who, action)?;
     let organisation = state.store.organisation(organisation_id).await?;
     let permit = authorize(
         &who.actor(),
@@ -675,12 +690,7 @@ pub async fn revoke_client(
     client_id: &str,
     factors: &FreshFactors,
 ) -> Result<(), ServiceError> {
-    let own = Target::LocalAuthority(who.session.user.organisation.local_authority.clone());
-    if authorize(&who.actor(), Action::ManageApiClients, &own).is_err()
-        && who.session.user.role != Role::NationalAdministrator
-    {
-        return Err(ServiceError::Denied);
-    }
+    may_administer(who, Action::ManageApiClients)?;
     let client = state.store.api_client(client_id).await?;
     let permit = authorize(
         &who.actor(),

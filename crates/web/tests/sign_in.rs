@@ -330,12 +330,10 @@ on_both_backends!(
                 break;
             }
         }
-        let signed_in_at = contactpoint_domain::Clock::now(&app.clock);
         assert_eq!(
             app.get("/account", Some(&cookie)).await.status,
             StatusCode::UNAUTHORIZED
         );
-        let _ = signed_in_at;
     }
 );
 

@@ -123,12 +123,7 @@ pub async fn list_users(
     ApiUser(who): ApiUser,
     Query(q): Query<AuthorityQuery>,
 ) -> Result<Json<Vec<UserView>>, ApiError> {
-    let la = service::authority(&who, q.local_authority.as_deref());
-    let own = contactpoint_domain::Target::LocalAuthority(
-        who.session.user.organisation.local_authority.clone(),
-    );
-    contactpoint_domain::authorize(&who.actor(), contactpoint_domain::Action::ListUsers, &own)?;
-    let users = service::list_users(&state, &who, &la?).await?;
+    let (_, users) = service::list_users(&state, &who, q.local_authority.as_deref()).await?;
     Ok(Json(users.iter().map(UserView::from).collect()))
 }
 
@@ -174,21 +169,12 @@ pub async fn set_user_vetting(
     JsonBody(json): JsonBody<VettingChange>,
 ) -> Result<StatusCode, ApiError> {
     let change = json;
-    let own = contactpoint_domain::Target::LocalAuthority(
-        who.session.user.organisation.local_authority.clone(),
-    );
-    if contactpoint_domain::authorize(&who.actor(), contactpoint_domain::Action::ChangeUser, &own)
-        .is_err()
-        && who.session.user.role != contactpoint_domain::Role::NationalAdministrator
-    {
-        return Err(ApiError::forbidden());
-    }
-    let vetting = service::parse_vetting(
-        change.criminal_records_checked_on.as_deref(),
-        change.training_completed_on.as_deref(),
-        change.agreement_accepted_on.as_deref(),
-    )?;
-    service::set_vetting(&state, &who, id, vetting, &change.pin, &change.otp).await?;
+    let dates = service::VettingDates {
+        criminal_records_checked_on: change.criminal_records_checked_on.as_deref(),
+        training_completed_on: change.training_completed_on.as_deref(),
+        agreement_accepted_on: change.agreement_accepted_on.as_deref(),
+    };
+    service::set_vetting(&state, &who, id, dates, &change.pin, &change.otp).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -199,16 +185,8 @@ pub async fn list_organisations(
     ApiUser(who): ApiUser,
     Query(q): Query<AuthorityQuery>,
 ) -> Result<Json<Vec<OrganisationView>>, ApiError> {
-    let own = contactpoint_domain::Target::LocalAuthority(
-        who.session.user.organisation.local_authority.clone(),
-    );
-    contactpoint_domain::authorize(
-        &who.actor(),
-        contactpoint_domain::Action::ListOrganisations,
-        &own,
-    )?;
-    let la = service::authority(&who, q.local_authority.as_deref())?;
-    let organisations = service::list_organisations(&state, &who, &la).await?;
+    let (_, organisations) =
+        service::list_organisations(&state, &who, q.local_authority.as_deref()).await?;
     Ok(Json(
         organisations.iter().map(OrganisationView::from).collect(),
     ))

@@ -28,10 +28,9 @@ pub async fn users(
     user: PageUser,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Html<String>, PageError> {
-    let la = service::authority(&user.0, query.get("la").map(String::as_str))
-        .map_err(|e| PageError::bad_request(e.to_string()))?;
-    let users = service::list_users(&state, &user.0, &la).await?;
-    let organisations = service::list_organisations(&state, &user.0, &la).await?;
+    let asked = query.get("la").map(String::as_str);
+    let (la, users) = service::list_users(&state, &user.0, asked).await?;
+    let (_, organisations) = service::list_organisations(&state, &user.0, asked).await?;
     let rows: String = users
         .iter()
         .map(|u| {
@@ -141,8 +140,7 @@ pub async fn user_detail(
     user: PageUser,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, PageError> {
-    let la = user.0.session.user.organisation.local_authority.clone();
-    let users = service::list_users(&state, &user.0, &la).await?;
+    let (_, users) = service::list_users(&state, &user.0, None).await?;
     let target = users
         .into_iter()
         .find(|u| u.id == id)
@@ -231,17 +229,16 @@ pub async fn set_vetting(
     Form(fields): Form<Fields>,
 ) -> Result<Html<String>, PageError> {
     fields.check_csrf(&user)?;
-    let vetting = service::parse_vetting(
-        Some(fields.get("criminal_records_checked_on")),
-        Some(fields.get("training_completed_on")),
-        Some(fields.get("agreement_accepted_on")),
-    )
-    .map_err(|e| PageError::bad_request(e.to_string()))?;
+    let dates = service::VettingDates {
+        criminal_records_checked_on: Some(fields.get("criminal_records_checked_on")),
+        training_completed_on: Some(fields.get("training_completed_on")),
+        agreement_accepted_on: Some(fields.get("agreement_accepted_on")),
+    };
     service::set_vetting(
         &state,
         &user.0,
         id,
-        vetting,
+        dates,
         fields.get("pin"),
         fields.get("otp"),
     )
@@ -254,9 +251,8 @@ pub async fn organisations(
     user: PageUser,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Html<String>, PageError> {
-    let la = service::authority(&user.0, query.get("la").map(String::as_str))
-        .map_err(|e| PageError::bad_request(e.to_string()))?;
-    let organisations = service::list_organisations(&state, &user.0, &la).await?;
+    let (la, organisations) =
+        service::list_organisations(&state, &user.0, query.get("la").map(String::as_str)).await?;
     let accreditation_options = |current: Accreditation| -> String {
         Accreditation::ALL
             .iter()
