@@ -149,6 +149,26 @@ async fn load(
     })
 }
 
+/// The web session of a request, if any. `full` refuses a session opened only to enrol a
+/// security key. A storage failure is an error page, never "not signed in".
+async fn web_session(
+    parts: &Parts,
+    state: &AppState,
+    full: bool,
+) -> Result<Option<SignedIn>, PageError> {
+    let token = cookie(&parts.headers, SESSION_COOKIE);
+    let loaded = if full {
+        load_full(state, token, AccessRoute::Web).await
+    } else {
+        load(state, token, AccessRoute::Web).await
+    };
+    match loaded {
+        Ok(s) => Ok(Some(s)),
+        Err(NotSignedIn::Missing) => Ok(None),
+        Err(NotSignedIn::Storage(e)) => Err(PageError::from(e)),
+    }
+}
+
 /// A signed-in user of the web pages.
 #[derive(Debug, Clone)]
 pub struct PageUser(pub SignedIn);
@@ -160,17 +180,10 @@ impl FromRequestParts<AppState> for PageUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        match load_full(
-            state,
-            cookie(&parts.headers, SESSION_COOKIE),
-            AccessRoute::Web,
-        )
-        .await
-        {
-            Ok(s) => Ok(Self(s)),
-            Err(NotSignedIn::Missing) => Err(PageError::unauthenticated()),
-            Err(NotSignedIn::Storage(e)) => Err(PageError::from(e)),
-        }
+        web_session(parts, state, true)
+            .await?
+            .map(Self)
+            .ok_or_else(PageError::unauthenticated)
     }
 }
 
@@ -181,17 +194,7 @@ impl OptionalFromRequestParts<AppState> for PageUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Option<Self>, Self::Rejection> {
-        match load_full(
-            state,
-            cookie(&parts.headers, SESSION_COOKIE),
-            AccessRoute::Web,
-        )
-        .await
-        {
-            Ok(s) => Ok(Some(Self(s))),
-            Err(NotSignedIn::Missing) => Ok(None),
-            Err(NotSignedIn::Storage(e)) => Err(PageError::from(e)),
-        }
+        Ok(web_session(parts, state, true).await?.map(Self))
     }
 }
 
@@ -207,17 +210,10 @@ impl FromRequestParts<AppState> for EnrollingUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        match load(
-            state,
-            cookie(&parts.headers, SESSION_COOKIE),
-            AccessRoute::Web,
-        )
-        .await
-        {
-            Ok(s) => Ok(Self(s)),
-            Err(NotSignedIn::Missing) => Err(PageError::unauthenticated()),
-            Err(NotSignedIn::Storage(e)) => Err(PageError::from(e)),
-        }
+        web_session(parts, state, false)
+            .await?
+            .map(Self)
+            .ok_or_else(PageError::unauthenticated)
     }
 }
 
