@@ -621,31 +621,34 @@ fn audit_verify_prints_the_head_hash_and_names_the_first_tampered_entry() {
 fn a_deployment_starts_with_a_national_administrator_who_must_register_a_security_key() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("new.sqlite3").display());
-    let created = contactpoint()
-        .args([
-            "admin",
-            "create-national-administrator",
-            "--database-url",
-            &url,
-            "--username",
-            "n.admin",
-        ])
-        .args([
-            "--given-name",
-            "Nadia",
-            "--family-name",
-            "Rahman",
-            "--local-authority",
-            "E06000055",
-        ])
-        .args([
-            "--criminal-records-checked-on",
-            "2026-01-05",
-            "--training-completed-on",
-            "2026-01-20",
-        ])
-        .output()
-        .unwrap();
+    let create = || {
+        contactpoint()
+            .args([
+                "admin",
+                "create-national-administrator",
+                "--database-url",
+                &url,
+                "--username",
+                "n.admin",
+            ])
+            .args([
+                "--given-name",
+                "Nadia",
+                "--family-name",
+                "Rahman",
+                "--local-authority",
+                "E06000055",
+            ])
+            .args([
+                "--criminal-records-checked-on",
+                "2026-01-05",
+                "--training-completed-on",
+                "2026-01-20",
+            ])
+            .output()
+            .unwrap()
+    };
+    let created = create();
     let out = String::from_utf8_lossy(&created.stdout).into_owned();
     assert!(
         created.status.success(),
@@ -684,31 +687,7 @@ fn a_deployment_starts_with_a_national_administrator_who_must_register_a_securit
     assert!(enrol.2.contains("Register a security key"));
     drop(server);
 
-    let again = contactpoint()
-        .args([
-            "admin",
-            "create-national-administrator",
-            "--database-url",
-            &url,
-            "--username",
-            "n.admin",
-        ])
-        .args([
-            "--given-name",
-            "Nadia",
-            "--family-name",
-            "Rahman",
-            "--local-authority",
-            "E06000055",
-        ])
-        .args([
-            "--criminal-records-checked-on",
-            "2026-01-05",
-            "--training-completed-on",
-            "2026-01-20",
-        ])
-        .output()
-        .unwrap();
+    let again = create();
     assert!(!again.status.success(), "a user name is taken once");
 }
 
