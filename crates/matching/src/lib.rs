@@ -7,6 +7,7 @@ pub mod data;
 mod dates;
 mod names;
 mod postcodes;
+pub mod search;
 
 pub use dates::{date_variants, dates_similarity};
 pub use names::{compact, fold, name_similarity, name_tokens, phonetic_keys, NameGroups};

@@ -1,0 +1,331 @@
+//! Finding a child: the keys a child is indexed under, the keys a search probes, and the
+//! score of a candidate. Keys are 64-bit hashes of a kind, name codes and a value, so the
+//! database index stays narrow; a rare hash collision only adds a candidate that then
+//! scores low.
+//!
+//! Every search the directory allows has a name and a date of birth, an age range or a
+//! postcode, so three kinds of key reach every child it should:
+//! - `D`: one name code with the exact date of birth (either name right, date right or
+//!   day and month swapped);
+//! - `Y`: a given-name code paired with a family-name code, with the year of birth (both
+//!   names near, any mistake within the day and month, a digit wrong in the year, an age
+//!   range, given and family names swapped);
+//! - `P`: one name code with the district of any postcode the child has had (partial and
+//!   old postcodes).
+
+use crate::names::{name_similarity, name_tokens, phonetic_keys, NameGroups};
+use crate::postcodes::PostcodeParts;
+use crate::{date_variants, dates_similarity};
+use chrono::{Datelike, NaiveDate};
+use std::collections::BTreeSet;
+
+/// What a child is found by.
+#[derive(Debug, Clone, Default)]
+pub struct Findable {
+    pub given_name: String,
+    pub middle_names: Option<String>,
+    pub family_name: String,
+    /// Former given names (when the child had one) and former family names.
+    pub former_given_names: Vec<String>,
+    pub former_family_names: Vec<String>,
+    pub date_of_birth: Option<NaiveDate>,
+    /// `female`, `male` or `not_specified`.
+    pub gender: String,
+    /// The current (or last known) postcode first, if there is one, then earlier ones.
+    pub current_postcode: Option<String>,
+    pub earlier_postcodes: Vec<String>,
+}
+
+/// When the child was born, as the searcher knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BirthQuery {
+    Date(NaiveDate),
+    /// Born between these dates, inclusive (an age range).
+    Between(NaiveDate, NaiveDate),
+}
+
+/// What a searcher gave, already checked for proportionality by the caller.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub birth: Option<BirthQuery>,
+    pub gender: Option<String>,
+    pub postcode: Option<PostcodeParts>,
+}
+
+/// The sound-alike codes and variant groups of every word of a name.
+fn name_codes(name: &str) -> BTreeSet<String> {
+    let mut codes = BTreeSet::new();
+    for token in name_tokens(name) {
+        let (primary, alternate) = phonetic_keys(&token);
+        if !primary.is_empty() {
+            codes.insert(primary);
+        }
+        if !alternate.is_empty() {
+            codes.insert(alternate);
+        }
+        for group in NameGroups::bundled().groups_of(&token) {
+            codes.insert(format!("#{group}"));
+        }
+    }
+    codes
+}
+
+/// FNV-1a over the parts, separated, so that ("AB","C") and ("A","BC") differ.
+fn key(parts: &[&str]) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.bytes().chain(std::iter::once(0x1f)) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash as i64
+}
+
+fn date_key(code: &str, date: NaiveDate) -> i64 {
+    key(&["D", code, &date.format("%Y%m%d").to_string()])
+}
+
+fn pair_key(a: &str, b: &str, year: i32) -> i64 {
+    let (first, second) = if a <= b { (a, b) } else { (b, a) };
+    key(&["Y", first, second, &year.to_string()])
+}
+
+fn district_key(code: &str, outward: &str) -> i64 {
+    key(&["P", code, outward])
+}
+
+impl Findable {
+    fn given_codes(&self) -> BTreeSet<String> {
+        let mut codes = name_codes(&self.given_name);
+        for former in &self.former_given_names {
+            codes.extend(name_codes(former));
+        }
+        codes
+    }
+
+    fn family_codes(&self) -> BTreeSet<String> {
+        let mut codes = name_codes(&self.family_name);
+        for former in &self.former_family_names {
+            codes.extend(name_codes(former));
+        }
+        codes
+    }
+
+    /// Every key this child is indexed under, without repeats.
+    pub fn index_keys(&self) -> Vec<i64> {
+        let given = self.given_codes();
+        let family = self.family_codes();
+        let mut middle = BTreeSet::new();
+        if let Some(names) = &self.middle_names {
+            middle = name_codes(names);
+        }
+        let mut keys = BTreeSet::new();
+        let all: BTreeSet<&String> = given.iter().chain(&family).chain(&middle).collect();
+        if let Some(born) = self.date_of_birth {
+            for code in &all {
+                keys.insert(date_key(code, born));
+            }
+            for g in given.iter().chain(&middle) {
+                for f in &family {
+                    keys.insert(pair_key(g, f, born.year()));
+                }
+            }
+        }
+        let districts: BTreeSet<String> = self
+            .current_postcode
+            .iter()
+            .chain(&self.earlier_postcodes)
+            .filter_map(|p| PostcodeParts::parse(p))
+            .map(|p| p.outward)
+            .collect();
+        for district in &districts {
+            for code in &all {
+                keys.insert(district_key(code, district));
+            }
+        }
+        keys.into_iter().collect()
+    }
+}
+
+impl Query {
+    /// The keys to look up, without repeats. `plausible_years` bounds the years of birth a
+    /// mistyped year may stand for (the children the directory can hold).
+    pub fn probe_keys(&self, plausible_years: std::ops::RangeInclusive<i32>) -> Vec<i64> {
+        let given = self
+            .given_name
+            .as_deref()
+            .map(name_codes)
+            .unwrap_or_default();
+        let family = self
+            .family_name
+            .as_deref()
+            .map(name_codes)
+            .unwrap_or_default();
+        let all: BTreeSet<&String> = given.iter().chain(&family).collect();
+        let mut keys = BTreeSet::new();
+        let years: BTreeSet<i32> = match self.birth {
+            Some(BirthQuery::Date(date)) => {
+                for exact in [
+                    Some(date),
+                    NaiveDate::from_ymd_opt(date.year(), date.day(), date.month()),
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    for code in &all {
+                        keys.insert(date_key(code, exact));
+                    }
+                }
+                date_variants(date)
+                    .into_iter()
+                    .map(|d| d.year())
+                    .filter(|y| plausible_years.contains(y))
+                    .collect()
+            }
+            Some(BirthQuery::Between(from, to)) => (from.year()..=to.year()).collect(),
+            None => BTreeSet::new(),
+        };
+        for g in &given {
+            for f in &family {
+                for year in &years {
+                    keys.insert(pair_key(g, f, *year));
+                }
+            }
+        }
+        if let Some(postcode) = &self.postcode {
+            for code in &all {
+                keys.insert(district_key(code, &postcode.outward));
+            }
+        }
+        keys.into_iter().collect()
+    }
+
+    /// How well a child fits this search, from 0 to 1: the weighted mean of the criteria
+    /// given (family name 3, given name 3, birth 3, postcode 1 to 2 by how much of it was
+    /// given, gender 1).
+    pub fn score(&self, child: &Findable) -> f64 {
+        let mut total = 0.0;
+        let mut weights = 0.0;
+        let mut add = |similarity: f64, weight: f64| {
+            total += similarity * weight;
+            weights += weight;
+        };
+        match (&self.given_name, &self.family_name) {
+            (Some(given), Some(family)) => {
+                let straight =
+                    (given_similarity(given, child) + family_similarity(family, child)) / 2.0;
+                let swapped = (family_similarity(given, child) + given_similarity(family, child))
+                    / 2.0
+                    * 0.95;
+                add(straight.max(swapped), 6.0);
+            }
+            (Some(given), None) => add(
+                given_similarity(given, child).max(family_similarity(given, child) * 0.95),
+                3.0,
+            ),
+            (None, Some(family)) => add(
+                family_similarity(family, child).max(given_similarity(family, child) * 0.95),
+                3.0,
+            ),
+            (None, None) => {}
+        }
+        match (self.birth, child.date_of_birth) {
+            (Some(BirthQuery::Date(date)), Some(born)) => add(dates_similarity(date, born), 3.0),
+            (Some(BirthQuery::Between(from, to)), Some(born)) => add(
+                if (from..=to).contains(&born) {
+                    1.0
+                } else {
+                    0.0
+                },
+                3.0,
+            ),
+            (Some(_), None) => add(0.0, 3.0),
+            (None, _) => {}
+        }
+        if let Some(given) = &self.postcode {
+            let weight = if given.full.is_some() {
+                2.0
+            } else if given.sector.is_some() {
+                1.5
+            } else {
+                1.0
+            };
+            let current = child
+                .current_postcode
+                .as_deref()
+                .and_then(PostcodeParts::parse)
+                .map(|p| postcode_fit(given, &p))
+                .unwrap_or(0.0);
+            let earlier = child
+                .earlier_postcodes
+                .iter()
+                .filter_map(|p| PostcodeParts::parse(p))
+                .map(|p| postcode_fit(given, &p) * 0.9)
+                .fold(0.0, f64::max);
+            add(current.max(earlier), weight);
+        }
+        if let Some(gender) = &self.gender {
+            let fit = if *gender == child.gender {
+                1.0
+            } else if gender == "not_specified" || child.gender == "not_specified" {
+                0.5
+            } else {
+                0.0
+            };
+            add(fit, 1.0);
+        }
+        if weights == 0.0 {
+            0.0
+        } else {
+            (total / weights).clamp(0.0, 1.0)
+        }
+    }
+}
+
+/// The given name as searched against the child's given name, then (discounted) a middle
+/// name the child may go by, or a former given name.
+fn given_similarity(name: &str, child: &Findable) -> f64 {
+    let mut best = name_similarity(name, &child.given_name);
+    if let Some(middle) = &child.middle_names {
+        for word in name_tokens(middle) {
+            best = best.max(name_similarity(name, &word) * 0.9);
+        }
+    }
+    for former in &child.former_given_names {
+        best = best.max(name_similarity(name, former) * 0.95);
+    }
+    best
+}
+
+/// The family name as searched against the child's, then (discounted) former family names.
+fn family_similarity(name: &str, child: &Findable) -> f64 {
+    let mut best = name_similarity(name, &child.family_name);
+    for former in &child.former_family_names {
+        best = best.max(name_similarity(name, former) * 0.95);
+    }
+    best
+}
+
+/// How well a postcode fits what the searcher gave: all of what they gave agreeing is 1,
+/// however little that was (its weight says how much it counts).
+fn postcode_fit(given: &PostcodeParts, recorded: &PostcodeParts) -> f64 {
+    let levels = [
+        (given.full.as_ref(), recorded.full.as_ref()),
+        (given.sector.as_ref(), recorded.sector.as_ref()),
+        (Some(&given.outward), Some(&recorded.outward)),
+        (Some(&given.area), Some(&recorded.area)),
+    ];
+    let given_levels: Vec<_> = levels.iter().filter(|(g, _)| g.is_some()).collect();
+    for (depth, (g, r)) in given_levels.iter().enumerate() {
+        if g == r {
+            return 1.0 - depth as f64 / given_levels.len() as f64;
+        }
+    }
+    0.0
+}
+
+#[cfg(test)]
+mod tests;
