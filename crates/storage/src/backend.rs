@@ -9,6 +9,7 @@ pub(crate) mod sqlite {
     include!("queries/children.rs");
     include!("queries/stats.rs");
     include!("queries/identity.rs");
+    include!("queries/search.rs");
 }
 
 pub(crate) mod postgres {
@@ -19,4 +20,5 @@ pub(crate) mod postgres {
     include!("queries/children.rs");
     include!("queries/stats.rs");
     include!("queries/identity.rs");
+    include!("queries/search.rs");
 }

@@ -12,6 +12,7 @@ mod catalogue;
 mod error;
 mod identity;
 mod rows;
+mod search_index;
 mod store;
 mod store_identity;
 
@@ -23,6 +24,7 @@ pub use identity::{
     ApiClientRecord, NewSession, NewUser, OrganisationRecord, RegisteredKeyRow, SessionRecord,
     SignInRecord, StoredAuditEvent, UserRecord,
 };
+pub use search_index::{findable, CandidateLookup, FoundChild, SearchDecision};
 pub use store::{Backend, LoadReport, LocalAuthorityStats, Store};
 
 /// Migration file names per backend, for the test that keeps the two listings equal.

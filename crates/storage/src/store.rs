@@ -178,6 +178,29 @@ impl Store {
         dispatch_to_backend!(self, view_child(permit, id, audit_for))
     }
 
+    /// Finds the candidates of a search and, in the same transaction, records the audit
+    /// entry `decide` makes with the outcome: nothing is returned unless that entry is
+    /// committed.
+    pub async fn search_children(
+        &self,
+        permit: &Permit,
+        lookup: &crate::CandidateLookup,
+        decide: &crate::SearchDecision<'_>,
+    ) -> Result<contactpoint_domain::search::SearchOutcome, StorageError> {
+        dispatch_to_backend!(self, search_children(permit, lookup, decide))
+    }
+
+    /// Archives a child's record on a date: from then on no search finds it and no
+    /// practitioner opens it.
+    pub async fn archive_child(
+        &self,
+        permit: &Permit,
+        id: &ContactPointId,
+        on: chrono::NaiveDate,
+    ) -> Result<(), StorageError> {
+        dispatch_to_backend!(self, archive_child(permit, id, on))
+    }
+
     /// The services an organisation runs (its staff see their own sensitive services).
     pub async fn service_ids_of_organisation(
         &self,

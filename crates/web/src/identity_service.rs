@@ -20,6 +20,8 @@ pub enum ServiceError {
     Denied,
     /// The PIN or one-time code given for a sensitive action was wrong.
     FreshAuthentication,
+    /// A search too vague to be proportionate; says what to add.
+    TooVague(String),
     Storage(StorageError),
 }
 
@@ -52,6 +54,9 @@ impl From<ServiceError> for crate::ApiError {
                 "fresh_authentication_failed",
                 "pin and otp: this action needs your PIN and a new code from your security token",
             ),
+            ServiceError::TooVague(add) => {
+                Self::new(StatusCode::BAD_REQUEST, "search_too_vague", add)
+            }
             ServiceError::Storage(e) => e.into(),
         }
     }
@@ -62,6 +67,7 @@ impl From<ServiceError> for crate::error::PageError {
         match e {
             ServiceError::Invalid(field) => Self::bad_request(format!("{}: {}", field.field, field.expected)),
             ServiceError::Denied => Self::forbidden(),
+            ServiceError::TooVague(add) => Self::bad_request(add),
             ServiceError::FreshAuthentication => Self::bad_request("Your password, PIN or security code was not right. This action needs them again, with a new code from your security token. After 5 wrong attempts your account is locked."),
             ServiceError::Storage(e) => e.into(),
         }

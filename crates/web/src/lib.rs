@@ -8,6 +8,7 @@ mod health;
 pub mod html;
 pub mod identity_service;
 mod pages;
+pub mod search;
 pub mod security_key;
 pub mod session;
 pub mod signin;
@@ -262,6 +263,10 @@ pub fn route_table() -> Vec<(RouteInfo, MethodRouter<AppState>)> {
         (
             r("GET", "/audit", Administration),
             get(pages::audit::review),
+        ),
+        (
+            r("GET", "/api/children", SignedIn),
+            get(api::children::search),
         ),
         (
             r("POST", "/api/children/{id}/view", SignedIn),

@@ -90,6 +90,9 @@ pub(crate) async fn load_children(
         }
     }
 
+    let indexed: Vec<_> = rows.iter().map(|(id, _, r)| (*id, *r)).collect();
+    insert_search_keys(&mut tx, &indexed).await?;
+
     let former: Vec<_> = rows
         .iter()
         .flat_map(|(id, _, r)| r.former_names.iter().map(move |f| (*id, f)))
@@ -289,6 +292,15 @@ pub(crate) async fn view_child(
     audit_for: &(dyn Fn(&contactpoint_domain::ChildRecord) -> contactpoint_domain::AuditEvent + Sync),
 ) -> Result<contactpoint_domain::ChildRecord, crate::StorageError> {
     let mut tx = pool.begin().await?;
+    // An archived record is not opened by a view (only by the archive's own readers).
+    let archived: Option<bool> =
+        sqlx::query_scalar("SELECT archived_on IS NOT NULL FROM children WHERE contactpoint_id = $1")
+            .bind(id.as_digits())
+            .fetch_optional(&mut *tx)
+            .await?;
+    if archived != Some(false) {
+        return Err(crate::StorageError::NotFound { what: "child" });
+    }
     let record = read_child(&mut tx, id).await?;
     append_audit(&mut tx, &audit_for(&record)).await?;
     tx.commit().await?;

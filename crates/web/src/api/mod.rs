@@ -28,6 +28,7 @@ use utoipa::OpenApi;
         admin::register_client,
         admin::revoke_client,
         audit::list,
+        children::search,
         children::view,
     ),
     components(schemas(

@@ -1,0 +1,171 @@
+// Included into each backend module (see backend.rs).
+
+/// Writes the search keys of newly stored children (`rows`: database id and record).
+async fn insert_search_keys(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    rows: &[(i64, &contactpoint_domain::ChildRecord)],
+) -> Result<(), crate::StorageError> {
+    let keys: Vec<(i64, i64)> = rows
+        .iter()
+        .flat_map(|(id, record)| {
+            crate::search_index::findable(record)
+                .index_keys()
+                .into_iter()
+                .map(move |key| (key, *id))
+        })
+        .collect();
+    for chunk in keys.chunks(rows_per_statement(2)) {
+        let mut insert =
+            sqlx::QueryBuilder::<Db>::new("INSERT INTO child_search_keys (key, child_id) ");
+        insert.push_values(chunk, |mut row, (key, child_id)| {
+            row.push_bind(*key).push_bind(*child_id);
+        });
+        insert.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct CandidateRow {
+    id: i64,
+    contactpoint_id: String,
+    given_name: String,
+    middle_names: Option<String>,
+    family_name: String,
+    gender: String,
+    date_of_birth: chrono::NaiveDate,
+    shielded: bool,
+    archived: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct CandidateFormerName {
+    child_id: i64,
+    given_name: Option<String>,
+    family_name: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct CandidateAddress {
+    child_id: i64,
+    postcode: String,
+    town: String,
+    open: bool,
+}
+
+fn push_id_list(query: &mut sqlx::QueryBuilder<Db>, ids: &[i64]) {
+    query.push("(");
+    let mut list = query.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    list.push_unseparated(")");
+}
+
+/// The children a lookup reaches, with what a search scores them on.
+async fn read_candidates(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    lookup: &crate::CandidateLookup,
+) -> Result<Vec<crate::FoundChild>, crate::StorageError> {
+    use std::collections::HashMap;
+    let mut query = sqlx::QueryBuilder::<Db>::new(
+        "SELECT id, contactpoint_id, given_name, middle_names, family_name, gender, date_of_birth, \
+         shielded, archived_on IS NOT NULL AS archived FROM children WHERE ",
+    );
+    match lookup {
+        crate::CandidateLookup::ById(id) => {
+            query.push("contactpoint_id = ").push_bind(id.as_digits());
+        }
+        crate::CandidateLookup::ByKeys(keys) if keys.is_empty() => return Ok(Vec::new()),
+        crate::CandidateLookup::ByKeys(keys) => {
+            query.push("id IN (SELECT child_id FROM child_search_keys WHERE key IN ");
+            push_id_list(&mut query, keys);
+            query.push(")");
+        }
+    }
+    let rows: Vec<CandidateRow> = query.build_query_as().fetch_all(&mut **tx).await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut former = sqlx::QueryBuilder::<Db>::new(
+        "SELECT child_id, given_name, family_name FROM child_former_names WHERE child_id IN ",
+    );
+    push_id_list(&mut former, &ids);
+    let mut former_by_child: HashMap<i64, Vec<CandidateFormerName>> = HashMap::new();
+    for row in former.build_query_as::<CandidateFormerName>().fetch_all(&mut **tx).await? {
+        former_by_child.entry(row.child_id).or_default().push(row);
+    }
+    let mut addresses = sqlx::QueryBuilder::<Db>::new(
+        "SELECT child_id, postcode, town, valid_to IS NULL AS open FROM child_addresses WHERE child_id IN ",
+    );
+    push_id_list(&mut addresses, &ids);
+    addresses.push(" ORDER BY valid_from DESC, id DESC");
+    let mut addresses_by_child: HashMap<i64, Vec<CandidateAddress>> = HashMap::new();
+    for row in addresses.build_query_as::<CandidateAddress>().fetch_all(&mut **tx).await? {
+        addresses_by_child.entry(row.child_id).or_default().push(row);
+    }
+    rows.into_iter()
+        .map(|row| {
+            let former = former_by_child.remove(&row.id).unwrap_or_default();
+            let addresses = addresses_by_child.remove(&row.id).unwrap_or_default();
+            let open = addresses.iter().find(|a| a.open);
+            Ok(crate::FoundChild {
+                contactpoint_id: contactpoint_domain::ContactPointId::parse(&row.contactpoint_id)
+                    .map_err(crate::StorageError::corrupt("children"))?,
+                gender: contactpoint_domain::Gender::parse(&row.gender).map_err(crate::StorageError::corrupt("children"))?,
+                date_of_birth: row.date_of_birth,
+                town: open.map(|a| a.town.clone()),
+                shielded: row.shielded,
+                archived: row.archived,
+                findable: contactpoint_matching::search::Findable {
+                    given_name: row.given_name,
+                    middle_names: row.middle_names,
+                    family_name: row.family_name,
+                    former_given_names: former.iter().filter_map(|f| f.given_name.clone()).collect(),
+                    former_family_names: former.into_iter().map(|f| f.family_name).collect(),
+                    date_of_birth: Some(row.date_of_birth),
+                    gender: row.gender,
+                    current_postcode: open.map(|a| a.postcode.clone()),
+                    earlier_postcodes: addresses
+                        .iter()
+                        .filter(|a| !a.open)
+                        .map(|a| a.postcode.clone())
+                        .collect(),
+                },
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn search_children(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    lookup: &crate::CandidateLookup,
+    decide: &crate::SearchDecision<'_>,
+) -> Result<contactpoint_domain::search::SearchOutcome, crate::StorageError> {
+    let mut tx = pool.begin().await?;
+    let candidates = read_candidates(&mut tx, lookup).await?;
+    let (outcome, event) = decide(candidates);
+    append_audit(&mut tx, &event).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+pub(crate) async fn archive_child(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    id: &contactpoint_domain::ContactPointId,
+    on: chrono::NaiveDate,
+) -> Result<(), crate::StorageError> {
+    let changed = sqlx::query("UPDATE children SET archived_on = $1 WHERE contactpoint_id = $2")
+        .bind(on)
+        .bind(id.as_digits())
+        .execute(pool)
+        .await?
+        .rows_affected();
+    if changed == 0 {
+        return Err(crate::StorageError::NotFound { what: "child" });
+    }
+    Ok(())
+}
