@@ -35,10 +35,12 @@ pub enum Action {
     SearchChildren,
     ViewChild,
     OverrideShield,
+    /// See and acknowledge the alerts raised when someone overrides shielding.
+    HandleShieldAlerts,
 }
 
 impl Action {
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::ViewOwnAccount,
         Self::EndOwnSessions,
         Self::EnrolSecurityToken,
@@ -53,6 +55,7 @@ impl Action {
         Self::SearchChildren,
         Self::ViewChild,
         Self::OverrideShield,
+        Self::HandleShieldAlerts,
     ];
 
     /// Administrative changes need the PIN and token again at the moment they are made.
@@ -136,6 +139,8 @@ pub fn authorize(actor: &Actor, action: Action, target: &Target) -> Result<Permi
             };
             *target == Target::Own && role_ok
         }
+        // The responsible team brokers contact for shielded children, so it is told.
+        A::HandleShieldAlerts => actor.role == Role::LocalTeam && in_own_authority(actor, target),
         // The override is for child-protection practitioners (police, social workers) only.
         A::OverrideShield => {
             *target == Target::Own && actor.shield_override && actor.role == Role::Practitioner

@@ -10,6 +10,7 @@ pub(crate) mod sqlite {
     include!("queries/stats.rs");
     include!("queries/identity.rs");
     include!("queries/search.rs");
+    include!("queries/shield_alerts.rs");
 }
 
 pub(crate) mod postgres {
@@ -21,4 +22,5 @@ pub(crate) mod postgres {
     include!("queries/stats.rs");
     include!("queries/identity.rs");
     include!("queries/search.rs");
+    include!("queries/shield_alerts.rs");
 }

@@ -13,6 +13,7 @@ mod error;
 mod identity;
 mod rows;
 mod search_index;
+mod shield_alerts;
 mod store;
 mod store_identity;
 
@@ -25,6 +26,7 @@ pub use identity::{
     SignInRecord, StoredAuditEvent, UserRecord,
 };
 pub use search_index::{findable, CandidateLookup, FoundChild, SearchDecision};
+pub use shield_alerts::{NewShieldAlert, ShieldAlertRecord};
 pub use store::{Backend, LoadReport, LocalAuthorityStats, Store};
 
 /// Migration file names per backend, for the test that keeps the two listings equal.

@@ -168,14 +168,38 @@ impl Store {
     }
 
     /// A child's record, read together with the audit entry of the view (`audit_for` makes
-    /// it from the record, e.g. to name the projection shown); NotFound for no such child.
+    /// it from the record, e.g. to name the projection shown), and for a shield override of
+    /// a shielded child the alert to its team; NotFound for no such (or an archived) child.
     pub async fn view_child(
         &self,
         permit: &Permit,
         id: &ContactPointId,
         audit_for: &(dyn Fn(&ChildRecord) -> contactpoint_domain::AuditEvent + Sync),
+        override_alert: Option<&crate::NewShieldAlert>,
     ) -> Result<ChildRecord, StorageError> {
-        dispatch_to_backend!(self, view_child(permit, id, audit_for))
+        dispatch_to_backend!(self, view_child(permit, id, audit_for, override_alert))
+    }
+
+    /// The shield-override alerts of a local authority, unacknowledged first, read with the
+    /// audit entry of the reading.
+    pub async fn shield_alerts(
+        &self,
+        permit: &Permit,
+        la: &contactpoint_domain::LocalAuthorityCode,
+        audit: &contactpoint_domain::AuditEvent,
+    ) -> Result<Vec<crate::ShieldAlertRecord>, StorageError> {
+        dispatch_to_backend!(self, shield_alerts(permit, la, audit))
+    }
+
+    /// Marks an alert as dealt with by the audit entry's actor, recording it.
+    pub async fn acknowledge_shield_alert(
+        &self,
+        permit: &Permit,
+        la: &contactpoint_domain::LocalAuthorityCode,
+        id: i64,
+        audit: &contactpoint_domain::AuditEvent,
+    ) -> Result<(), StorageError> {
+        dispatch_to_backend!(self, acknowledge_shield_alert(permit, la, id, audit))
     }
 
     /// Finds the candidates of a search and, in the same transaction, records the audit

@@ -1,13 +1,30 @@
 //! Viewing a child's record: a reason first, then the one projection, and the view recorded
-//! in the same transaction as the read. Shared by the pages and the API.
+//! in the same transaction as the read. A shield override also needs the warning accepted
+//! and fresh factors, and alerts the responsible team in that same transaction. Shared by
+//! the pages and the API.
 
-use crate::identity_service::ServiceError;
+use crate::identity_service::{require_fresh, ServiceError};
 use crate::session::SignedIn;
 use crate::AppState;
 use contactpoint_domain::{
-    authorize, project, Action, AuditEvent, ContactPointId, Outcome, ProjectedRecord, Target,
-    ViewReason, Viewer,
+    authorize, project, Action, AuditEvent, ContactPointId, FieldError, Outcome, ProjectedRecord,
+    Target, ViewReason, Viewer,
 };
+use contactpoint_storage::NewShieldAlert;
+
+/// The warning a user must accept before a shield override.
+pub const OVERRIDE_WARNING: &str = "Overriding shielding starts an immediate investigation. \
+The responsible local ContactPoint team is alerted now, and you must be able to justify this view. \
+The hidden details are shown for this view only.";
+
+/// What a shield override needs besides the reason: the warning accepted, and the user's
+/// PIN and a new code from their security token.
+#[derive(Debug, Clone, Copy)]
+pub struct ShieldOverride<'a> {
+    pub warning_accepted: bool,
+    pub pin: &'a str,
+    pub otp: &'a str,
+}
 
 pub async fn view_child(
     state: &AppState,
@@ -15,10 +32,24 @@ pub async fn view_child(
     contactpoint_id: &str,
     reason_code: &str,
     reason_text: Option<&str>,
+    shield_override: Option<ShieldOverride<'_>>,
 ) -> Result<ProjectedRecord, ServiceError> {
-    let permit = authorize(&who.actor(), Action::ViewChild, &Target::Own)?;
+    let permit = match shield_override {
+        Some(_) => authorize(&who.actor(), Action::OverrideShield, &Target::Own)?,
+        None => authorize(&who.actor(), Action::ViewChild, &Target::Own)?,
+    };
     let id = ContactPointId::parse(contactpoint_id)?;
     let reason = ViewReason::parse(reason_code, reason_text)?;
+    if let Some(o) = shield_override {
+        if !o.warning_accepted {
+            return Err(FieldError::new(
+                "warning_accepted",
+                "confirmation that you understand an investigation will follow",
+            )
+            .into());
+        }
+        require_fresh(state, who, o.pin, o.otp, "shield_override").await?;
+    }
     let user = &who.session.user;
     let viewer = Viewer {
         role: user.role,
@@ -27,7 +58,7 @@ pub async fn view_child(
             .store
             .service_ids_of_organisation(user.organisation.id)
             .await?,
-        shield_override: false,
+        shield_override: shield_override.is_some(),
     };
     let today = state.clock.today();
     let now = state.clock.now();
@@ -44,9 +75,23 @@ pub async fn view_child(
         if let ViewReason::Other(text) = &reason {
             event = event.with("reason_text", text);
         }
+        if shield_override.is_some() {
+            event = event.with("shield_override", "requested");
+        }
         event
     };
-    let record = state.store.view_child(&permit, &id, &audit_for).await?;
+    let alert = shield_override.map(|_| NewShieldAlert {
+        by_user_id: who.user_id(),
+        at: now,
+        reason: match &reason {
+            ViewReason::Other(text) => format!("other: {text}"),
+            r => r.code().to_owned(),
+        },
+    });
+    let record = state
+        .store
+        .view_child(&permit, &id, &audit_for, alert.as_ref())
+        .await?;
     let team = state
         .store
         .local_authority_team(&record.local_authority)

@@ -122,7 +122,7 @@ pub(crate) async fn count_failure(
     Ok(())
 }
 
-async fn require_fresh(
+pub(crate) async fn require_fresh(
     state: &AppState,
     who: &SignedIn,
     pin: &str,

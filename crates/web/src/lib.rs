@@ -11,6 +11,7 @@ mod pages;
 pub mod search;
 pub mod security_key;
 pub mod session;
+pub mod shield_alerts;
 pub mod signin;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
@@ -263,6 +264,42 @@ pub fn route_table() -> Vec<(RouteInfo, MethodRouter<AppState>)> {
         (
             r("GET", "/audit", Administration),
             get(pages::audit::review),
+        ),
+        (
+            r("GET", "/admin/shield-alerts", Administration),
+            get(pages::alerts::list),
+        ),
+        (
+            r(
+                "POST",
+                "/admin/shield-alerts/{id}/acknowledge",
+                Administration,
+            ),
+            post(pages::alerts::acknowledge),
+        ),
+        (
+            r("GET", "/api/shield-alerts", Administration),
+            get(api::alerts::list),
+        ),
+        (
+            r(
+                "POST",
+                "/api/shield-alerts/{id}/acknowledge",
+                Administration,
+            ),
+            post(api::alerts::acknowledge),
+        ),
+        (
+            r("GET", "/children", SignedIn),
+            get(pages::children::search),
+        ),
+        (
+            r("GET", "/children/{id}", SignedIn),
+            get(pages::children::ask_reason),
+        ),
+        (
+            r("POST", "/children/{id}/view", SignedIn),
+            post(pages::children::view),
         ),
         (
             r("GET", "/api/children", SignedIn),

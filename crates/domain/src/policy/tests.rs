@@ -27,23 +27,23 @@ fn targets() -> [Target; 3] {
 /// Each row: who, then for each action in `Action::ALL` order the targets allowed, as a
 /// string of three characters (own, same authority, other authority): `y` allowed, `.` refused.
 #[rustfmt::skip]
-fn expected() -> Vec<(&'static str, Actor, [&'static str; 14])> {
+fn expected() -> Vec<(&'static str, Actor, [&'static str; 15])> {
     use Duty::*;
     use Role::*;
-    //                                                        own   ends  enrol  orgs  accr  users  create change unlock api   audit  search view  override
+    //                                                        own   ends  enrol  orgs  accr  users  create change unlock api   audit  search view  override alerts
     vec![
-        ("practitioner",              actor(Practitioner, &[], false),           ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", "...", "y..", "y..", "..."]),
-        ("practitioner with override", actor(Practitioner, &[], true),           ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", "...", "y..", "y..", "y.."]),
-        ("mediator",                  actor(Mediator, &[], false),               ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", "...", "y..", "y..", "..."]),
-        ("team, user administration", actor(LocalTeam, &[UserAdministration], false), ["y..", "y..", "y..", ".y.", ".y.", ".y.", ".y.", ".y.", ".y.", ".y.", ".y.", "y..", "y..", "..."]),
-        ("team, data management",     actor(LocalTeam, &[DataManagement], false), ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", ".y.", "y..", "y..", "..."]),
-        ("team, helpdesk",            actor(LocalTeam, &[Helpdesk], false),      ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", ".y.", "y..", "y..", "..."]),
-        ("auditor",                   actor(Auditor, &[], false),                ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", ".y.", "...", "...", "..."]),
-        ("auditor with override",     actor(Auditor, &[], true),                 ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", ".y.", "...", "...", "..."]),
-        ("national administrator",    actor(NationalAdministrator, &[], false),  ["y..", "y..", "y..", ".yy", ".yy", ".yy", ".yy", ".yy", ".yy", ".yy", "...", "y..", "y..", "..."]),
-        ("team with override",        actor(LocalTeam, &[UserAdministration], true), ["y..", "y..", "y..", ".y.", ".y.", ".y.", ".y.", ".y.", ".y.", ".y.", ".y.", "y..", "y..", "..."]),
-        ("mediator with override",    actor(Mediator, &[], true),                ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", "...", "y..", "y..", "..."]),
-        ("national admin with override", actor(NationalAdministrator, &[], true), ["y..", "y..", "y..", ".yy", ".yy", ".yy", ".yy", ".yy", ".yy", ".yy", "...", "y..", "y..", "..."]),
+        ("practitioner",              actor(Practitioner, &[], false),           ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", "...", "y..", "y..", "...", "..."]),
+        ("practitioner with override", actor(Practitioner, &[], true),           ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", "...", "y..", "y..", "y..", "..."]),
+        ("mediator",                  actor(Mediator, &[], false),               ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", "...", "y..", "y..", "...", "..."]),
+        ("team, user administration", actor(LocalTeam, &[UserAdministration], false), ["y..", "y..", "y..", ".y.", ".y.", ".y.", ".y.", ".y.", ".y.", ".y.", ".y.", "y..", "y..", "...", ".y."]),
+        ("team, data management",     actor(LocalTeam, &[DataManagement], false), ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", ".y.", "y..", "y..", "...", ".y."]),
+        ("team, helpdesk",            actor(LocalTeam, &[Helpdesk], false),      ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", ".y.", "y..", "y..", "...", ".y."]),
+        ("auditor",                   actor(Auditor, &[], false),                ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", ".y.", "...", "...", "...", "..."]),
+        ("auditor with override",     actor(Auditor, &[], true),                 ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", ".y.", "...", "...", "...", "..."]),
+        ("national administrator",    actor(NationalAdministrator, &[], false),  ["y..", "y..", "y..", ".yy", ".yy", ".yy", ".yy", ".yy", ".yy", ".yy", "...", "y..", "y..", "...", "..."]),
+        ("team with override",        actor(LocalTeam, &[UserAdministration], true), ["y..", "y..", "y..", ".y.", ".y.", ".y.", ".y.", ".y.", ".y.", ".y.", ".y.", "y..", "y..", "...", ".y."]),
+        ("mediator with override",    actor(Mediator, &[], true),                ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", "...", "y..", "y..", "...", "..."]),
+        ("national admin with override", actor(NationalAdministrator, &[], true), ["y..", "y..", "y..", ".yy", ".yy", ".yy", ".yy", ".yy", ".yy", ".yy", "...", "y..", "y..", "...", "..."]),
     ]
 }
 

@@ -12,6 +12,21 @@ CREATE TABLE child_search_keys (
 );
 CREATE INDEX child_search_keys_by_child ON child_search_keys (child_id);
 
+-- A shield override alerts the responsible local team at once: a queue they work through.
+INSERT INTO id_allocators (name, next_id) VALUES ('shield_alerts', 1);
+CREATE TABLE shield_alerts (
+    id BIGINT PRIMARY KEY,
+    local_authority TEXT NOT NULL REFERENCES local_authorities (code),
+    contactpoint_id TEXT NOT NULL,
+    raised_at TIMESTAMPTZ NOT NULL,
+    raised_by_user_id BIGINT NOT NULL REFERENCES users (id),
+    reason TEXT NOT NULL,
+    acknowledged_at TIMESTAMPTZ,
+    acknowledged_by_user_id BIGINT REFERENCES users (id),
+    CHECK ((acknowledged_at IS NULL) = (acknowledged_by_user_id IS NULL))
+);
+CREATE INDEX shield_alerts_by_authority ON shield_alerts (local_authority, acknowledged_at);
+
 -- The audit trail is append-only: besides the triggers, the role that owns and writes it
 -- (the one that runs migrations and the server) loses the right to change or remove rows.
 -- A superuser bypasses privileges, so a deployment runs the server as an ordinary role.

@@ -11,3 +11,18 @@ CREATE TABLE child_search_keys (
     PRIMARY KEY (key, child_id)
 ) WITHOUT ROWID;
 CREATE INDEX child_search_keys_by_child ON child_search_keys (child_id);
+
+-- A shield override alerts the responsible local team at once: a queue they work through.
+INSERT INTO id_allocators (name, next_id) VALUES ('shield_alerts', 1);
+CREATE TABLE shield_alerts (
+    id BIGINT PRIMARY KEY,
+    local_authority TEXT NOT NULL REFERENCES local_authorities (code),
+    contactpoint_id TEXT NOT NULL,
+    raised_at TIMESTAMPTZ NOT NULL,
+    raised_by_user_id BIGINT NOT NULL REFERENCES users (id),
+    reason TEXT NOT NULL,
+    acknowledged_at TIMESTAMPTZ,
+    acknowledged_by_user_id BIGINT REFERENCES users (id),
+    CHECK ((acknowledged_at IS NULL) = (acknowledged_by_user_id IS NULL))
+);
+CREATE INDEX shield_alerts_by_authority ON shield_alerts (local_authority, acknowledged_at);

@@ -290,6 +290,7 @@ pub(crate) async fn view_child(
     _permit: &contactpoint_domain::Permit,
     id: &contactpoint_domain::ContactPointId,
     audit_for: &(dyn Fn(&contactpoint_domain::ChildRecord) -> contactpoint_domain::AuditEvent + Sync),
+    override_alert: Option<&crate::NewShieldAlert>,
 ) -> Result<contactpoint_domain::ChildRecord, crate::StorageError> {
     let mut tx = pool.begin().await?;
     // An archived record is not opened by a view (only by the archive's own readers).
@@ -303,6 +304,9 @@ pub(crate) async fn view_child(
     }
     let record = read_child(&mut tx, id).await?;
     append_audit(&mut tx, &audit_for(&record)).await?;
+    if let Some(alert) = override_alert.filter(|_| record.shielded) {
+        insert_shield_alert(&mut tx, &record, alert).await?;
+    }
     tx.commit().await?;
     Ok(record)
 }

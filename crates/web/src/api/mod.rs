@@ -2,6 +2,7 @@
 //! by the OpenAPI document at `/api/openapi.json`.
 
 pub mod admin;
+pub mod alerts;
 pub mod audit;
 pub mod children;
 pub mod sessions;
@@ -29,6 +30,8 @@ use utoipa::OpenApi;
         admin::revoke_client,
         audit::list,
         children::search,
+        alerts::list,
+        alerts::acknowledge,
         children::view,
     ),
     components(schemas(

@@ -2,7 +2,9 @@
 
 pub mod account;
 pub mod admin;
+pub mod alerts;
 pub mod audit;
+pub mod children;
 pub mod sign_in;
 
 use crate::error::PageError;
@@ -40,7 +42,9 @@ impl Fields {
 pub(crate) async fn home(user: Option<PageUser>) -> Html<String> {
     let header = user.as_ref().map(|u| u.0.header());
     let next = match &user {
-        Some(_) => r#"<p><a href="/account">Go to your account</a></p>"#,
+        Some(_) => {
+            r#"<p><a href="/children">Find a child</a></p><p><a href="/account">Go to your account</a></p>"#
+        }
         None => {
             r#"<p><a href="/sign-in">Sign in</a> with your user name, password, PIN and security token.</p>"#
         }
