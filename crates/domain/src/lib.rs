@@ -16,6 +16,7 @@ pub mod permit;
 pub mod policy;
 pub mod projection;
 pub mod provenance;
+pub mod review;
 pub mod search;
 pub mod service;
 

@@ -11,6 +11,7 @@ pub(crate) mod sqlite {
     include!("queries/identity.rs");
     include!("queries/search.rs");
     include!("queries/shield_alerts.rs");
+    include!("queries/review.rs");
 }
 
 pub(crate) mod postgres {
@@ -23,4 +24,5 @@ pub(crate) mod postgres {
     include!("queries/identity.rs");
     include!("queries/search.rs");
     include!("queries/shield_alerts.rs");
+    include!("queries/review.rs");
 }

@@ -26,7 +26,7 @@ pub use identity::{
     SignInRecord, StoredAuditEvent, UserRecord,
 };
 pub use search_index::{findable, CandidateLookup, FoundChild, SearchDecision};
-pub use shield_alerts::{NewShieldAlert, ShieldAlertRecord};
+pub use shield_alerts::{ChildAccess, NewShieldAlert, ShieldAlertRecord};
 pub use store::{Backend, LoadReport, LocalAuthorityStats, Store};
 
 /// Migration file names per backend, for the test that keeps the two listings equal.

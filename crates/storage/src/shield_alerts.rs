@@ -24,3 +24,17 @@ pub struct ShieldAlertRecord {
     pub acknowledged_at: Option<DateTime<Utc>>,
     pub acknowledged_by_user_id: Option<i64>,
 }
+
+/// One view of a child, as the child's access history shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChildAccess {
+    pub at: DateTime<Utc>,
+    pub user_id: i64,
+    pub username: String,
+    pub name: String,
+    pub organisation: String,
+    pub route: String,
+    pub reason: String,
+    pub reason_text: Option<String>,
+    pub projection: String,
+}

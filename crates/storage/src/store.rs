@@ -225,6 +225,38 @@ impl Store {
         dispatch_to_backend!(self, archive_child(permit, id, on))
     }
 
+    /// Sign-ins, searches and views in `[from, to)` by the authority's users or about its
+    /// children, read with the review's own audit entry.
+    pub async fn review_activity(
+        &self,
+        permit: &Permit,
+        la: &contactpoint_domain::LocalAuthorityCode,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+        audit: &contactpoint_domain::AuditEvent,
+    ) -> Result<Vec<contactpoint_domain::review::Activity>, StorageError> {
+        dispatch_to_backend!(self, review_activity(permit, la, from, to, audit))
+    }
+
+    /// The latest `limit` views of a child, newest first (with `audit`, recorded).
+    pub async fn child_access_history(
+        &self,
+        permit: &Permit,
+        id: &ContactPointId,
+        limit: i64,
+        audit: Option<&contactpoint_domain::AuditEvent>,
+    ) -> Result<Vec<crate::ChildAccess>, StorageError> {
+        dispatch_to_backend!(self, child_access_history(permit, id, limit, audit))
+    }
+
+    /// The local authority responsible for a child (to decide who may read its history).
+    pub async fn child_local_authority(
+        &self,
+        id: &ContactPointId,
+    ) -> Result<contactpoint_domain::LocalAuthorityCode, StorageError> {
+        dispatch_to_backend!(self, child_local_authority(id))
+    }
+
     /// The services an organisation runs (its staff see their own sensitive services).
     pub async fn service_ids_of_organisation(
         &self,

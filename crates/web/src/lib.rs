@@ -8,6 +8,7 @@ mod health;
 pub mod html;
 pub mod identity_service;
 mod pages;
+pub mod review;
 pub mod search;
 pub mod security_key;
 pub mod session;
@@ -264,6 +265,22 @@ pub fn route_table() -> Vec<(RouteInfo, MethodRouter<AppState>)> {
         (
             r("GET", "/audit", Administration),
             get(pages::audit::review),
+        ),
+        (
+            r("GET", "/audit/usage", Administration),
+            get(pages::audit::usage),
+        ),
+        (
+            r("GET", "/audit/children/{id}", Administration),
+            get(pages::audit::child_history),
+        ),
+        (
+            r("GET", "/api/audit/usage", Administration),
+            get(api::audit::usage),
+        ),
+        (
+            r("GET", "/api/children/{id}/access-history", Administration),
+            get(api::audit::child_history),
         ),
         (
             r("GET", "/admin/shield-alerts", Administration),

@@ -61,6 +61,8 @@ pub async fn search_children(
         AuditEvent::new(now, who.session.route, "children_searched", outcome)
             .by(who.user_id())
             .through_client(who.session.api_client_id)
+            // A search is about no one child yet: it is filed under the searcher's authority.
+            .in_authority(&who.session.user.organisation.local_authority)
     };
     let criteria = match SearchCriteria::parse(form, today) {
         Ok(criteria) => criteria,

@@ -118,3 +118,40 @@ pub async fn list(
             .collect(),
     ))
 }
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(default)]
+#[into_params(parameter_in = Query)]
+pub struct PeriodQuery {
+    /// First day, YYYY-MM-DD (default: 6 days before `to`).
+    pub from: Option<String>,
+    /// Last day, YYYY-MM-DD (default: today); at most 31 days after `from`.
+    pub to: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/audit/usage", operation_id = "reviewUsage", tag = "audit", params(PeriodQuery), security(("bearer" = [])),
+    responses((status = 200, description = "Sign-ins, searches and views per organisation per day, and flags for likely misuse", body = crate::review::Review),
+        (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+pub async fn usage(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+    Query(query): Query<PeriodQuery>,
+) -> Result<Json<crate::review::Review>, ApiError> {
+    Ok(Json(
+        crate::review::review(&state, &who, query.from.as_deref(), query.to.as_deref()).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/children/{id}/access-history", operation_id = "childAccessHistory", tag = "audit",
+    params(("id" = String, Path, description = "the ContactPoint ID")), security(("bearer" = [])),
+    responses((status = 200, description = "The latest 200 views of the child, newest first: who, from which organisation, when, why", body = [Object]),
+        (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+pub async fn child_history(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Json<Vec<contactpoint_storage::ChildAccess>>, ApiError> {
+    Ok(Json(
+        crate::review::child_history(&state, &who, &id, PAGE).await?,
+    ))
+}

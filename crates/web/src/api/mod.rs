@@ -31,6 +31,8 @@ use utoipa::OpenApi;
         audit::list,
         children::search,
         alerts::list,
+        audit::usage,
+        audit::child_history,
         alerts::acknowledge,
         children::view,
     ),

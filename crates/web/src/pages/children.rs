@@ -12,7 +12,13 @@ use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use contactpoint_domain::search::{SearchForm, SearchOutcome, SearchResult};
-use contactpoint_domain::{AddressState, Involvement, ProjectedRecord, ProjectionKind, ViewReason};
+use contactpoint_domain::{
+    authorize, Action, AddressState, Involvement, ProjectedRecord, ProjectionKind, Target,
+    ViewReason,
+};
+
+/// How many of the latest views the responsible team sees on the record itself.
+const ACCESS_HISTORY_ON_RECORD: i64 = 25;
 
 fn shown(user: &PageUser, title: &str, body: &str) -> Html<String> {
     let (name, csrf) = user.0.header();
@@ -254,10 +260,35 @@ pub async fn view(
         shield_override,
     )
     .await?;
+    // The responsible team sees, on the record, who else has opened it lately.
+    let history = match authorize(
+        &user.0.actor(),
+        Action::ReadAuditTrail,
+        &Target::LocalAuthority(record.local_authority.clone()),
+    ) {
+        Ok(permit) => {
+            let latest = state
+                .store
+                .child_access_history(
+                    &permit,
+                    &record.contactpoint_id,
+                    ACCESS_HISTORY_ON_RECORD,
+                    None,
+                )
+                .await
+                .map_err(crate::identity_service::ServiceError::from)?;
+            format!(
+                r#"<h2>Who has opened this record lately</h2>{}<p><a href="/audit/children/{}">The whole access history</a></p>"#,
+                super::audit::access_rows(&latest),
+                record.contactpoint_id.as_digits()
+            )
+        }
+        Err(_) => String::new(),
+    };
     Ok(shown(
         &user,
         &format!("{} {}", record.given_name, record.family_name),
-        &render_record(&record),
+        &format!("{}{history}", render_record(&record)),
     ))
 }
 
