@@ -594,27 +594,52 @@ fn audit_verify_prints_the_head_hash_and_names_the_first_tampered_entry() {
         "an anchor the trail does not contain fails"
     );
 
-    runtime.block_on(async {
-        let store = contactpoint_storage::Store::connect(&url).await.unwrap();
-        if let contactpoint_storage::Store::Sqlite(pool) = &store {
-            sqlx::query("DROP TRIGGER audit_events_are_never_updated")
-                .execute(pool)
-                .await
-                .unwrap();
-            sqlx::query("UPDATE audit_events SET outcome = 'success' WHERE id = 2")
-                .execute(pool)
-                .await
-                .unwrap();
-        }
-        store.close().await;
-    });
-    let verify = contactpoint()
-        .args(["audit", "verify", "--database-url", &url])
-        .output()
-        .unwrap();
-    assert!(!verify.status.success());
-    let err = String::from_utf8_lossy(&verify.stderr);
-    assert!(err.contains("broken at entry 2"), "{err}");
+    // Someone with the database in hand drops the triggers and edits, deletes or inserts
+    // an entry: each is caught, and the first bad entry named.
+    for (tamper, statements, first_bad) in [
+        ("edited", &["UPDATE audit_events SET outcome = 'success' WHERE id = 2"][..], 2),
+        ("deleted", &["DELETE FROM audit_events WHERE id = 2"], 3),
+        (
+            "inserted",
+            &["INSERT INTO audit_events (id, at, route, actor_user_id, on_behalf_of_user_id, api_client_id, action, outcome, subject_kind, subject_id, local_authority, details, previous_hash, hash) \
+               SELECT 5, at, route, actor_user_id, on_behalf_of_user_id, api_client_id, 'child_viewed', outcome, 'child', '123456789012', local_authority, details, hash, lower(hex(randomblob(32))) FROM audit_events WHERE id = 4"],
+            5,
+        ),
+    ] {
+        let copy = dir.path().join(format!("{tamper}.sqlite3"));
+        std::fs::copy(&path, &copy).unwrap();
+        let copy_url = format!("sqlite://{}", copy.display());
+        runtime.block_on(async {
+            let store = contactpoint_storage::Store::connect(&copy_url).await.unwrap();
+            if let contactpoint_storage::Store::Sqlite(pool) = &store {
+                for trigger in ["audit_events_are_never_updated", "audit_events_are_never_deleted"] {
+                    sqlx::query(sqlx::AssertSqlSafe(format!("DROP TRIGGER IF EXISTS {trigger}")))
+                        .execute(pool)
+                        .await
+                        .unwrap();
+                }
+                for statement in statements {
+                    let changed = sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
+                        .execute(pool)
+                        .await
+                        .unwrap()
+                        .rows_affected();
+                    assert_eq!(changed, 1, "{tamper}");
+                }
+            }
+            store.close().await;
+        });
+        let verify = contactpoint()
+            .args(["audit", "verify", "--database-url", &copy_url])
+            .output()
+            .unwrap();
+        assert!(!verify.status.success(), "{tamper} entry not caught");
+        let err = String::from_utf8_lossy(&verify.stderr);
+        assert!(
+            err.contains(&format!("broken at entry {first_bad}")),
+            "{tamper}: {err}"
+        );
+    }
 }
 
 #[test]

@@ -203,3 +203,42 @@ on_both_backends!(concurrent_appends_stay_one_chain, |store, _backend| {
         .expect("one valid sequence");
     assert_eq!(intact.entries, 40);
 });
+
+#[tokio::test]
+async fn on_postgres_the_role_that_owns_the_trail_may_not_update_delete_or_truncate_it() {
+    let Some(db) = TestDatabase::new(Backend::Postgres).await else {
+        eprintln!("skipped on postgres: no test database configured");
+        return;
+    };
+    let Store::Postgres(pool) = &db.store else {
+        unreachable!()
+    };
+    let granted: Vec<String> = sqlx::query_scalar(
+        "SELECT privilege_type::text FROM information_schema.role_table_grants \
+         WHERE table_schema = current_schema() AND table_name = 'audit_events' AND grantee = current_user \
+         ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert!(
+        granted.contains(&"INSERT".to_owned()) && granted.contains(&"SELECT".to_owned()),
+        "{granted:?}"
+    );
+    for revoked in ["UPDATE", "DELETE", "TRUNCATE"] {
+        assert!(
+            !granted.contains(&revoked.to_owned()),
+            "{revoked} still granted: {granted:?}"
+        );
+    }
+    // Other tables keep their ordinary rights.
+    let children: Vec<String> = sqlx::query_scalar(
+        "SELECT privilege_type::text FROM information_schema.role_table_grants \
+         WHERE table_schema = current_schema() AND table_name = 'children' AND grantee = current_user",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert!(children.contains(&"UPDATE".to_owned()), "{children:?}");
+    db.drop_database().await;
+}
