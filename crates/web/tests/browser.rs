@@ -301,6 +301,27 @@ async fn assert_account_asks_to_sign_in(browser: &Client, base: &str, when: &str
     );
 }
 
+/// The sample child (Amelia Smith-Adeyemi, born 30 June 2014), whose services include a
+/// child and adolescent mental health service.
+async fn a_child_with_a_sensitive_service(app: &TestApp) -> contactpoint_domain::ChildRecord {
+    use contactpoint_domain::{Permit, SystemTask};
+    let permit = Permit::system_bypass(SystemTask::TestFixture);
+    let catalogue = contactpoint_test_support::sample_catalogue();
+    let ids = app
+        .db
+        .store
+        .load_catalogue(&permit, &catalogue)
+        .await
+        .unwrap();
+    let child = contactpoint_test_support::sample_child(&catalogue, &ids, 3);
+    app.db
+        .store
+        .load_children(&permit, std::slice::from_ref(&child))
+        .await
+        .unwrap();
+    child
+}
+
 async fn journey(app: &TestApp, browser: &Client, base: &str) {
     let user = app.user("e.practitioner", Role::Practitioner, &[], 0).await;
 
@@ -380,7 +401,95 @@ async fn journey(app: &TestApp, browser: &Client, base: &str) {
     );
     assert_eq!(app.audited().await, [("sign_in".into(), "success".into())]);
 
-    // (c) Sign out from the header: the session ends and /account asks to sign in again.
+    // (c) Find a child with a misspelt name, give a reason, and see the record with the
+    // sensitive service masked.
+    let child = a_child_with_a_sensitive_service(app).await;
+    browser
+        .goto(&format!("{base}/children"))
+        .await
+        .expect("the search page opens");
+    wait_for_heading(browser, "Find a child").await;
+    for (id, value) in [
+        ("given_name", "Amelya"),
+        ("family_name", "Smyth-Adeyemi"),
+        ("date_of_birth", "2014-06-30"),
+    ] {
+        browser
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("the search form has a {id} field: {e}"))
+            .send_keys(value)
+            .await
+            .expect("the field takes typing");
+    }
+    browser
+        .find(Locator::XPath(
+            "//main//form[@action='/children']//button[normalize-space()='Search']",
+        ))
+        .await
+        .expect("the search form has its button")
+        .click()
+        .await
+        .expect("Search can be pressed");
+    let link = format!("/children/{}", child.contactpoint_id.as_digits());
+    wait_for(browser, Locator::XPath(&format!("//a[@href='{link}']")))
+        .await
+        .click()
+        .await
+        .expect("the result can be opened");
+    wait_for_heading(
+        browser,
+        &format!(
+            "Open the record of ContactPoint ID {}",
+            child.contactpoint_id.as_digits()
+        ),
+    )
+    .await;
+    let before = text_of(browser, Locator::Css("main")).await;
+    assert!(
+        !before.contains("Castle Road"),
+        "nothing shown before a reason: {before}"
+    );
+    browser
+        .find(Locator::Css("#reason option[value='coordinating_support']"))
+        .await
+        .expect("the reasons are listed")
+        .click()
+        .await
+        .expect("a reason can be chosen");
+    browser
+        .find(Locator::XPath(
+            "//main//button[normalize-space()='Open the record']",
+        ))
+        .await
+        .expect("the reason form has its button")
+        .click()
+        .await
+        .expect("Open the record can be pressed");
+    wait_for(
+        browser,
+        Locator::XPath("//h1[contains(., 'Smith-Adeyemi')]"),
+    )
+    .await;
+    let record = text_of(browser, Locator::Css("main")).await;
+    assert!(
+        record.contains("One or more sensitive services are involved")
+            && record.contains("Castle Road"),
+        "the record, with the sensitive service masked: {record}"
+    );
+    assert!(
+        !record.contains("Adolescent Mental Health"),
+        "not a word of the sensitive service: {record}"
+    );
+    assert_eq!(
+        app.audited().await,
+        [
+            ("children_searched".into(), "success".into()),
+            ("child_viewed".into(), "success".into())
+        ]
+    );
+
+    // (d) Sign out from the header: the session ends and /account asks to sign in again.
     browser
         .find(Locator::XPath(
             "//header//form[@action='/sign-out']//button[normalize-space()='Sign out']",
@@ -405,7 +514,8 @@ async fn journey(app: &TestApp, browser: &Client, base: &str) {
 }
 
 #[tokio::test]
-async fn in_a_browser_a_wrong_pin_is_refused_then_the_right_factors_sign_in_and_out() {
+async fn in_a_browser_a_wrong_pin_is_refused_then_a_practitioner_finds_a_misspelt_child_gives_a_reason_sees_the_record_masked_and_signs_out(
+) {
     if !browser_available() {
         return;
     }
