@@ -12,6 +12,7 @@ pub(crate) mod sqlite {
     include!("queries/search.rs");
     include!("queries/shield_alerts.rs");
     include!("queries/review.rs");
+    include!("queries/reindex.rs");
 }
 
 pub(crate) mod postgres {
@@ -25,4 +26,5 @@ pub(crate) mod postgres {
     include!("queries/search.rs");
     include!("queries/shield_alerts.rs");
     include!("queries/review.rs");
+    include!("queries/reindex.rs");
 }

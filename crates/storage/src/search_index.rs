@@ -12,6 +12,8 @@ pub enum CandidateLookup {
     ById(ContactPointId),
     /// Every child indexed under any of these keys.
     ByKeys(Vec<i64>),
+    /// The children with these database ids (to rebuild their keys).
+    ByChildIds(Vec<i64>),
 }
 
 /// A child a lookup reached, with what a search scores and shows.

@@ -107,9 +107,18 @@ impl Store {
         }
     }
 
-    /// Brings the schema up to date. Safe to run at every start.
+    /// Brings the schema up to date, and indexes for search any children stored before the
+    /// index existed. Safe to run at every start.
     pub async fn migrate(&self) -> Result<(), StorageError> {
-        dispatch_to_backend!(self, migrate())
+        dispatch_to_backend!(self, migrate())?;
+        let indexed = dispatch_to_backend!(self, index_unindexed_children())?;
+        if indexed > 0 {
+            tracing::info!(
+                children = indexed,
+                "indexed for search the children stored before the index"
+            );
+        }
+        Ok(())
     }
 
     /// Answers when the database answers.

@@ -279,3 +279,44 @@ contract_test!(the_database_answers_a_ping_until_it_is_closed, |store| {
     store.close().await;
     assert!(store.ping().await.is_err());
 });
+
+async fn search_keys(store: &Store) -> Vec<(i64, i64)> {
+    let sql = "SELECT key, child_id FROM child_search_keys ORDER BY key, child_id";
+    match store {
+        Store::Sqlite(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+        Store::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+    }
+}
+
+contract_test!(
+    children_stored_before_the_search_index_are_indexed_by_the_next_migration,
+    |store| {
+        let (catalogue, ids) = with_catalogue(store).await;
+        let children: Vec<_> = (0..3)
+            .map(|seed| sample_child(&catalogue, &ids, seed))
+            .collect();
+        store.load_children(&permit(), &children).await.unwrap();
+        let written = search_keys(store).await;
+        assert!(written.len() > 3 * 10, "{} keys", written.len());
+        // As a database from before the index: the children, no keys.
+        let clear = "DELETE FROM child_search_keys";
+        match store {
+            Store::Sqlite(pool) => sqlx::query(clear).execute(pool).await.map(|_| ()),
+            Store::Postgres(pool) => sqlx::query(clear).execute(pool).await.map(|_| ()),
+        }
+        .unwrap();
+        assert!(search_keys(store).await.is_empty());
+        store.migrate().await.unwrap();
+        assert_eq!(
+            search_keys(store).await,
+            written,
+            "the same keys as when loaded"
+        );
+        store.migrate().await.unwrap();
+        assert_eq!(
+            search_keys(store).await,
+            written,
+            "and nothing more the next time"
+        );
+    }
+);

@@ -76,6 +76,11 @@ async fn read_candidates(
         crate::CandidateLookup::ById(id) => {
             query.push("contactpoint_id = ").push_bind(id.as_digits());
         }
+        crate::CandidateLookup::ByChildIds(ids) if ids.is_empty() => return Ok(Vec::new()),
+        crate::CandidateLookup::ByChildIds(ids) => {
+            query.push("id IN ");
+            push_id_list(&mut query, ids);
+        }
         crate::CandidateLookup::ByKeys(keys) if keys.is_empty() => return Ok(Vec::new()),
         crate::CandidateLookup::ByKeys(keys) => {
             query.push("id IN (SELECT child_id FROM child_search_keys WHERE key IN ");
