@@ -143,3 +143,22 @@ impl Drop for TestDatabase {
         }
     }
 }
+
+/// Runs one SQL statement straight on the database, bypassing the store: for tests that
+/// play someone with the database in hand (tampering, breaking the audit trail).
+pub async fn execute_sql(
+    store: &contactpoint_storage::Store,
+    sql: &str,
+) -> Result<u64, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    match store {
+        contactpoint_storage::Store::Sqlite(pool) => sqlx::query(sql)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()),
+        contactpoint_storage::Store::Postgres(pool) => sqlx::query(sql)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()),
+    }
+}

@@ -4,5 +4,5 @@
 mod database;
 mod records;
 
-pub use database::{postgres_url, TestDatabase};
+pub use database::{execute_sql, postgres_url, TestDatabase};
 pub use records::{sample_catalogue, sample_child, sample_local_authority, test_now, test_today};

@@ -457,3 +457,59 @@ on_both_backends!(an_unknown_contactpoint_id_finds_nothing, |app| {
     assert!(returned_ids(&reply).is_empty());
     assert_search_recorded(app, &absent.as_digits(), &[]).await;
 });
+
+/// Makes every audit write fail, as a full disk or a broken trail would.
+async fn break_the_audit_trail(app: &TestApp, broken: bool) {
+    use contactpoint_storage::Store;
+    let statements: &[&str] = match (&app.db.store, broken) {
+        (Store::Sqlite(_), true) => &["CREATE TRIGGER audit_refused BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit refused'); END"],
+        (Store::Sqlite(_), false) => &["DROP TRIGGER audit_refused"],
+        (Store::Postgres(_), true) => &[
+            "CREATE FUNCTION audit_refused() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$",
+            "CREATE TRIGGER audit_refused BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_refused()",
+        ],
+        (Store::Postgres(_), false) => &["DROP TRIGGER audit_refused ON audit_events", "DROP FUNCTION audit_refused()"],
+    };
+    for statement in statements {
+        contactpoint_test_support::execute_sql(&app.db.store, statement)
+            .await
+            .unwrap();
+    }
+}
+
+on_both_backends!(
+    when_the_audit_entry_cannot_be_written_nothing_is_returned,
+    |app| {
+        let directory = Directory::load(app).await;
+        let token = practitioner(app).await;
+        break_the_audit_trail(app, true).await;
+        let search = search(
+            app,
+            &token,
+            "given_name=Amelia&family_name=Smith-Adeyemi&date_of_birth=2014-06-30",
+        )
+        .await;
+        assert_eq!(search.status, StatusCode::SERVICE_UNAVAILABLE);
+        let id = directory.amelia_id();
+        let view = app
+            .api(
+                "POST",
+                &format!("/api/children/{id}/view"),
+                Some(&token),
+                Some(serde_json::json!({"reason": "coordinating_support"})),
+            )
+            .await;
+        assert_eq!(view.status, StatusCode::SERVICE_UNAVAILABLE);
+        for reply in [&search, &view] {
+            assert!(
+                !reply.body.contains(&id)
+                    && !reply.body.contains("Amelia")
+                    && !reply.body.contains("Bedford"),
+                "no data without its audit entry: {}",
+                reply.body
+            );
+        }
+        break_the_audit_trail(app, false).await;
+        assert!(app.audit_since_last_look().await.is_empty());
+    }
+);
