@@ -17,17 +17,27 @@ pub const WIDEST_AGE_RANGE: u32 = 5;
 /// The oldest age a record can be searched for (records are archived by 25 at the latest).
 pub const OLDEST_AGE: u32 = 25;
 
-/// A search as typed: every field optional, nothing checked yet.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+/// A search as typed: every field optional, nothing checked yet. A ContactPoint ID alone is
+/// enough; otherwise at least three of family name, given name, date of birth (or an age
+/// range) and postcode, one of them a name.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct SearchForm {
+    /// Current or former family name; either part of a double-barrelled name will do.
     pub family_name: Option<String>,
+    /// Given name, a nickname or short form, or a middle name the child goes by.
     pub given_name: Option<String>,
+    /// YYYY-MM-DD; day and month swapped or one digit wrong still finds the child.
     pub date_of_birth: Option<String>,
+    /// With age_to, instead of a date of birth: ages in whole years, at most 5 apart.
     pub age_from: Option<String>,
     pub age_to: Option<String>,
+    /// female, male or not_specified (or F, M, U).
     pub gender: Option<String>,
+    /// Whole or first part (MK40 1AB, MK40 1, MK40); current or earlier address.
     pub postcode: Option<String>,
+    /// 12 digits, spaces allowed.
     pub contactpoint_id: Option<String>,
 }
 

@@ -82,7 +82,8 @@ pub fn authority(who: &SignedIn, asked: Option<&str>) -> Result<LocalAuthorityCo
     }
 }
 
-fn event(state: &AppState, who: &SignedIn, action: &'static str) -> AuditEvent {
+/// An entry for an action a signed-in user takes in their own authority.
+pub(crate) fn event(state: &AppState, who: &SignedIn, action: &'static str) -> AuditEvent {
     AuditEvent::new(
         state.clock.now(),
         who.session.route,

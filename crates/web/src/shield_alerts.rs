@@ -1,23 +1,11 @@
 //! The responsible local team's queue of shield overrides: read and acknowledged, each
 //! recorded in the audit trail. Shared by the pages and the API.
 
-use crate::identity_service::ServiceError;
+use crate::identity_service::{event, ServiceError};
 use crate::session::SignedIn;
 use crate::AppState;
-use contactpoint_domain::{authorize, Action, AuditEvent, Outcome, Target};
+use contactpoint_domain::{authorize, Action, Target};
 use contactpoint_storage::ShieldAlertRecord;
-
-fn event(state: &AppState, who: &SignedIn, action: &'static str) -> AuditEvent {
-    AuditEvent::new(
-        state.clock.now(),
-        who.session.route,
-        action,
-        Outcome::Success,
-    )
-    .by(who.user_id())
-    .through_client(who.session.api_client_id)
-    .in_authority(&who.session.user.organisation.local_authority)
-}
 
 pub async fn list(
     state: &AppState,

@@ -304,22 +304,7 @@ async fn assert_account_asks_to_sign_in(browser: &Client, base: &str, when: &str
 /// The sample child (Amelia Smith-Adeyemi, born 30 June 2014), whose services include a
 /// child and adolescent mental health service.
 async fn a_child_with_a_sensitive_service(app: &TestApp) -> contactpoint_domain::ChildRecord {
-    use contactpoint_domain::{Permit, SystemTask};
-    let permit = Permit::system_bypass(SystemTask::TestFixture);
-    let catalogue = contactpoint_test_support::sample_catalogue();
-    let ids = app
-        .db
-        .store
-        .load_catalogue(&permit, &catalogue)
-        .await
-        .unwrap();
-    let child = contactpoint_test_support::sample_child(&catalogue, &ids, 3);
-    app.db
-        .store
-        .load_children(&permit, std::slice::from_ref(&child))
-        .await
-        .unwrap();
-    child
+    load_sample_child(app, 3, |_| {}).await.0
 }
 
 async fn journey(app: &TestApp, browser: &Client, base: &str) {

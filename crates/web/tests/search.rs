@@ -11,7 +11,7 @@ use contactpoint_domain::{
     ChildRecord, ContactPointId, FamilyName, GivenName, Permit, Role, SystemTask,
 };
 use contactpoint_storage::CatalogueIds;
-use contactpoint_test_support::{sample_catalogue, sample_child};
+use contactpoint_test_support::sample_child;
 use rand::SeedableRng;
 
 fn date(s: &str) -> NaiveDate {
@@ -28,14 +28,7 @@ struct Directory {
 
 impl Directory {
     async fn load(app: &TestApp) -> Self {
-        let permit = Permit::system_bypass(SystemTask::TestFixture);
-        let catalogue = sample_catalogue();
-        let ids = app
-            .db
-            .store
-            .load_catalogue(&permit, &catalogue)
-            .await
-            .unwrap();
+        let (catalogue, ids) = load_sample_catalogue(app).await;
         let mut amelia = sample_child(&catalogue, &ids, 1);
         amelia.former_names[0].family_name = FamilyName::parse("Okafor").unwrap();
         let directory = Self {
@@ -68,8 +61,7 @@ impl Directory {
     }
 
     async fn store(&self, app: &TestApp, children: &[ChildRecord]) {
-        let permit = Permit::system_bypass(SystemTask::TestFixture);
-        app.db.store.load_children(&permit, children).await.unwrap();
+        load_children(app, children).await;
     }
 
     fn amelia_id(&self) -> String {

@@ -5,26 +5,11 @@ mod common;
 
 use axum::http::StatusCode;
 use common::*;
-use contactpoint_domain::{ChildRecord, Duty, FamilyName, Permit, Role, SystemTask};
-use contactpoint_test_support::{sample_catalogue, sample_child};
+use contactpoint_domain::{ChildRecord, Duty, FamilyName, Role};
 use serde_json::json;
 
 async fn a_child(app: &TestApp) -> ChildRecord {
-    let permit = Permit::system_bypass(SystemTask::TestFixture);
-    let catalogue = sample_catalogue();
-    let ids = app
-        .db
-        .store
-        .load_catalogue(&permit, &catalogue)
-        .await
-        .unwrap();
-    let child = sample_child(&catalogue, &ids, 5);
-    app.db
-        .store
-        .load_children(&permit, std::slice::from_ref(&child))
-        .await
-        .unwrap();
-    child
+    load_sample_child(app, 5, |_| {}).await.0
 }
 
 async fn view(app: &TestApp, token: &str, id: &str, reason: serde_json::Value) {

@@ -4,30 +4,13 @@ mod common;
 
 use axum::http::StatusCode;
 use common::*;
-use contactpoint_domain::{Accreditation, ChildRecord, Permit, Role, SystemTask};
+use contactpoint_domain::{Accreditation, ChildRecord, Role};
 use contactpoint_storage::CatalogueIds;
-use contactpoint_test_support::{sample_catalogue, sample_child};
 use serde_json::json;
 
-/// Loads the sample catalogue (a school, a GP practice, an NHS trust with a mental health
-/// service) and one sample child, optionally shielded.
+/// The sample child with its catalogue, optionally shielded.
 async fn a_child(app: &TestApp, shielded: bool) -> (ChildRecord, CatalogueIds) {
-    let permit = Permit::system_bypass(SystemTask::TestFixture);
-    let catalogue = sample_catalogue();
-    let ids = app
-        .db
-        .store
-        .load_catalogue(&permit, &catalogue)
-        .await
-        .unwrap();
-    let mut child = sample_child(&catalogue, &ids, 77);
-    child.shielded = shielded;
-    app.db
-        .store
-        .load_children(&permit, std::slice::from_ref(&child))
-        .await
-        .unwrap();
-    (child, ids)
+    load_sample_child(app, 77, |c| c.shielded = shielded).await
 }
 
 async fn view(app: &TestApp, token: &str, id: &str, body: serde_json::Value) -> Reply {

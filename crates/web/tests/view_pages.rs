@@ -6,26 +6,12 @@ mod common;
 
 use axum::http::StatusCode;
 use common::*;
-use contactpoint_domain::{ChildRecord, Duty, Permit, Role, SystemTask};
-use contactpoint_test_support::{sample_catalogue, sample_child};
+use contactpoint_domain::{ChildRecord, Duty, Role};
 
 async fn a_child(app: &TestApp, shielded: bool) -> ChildRecord {
-    let permit = Permit::system_bypass(SystemTask::TestFixture);
-    let catalogue = sample_catalogue();
-    let ids = app
-        .db
-        .store
-        .load_catalogue(&permit, &catalogue)
+    load_sample_child(app, 41, |c| c.shielded = shielded)
         .await
-        .unwrap();
-    let mut child = sample_child(&catalogue, &ids, 41);
-    child.shielded = shielded;
-    app.db
-        .store
-        .load_children(&permit, std::slice::from_ref(&child))
-        .await
-        .unwrap();
-    child
+        .0
 }
 
 fn session(cookie: &str) -> String {

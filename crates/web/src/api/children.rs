@@ -43,45 +43,6 @@ pub async fn view(
     Ok(Json(shown))
 }
 
-/// A search: every parameter optional, checked together. A ContactPoint ID alone is
-/// enough; otherwise at least three of family name, given name, date of birth (or an age
-/// range) and postcode, one of them a name.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[serde(default)]
-#[into_params(parameter_in = Query)]
-pub struct SearchParams {
-    /// Current or former family name; either part of a double-barrelled name will do.
-    pub family_name: Option<String>,
-    /// Given name, a nickname or short form, or a middle name the child goes by.
-    pub given_name: Option<String>,
-    /// YYYY-MM-DD; day and month swapped or one digit wrong still finds the child.
-    pub date_of_birth: Option<String>,
-    /// With age_to, instead of a date of birth: ages in whole years, at most 5 apart.
-    pub age_from: Option<String>,
-    pub age_to: Option<String>,
-    /// female, male or not_specified (or F, M, U).
-    pub gender: Option<String>,
-    /// Whole or first part (MK40 1AB, MK40 1, MK40); current or earlier address.
-    pub postcode: Option<String>,
-    /// 12 digits, spaces allowed.
-    pub contactpoint_id: Option<String>,
-}
-
-impl From<SearchParams> for SearchForm {
-    fn from(p: SearchParams) -> Self {
-        Self {
-            family_name: p.family_name,
-            given_name: p.given_name,
-            date_of_birth: p.date_of_birth,
-            age_from: p.age_from,
-            age_to: p.age_to,
-            gender: p.gender,
-            postcode: p.postcode,
-            contactpoint_id: p.contactpoint_id,
-        }
-    }
-}
-
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct SearchResponse {
     /// At most 10, best first; only what is needed to pick the right child.
@@ -89,7 +50,7 @@ pub struct SearchResponse {
 }
 
 #[utoipa::path(get, path = "/api/children", operation_id = "searchChildren", tag = "children",
-    params(SearchParams), security(("bearer" = [])),
+    params(SearchForm), security(("bearer" = [])),
     responses((status = 200, description = "The children that match, best first", body = SearchResponse),
         (status = 400, description = "A field that cannot be read (`invalid_input`), or a search too vague to be proportionate (`search_too_vague`, saying what to add)", body = ErrorEnvelope),
         (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
@@ -97,9 +58,9 @@ pub struct SearchResponse {
 pub async fn search(
     State(state): State<AppState>,
     ApiUser(who): ApiUser,
-    Query(params): Query<SearchParams>,
+    Query(form): Query<SearchForm>,
 ) -> Result<Json<SearchResponse>, ApiError> {
-    match crate::search::search_children(&state, &who, &params.into()).await? {
+    match crate::search::search_children(&state, &who, &form).await? {
         SearchOutcome::Found(results) => Ok(Json(SearchResponse { results })),
         SearchOutcome::TooMany { add } => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

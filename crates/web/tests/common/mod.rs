@@ -533,3 +533,46 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// The sample catalogue (a school, a GP practice, an NHS trust with a child and adolescent
+/// mental health service), loaded.
+pub async fn load_sample_catalogue(
+    app: &TestApp,
+) -> (
+    contactpoint_storage::Catalogue,
+    contactpoint_storage::CatalogueIds,
+) {
+    let permit = Permit::system_bypass(SystemTask::TestFixture);
+    let catalogue = contactpoint_test_support::sample_catalogue();
+    let ids = app
+        .db
+        .store
+        .load_catalogue(&permit, &catalogue)
+        .await
+        .unwrap();
+    (catalogue, ids)
+}
+
+/// Stores children whose services are already loaded.
+pub async fn load_children(app: &TestApp, children: &[contactpoint_domain::ChildRecord]) {
+    let permit = Permit::system_bypass(SystemTask::TestFixture);
+    app.db.store.load_children(&permit, children).await.unwrap();
+}
+
+/// Amelia Smith-Adeyemi (born 30 June 2014, with a sensitive service among her services;
+/// see `contactpoint_test_support::sample_child`), changed by `adjust` and loaded with the
+/// sample catalogue. `seed` varies her ContactPoint ID.
+pub async fn load_sample_child(
+    app: &TestApp,
+    seed: u64,
+    adjust: impl FnOnce(&mut contactpoint_domain::ChildRecord),
+) -> (
+    contactpoint_domain::ChildRecord,
+    contactpoint_storage::CatalogueIds,
+) {
+    let (catalogue, ids) = load_sample_catalogue(app).await;
+    let mut child = contactpoint_test_support::sample_child(&catalogue, &ids, seed);
+    adjust(&mut child);
+    load_children(app, std::slice::from_ref(&child)).await;
+    (child, ids)
+}
