@@ -11,7 +11,10 @@
 //!   names near, any mistake within the day and month, a digit wrong in the year, an age
 //!   range, given and family names swapped);
 //! - `P`: one name code with the district of any postcode the child has had (partial and
-//!   old postcodes).
+//!   old postcodes);
+//! - `B`: the date of birth with a postcode district, and `I`: the date of birth with the
+//!   initials of a given and a family name. Neither needs a name to sound right, so a typo
+//!   that changes a name's sound-alike code still reaches the child when the date is right.
 
 use crate::names::{name_similarity, name_tokens, phonetic_keys, NameGroups};
 use crate::postcodes::PostcodeParts;
@@ -97,6 +100,39 @@ fn district_key(code: &str, outward: &str) -> i64 {
     key(&["P", code, outward])
 }
 
+fn born_in_district_key(date: NaiveDate, outward: &str) -> i64 {
+    key(&["B", &date.format("%Y%m%d").to_string(), outward])
+}
+
+fn initials_key(a: char, b: char, date: NaiveDate) -> i64 {
+    let (first, second) = if a <= b { (a, b) } else { (b, a) };
+    key(&[
+        "I",
+        &first.to_string(),
+        &second.to_string(),
+        &date.format("%Y%m%d").to_string(),
+    ])
+}
+
+/// The first letter of each word of each name.
+fn initials<'a>(names: impl IntoIterator<Item = &'a String>) -> BTreeSet<char> {
+    names
+        .into_iter()
+        .flat_map(|n| name_tokens(n))
+        .filter_map(|t| t.chars().next())
+        .collect()
+}
+
+/// The date, and the date with day and month swapped when that is a date too.
+fn date_and_swap(date: NaiveDate) -> impl Iterator<Item = NaiveDate> {
+    [
+        Some(date),
+        NaiveDate::from_ymd_opt(date.year(), date.day(), date.month()),
+    ]
+    .into_iter()
+    .flatten()
+}
+
 impl Findable {
     fn given_codes(&self) -> BTreeSet<String> {
         let mut codes = name_codes(&self.given_name);
@@ -146,6 +182,19 @@ impl Findable {
                 keys.insert(district_key(code, district));
             }
         }
+        if let Some(born) = self.date_of_birth {
+            for district in &districts {
+                keys.insert(born_in_district_key(born, district));
+            }
+            let given = initials(std::iter::once(&self.given_name).chain(&self.former_given_names));
+            let family =
+                initials(std::iter::once(&self.family_name).chain(&self.former_family_names));
+            for g in &given {
+                for f in &family {
+                    keys.insert(initials_key(*g, *f, born));
+                }
+            }
+        }
         keys.into_iter().collect()
     }
 }
@@ -168,13 +217,7 @@ impl Query {
         let mut keys = BTreeSet::new();
         let years: BTreeSet<i32> = match self.birth {
             Some(BirthQuery::Date(date)) => {
-                for exact in [
-                    Some(date),
-                    NaiveDate::from_ymd_opt(date.year(), date.day(), date.month()),
-                ]
-                .into_iter()
-                .flatten()
-                {
+                for exact in date_and_swap(date) {
                     for code in &all {
                         keys.insert(date_key(code, exact));
                     }
@@ -198,6 +241,20 @@ impl Query {
         if let Some(postcode) = &self.postcode {
             for code in &all {
                 keys.insert(district_key(code, &postcode.outward));
+            }
+        }
+        if let Some(BirthQuery::Date(date)) = self.birth {
+            for exact in date_and_swap(date) {
+                if let Some(postcode) = &self.postcode {
+                    keys.insert(born_in_district_key(exact, &postcode.outward));
+                }
+                let given = initials(self.given_name.iter());
+                let family = initials(self.family_name.iter());
+                for g in &given {
+                    for f in &family {
+                        keys.insert(initials_key(*g, *f, exact));
+                    }
+                }
             }
         }
         keys.into_iter().collect()

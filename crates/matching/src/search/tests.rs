@@ -169,3 +169,16 @@ fn index_keys_are_few_and_unrepeated() {
     assert_eq!(unique.len(), keys.len());
     assert!(keys.len() < 120, "{} keys", keys.len());
 }
+
+#[test]
+fn a_typo_that_changes_a_names_sound_still_finds_the_child_when_the_date_is_right() {
+    // "Isabekl" and "Wlliam" do not sound like Isabel and William to Double Metaphone.
+    let with_postcode = Query {
+        given_name: Some("Wlliam".into()),
+        birth: Some(BirthQuery::Date(date("2015-03-14"))),
+        postcode: PostcodeParts::parse("MK40 1AB"),
+        ..Query::default()
+    };
+    assert_found(with_postcode, 0.8);
+    assert_found(query("Wiliamm", "Smiht-Adeyemi", "2015-03-14"), 0.85);
+}
