@@ -15,10 +15,11 @@ use contactpoint_matching::data::{NICKNAMES, SPELLING_VARIANTS};
 use contactpoint_matching::linkage::em::{expectation_maximisation, fit, u_from_random_pairs};
 use contactpoint_matching::linkage::{
     blocking_keys, compare, find_duplicates, link, normalise, BlockIndex, Comparison, EmSettings,
-    Field, Gender, Model, NormalisedPerson, Outcome, Stratum, SuppliedPerson, Thresholds,
-    DEFAULT_MAX_BLOCK,
+    Field, Gender, Model, NameFrequencies, NormalisedPerson, Outcome, Stratum, SuppliedPerson,
+    Thresholds, DEFAULT_MAX_BLOCK,
 };
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 #[path = "../src/linkage/sample.rs"]
@@ -109,8 +110,25 @@ fn main() {
         "configured, prior 1/directory size",
         &measure(&sample, &sample_prior, &thresholds, true),
     );
-
     let directory: Vec<NormalisedPerson> = sample.directory.iter().map(normalise).collect();
+    let frequencies = Arc::new(NameFrequencies::from_records(&directory));
+    let with_frequencies = Model::configured().with_frequencies(frequencies.clone());
+    report(
+        "configured + name frequencies, national prior",
+        &measure(&sample, &with_frequencies, &thresholds, true),
+    );
+    report(
+        "configured + name frequencies, prior 1/directory",
+        &measure(
+            &sample,
+            &with_frequencies
+                .clone()
+                .for_population(sample.directory.len() as u64),
+            &thresholds,
+            true,
+        ),
+    );
+
     let supplied: Vec<NormalisedPerson> = sample
         .supplied
         .iter()

@@ -246,6 +246,7 @@ pub fn expectation_maximisation(
             fields,
             prior: lambda[0],
             household_prior: lambda[1],
+            frequencies: start.frequencies.clone(),
         },
         iterations,
         converged,

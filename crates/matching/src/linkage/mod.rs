@@ -2,14 +2,17 @@
 //! child, or whether the local team must decide.
 //!
 //! The steps, each in its own module:
-//! 1. [`normalise`]: names, addresses and postcodes in one plain form ([`normalise()`]);
+//! 1. [`mod@normalise`]: names, addresses and postcodes in one plain form ([`normalise()`]);
 //! 2. [`blocking`]: the keys that choose which pairs are compared ([`blocking_keys`]);
-//! 3. [`compare`]: a comparison vector of graded levels per field ([`compare()`]);
+//! 3. [`mod@compare`]: a comparison vector of graded levels per field ([`compare()`]);
 //! 4. [`model`]: Fellegi-Sunter `m` and `u` probabilities, weights in bits and the
-//!    probability of a match ([`Model`]), configured by default, or fitted by
-//! 5. [`em`]: expectation maximisation over candidate pairs ([`em::fit`]);
-//! 6. [`decide`]: the two thresholds ([`decide()`], [`decide_among`]);
+//!    probability of a match ([`Model`]), configured by default, optionally with
+//!    [`frequencies`] (rare names count for more), or with `m` fitted by
+//! 5. [`em`]: expectation maximisation ([`em::fit`]);
+//! 6. [`mod@decide`]: the two thresholds ([`decide()`], [`decide_among`]);
 //! 7. [`dedupe`]: duplicates within one source ([`find_duplicates`]).
+//!
+//! [`link`] runs the steps for one record against a directory held in memory.
 //!
 //! docs/MATCHING.md explains the levels, the weights, the thresholds and their accuracy.
 
@@ -18,6 +21,7 @@ pub mod compare;
 pub mod decide;
 pub mod dedupe;
 pub mod em;
+pub mod frequencies;
 pub mod model;
 pub mod normalise;
 pub mod record;
@@ -37,6 +41,7 @@ pub use compare::{
 pub use decide::{decide, decide_among, Decision, Outcome, Thresholds};
 pub use dedupe::{find_duplicates, DuplicateCluster, DuplicatePair};
 pub use em::{EmFit, EmSettings, Fit};
+pub use frequencies::NameFrequencies;
 pub use model::{
     probability, weight_of_probability, FieldParameters, Model, Score, NATIONAL_POPULATION,
 };

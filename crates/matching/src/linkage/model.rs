@@ -15,8 +15,10 @@
 //! frequencies among siblings (twins share a date of birth; siblings hardly ever share a
 //! given name).
 
-use super::compare::{Comparison, Field, Stratum, FIELD_COUNT};
+use super::compare::{Comparison, FamilyLevel, Field, NameLevel, Stratum, FIELD_COUNT};
+use super::frequencies::{adjusted_u, NameFrequencies};
 use super::normalise::NormalisedPerson;
+use std::sync::Arc;
 
 /// No probability is allowed nearer 0 or 1 than this, so that every weight is finite.
 const FLOOR: f64 = 1e-9;
@@ -66,12 +68,17 @@ pub struct Model {
     pub prior: f64,
     /// The probability that a pair in the household stratum is one child.
     pub household_prior: f64,
+    /// How common each name is in the directory, when known: exact agreement on a given or
+    /// family name in the general stratum is then weighed by that name's frequency.
+    pub frequencies: Option<Arc<NameFrequencies>>,
 }
 
 /// The result of comparing two records under a model.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Score {
     pub comparison: Comparison,
+    /// The weight each field contributed, in bits, in [`Field::ALL`] order.
+    pub partial_weights: [f64; FIELD_COUNT],
     /// The match weight in bits: the prior log-odds of the pair's stratum plus the fields'
     /// weights.
     pub weight: f64,
@@ -145,6 +152,7 @@ impl Model {
             ],
             prior: 1.0 / NATIONAL_POPULATION as f64,
             household_prior: 0.8,
+            frequencies: None,
         }
     }
 
@@ -153,6 +161,12 @@ impl Model {
     /// does not depend on the size of the directory.
     pub fn for_population(mut self, children: u64) -> Self {
         self.prior = 1.0 / children.max(2) as f64;
+        self
+    }
+
+    /// The same model weighing exact agreement on a name by how common the name is.
+    pub fn with_frequencies(mut self, frequencies: Arc<NameFrequencies>) -> Self {
+        self.frequencies = Some(frequencies);
         self
     }
 
@@ -188,15 +202,45 @@ impl Model {
             + self.partial_weights(comparison).iter().sum::<f64>()
     }
 
-    /// Compares two records and scores the pair.
+    /// Compares two records and scores the pair, with the name frequencies if the model has
+    /// them.
     pub fn score(&self, a: &NormalisedPerson, b: &NormalisedPerson) -> Score {
-        self.score_comparison(super::compare::compare(a, b))
+        let comparison = super::compare::compare(a, b);
+        let mut partial = self.partial_weights(&comparison);
+        if let (Some(frequencies), Stratum::General) = (&self.frequencies, comparison.stratum()) {
+            if comparison.given_name == NameLevel::Exact {
+                if let Some(first) = a.given.first() {
+                    partial[Field::GivenName.index()] = self
+                        .frequency_weight(Field::GivenName, frequencies.given_share(&first.text));
+                }
+            }
+            if comparison.family_name == FamilyLevel::Exact {
+                partial[Field::FamilyName.index()] = self.frequency_weight(
+                    Field::FamilyName,
+                    frequencies.family_share(&a.family.compact),
+                );
+            }
+        }
+        self.score_partial(comparison, partial)
     }
 
+    /// The weight of exact agreement on a name with this share of the directory.
+    fn frequency_weight(&self, field: Field, share: f64) -> f64 {
+        let p = self.field(field);
+        (p.m[0].max(FLOOR) / adjusted_u(share, p.u[0]).max(FLOOR)).log2()
+    }
+
+    /// Scores a comparison (without name frequencies, which need the names).
     pub fn score_comparison(&self, comparison: Comparison) -> Score {
-        let weight = self.match_weight(&comparison);
+        let partial = self.partial_weights(&comparison);
+        self.score_partial(comparison, partial)
+    }
+
+    fn score_partial(&self, comparison: Comparison, partial: [f64; FIELD_COUNT]) -> Score {
+        let weight = self.prior_weight(comparison.stratum()) + partial.iter().sum::<f64>();
         Score {
             comparison,
+            partial_weights: partial,
             weight,
             probability: probability(weight),
         }

@@ -772,3 +772,75 @@ proptest! {
         prop_assert_eq!(d, expected);
     }
 }
+
+#[test]
+fn a_rare_name_counts_for_more_than_a_common_one_with_frequencies() {
+    let mut directory: Vec<NormalisedPerson> = (0..2_000)
+        .map(|i| {
+            normalise(&person(
+                "Oliver",
+                "",
+                "Smith",
+                &format!("2010-01-{:02}", i % 28 + 1),
+                "M",
+                "",
+                "",
+                "",
+            ))
+        })
+        .collect();
+    directory.push(normalise(&person(
+        "Oliver",
+        "",
+        "Hartridge",
+        "2010-01-01",
+        "M",
+        "",
+        "",
+        "",
+    )));
+    let frequencies = std::sync::Arc::new(NameFrequencies::from_records(&directory));
+    assert_eq!(frequencies.people(), 2_001);
+    assert!((frequencies.family_share("SMITH") - 2_000.0 / 2_001.0).abs() < 1e-9);
+    let model = Model::configured().with_frequencies(frequencies);
+    let moved = |family: &str| {
+        person(
+            "Oliver",
+            "",
+            family,
+            "2010-01-01",
+            "M",
+            "1 Elm Close",
+            "Luton",
+            "LU1 3XY",
+        )
+    };
+    let elsewhere = |family: &str| {
+        normalise(&person(
+            "Oliver",
+            "",
+            family,
+            "2010-01-01",
+            "M",
+            "3 Park Road",
+            "Leeds",
+            "LS6 2QT",
+        ))
+    };
+    let score = |family: &str| model.score(&normalise(&moved(family)), &elsewhere(family));
+    let (common, rare) = (score("Smith"), score("Hartridge"));
+    let plain = Model::configured().score(&normalise(&moved("Smith")), &elsewhere("Smith"));
+    let family = Field::FamilyName.index();
+    assert!(rare.weight > common.weight);
+    assert!(rare.partial_weights[family] > plain.partial_weights[family]);
+    assert!(common.partial_weights[family] < plain.partial_weights[family]);
+    // Held within the range either way.
+    let bound = frequencies::RANGE.log2() + 1e-9;
+    assert!(rare.partial_weights[family] - plain.partial_weights[family] <= bound);
+    assert!(plain.partial_weights[family] - common.partial_weights[family] <= bound);
+    // The weight is the prior plus the fields.
+    for s in [common, rare, plain] {
+        let sum: f64 = s.partial_weights.iter().sum();
+        assert!((s.weight - model.prior_weight(s.comparison.stratum()) - sum).abs() < 1e-9);
+    }
+}
