@@ -5,6 +5,7 @@
 
 pub mod data;
 mod dates;
+pub mod linkage;
 mod names;
 mod postcodes;
 pub mod search;
