@@ -25,7 +25,9 @@ pub struct GenerateArgs {
     pub as_of: Option<NaiveDate>,
 }
 
-pub async fn run(args: GenerateArgs) -> Result<()> {
+/// The nation `args` describe: the local authorities named (all when none), drawn at noon
+/// (UTC) on the `--as-of` date, or now.
+pub fn nation_spec(args: &GenerateArgs) -> Result<NationSpec> {
     let mut codes = Vec::new();
     for wanted in &args.local_authorities {
         match find_local_authority(wanted) {
@@ -39,12 +41,16 @@ pub async fn run(args: GenerateArgs) -> Result<()> {
             .and_utc(),
         None => SystemClock.now(),
     };
-    let spec = NationSpec {
+    Ok(NationSpec {
         children: args.children,
         seed: args.seed,
         as_of,
         local_authorities: codes,
-    };
+    })
+}
+
+pub async fn run(args: GenerateArgs) -> Result<()> {
+    let spec = nation_spec(&args)?;
     let store = Store::connect(&args.database_url).await?;
     store.migrate().await?;
     let started = Instant::now();

@@ -1,6 +1,7 @@
 //! `contactpoint`: the one binary. Each subcommand is a module of its own.
 
 mod admin;
+mod bench;
 mod demo;
 mod generate;
 mod serve;
@@ -43,6 +44,10 @@ enum Command {
     /// Set up a deployment: create the first national administrator.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Measure the system on a generated nation (not for production databases: it adds a
+    /// practitioner and a case-management client, and fills the audit trail).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -121,6 +126,7 @@ fn main() -> Result<()> {
             Command::Stats(args) => stats::run(args).await,
             Command::Audit(AuditCommand::Verify(args)) => verify_audit(args).await,
             Command::Admin(command) => admin::run(command).await,
+            Command::Bench(command) => bench::run(command).await,
         }
     })
 }

@@ -18,6 +18,9 @@ pub enum SystemTask {
     DemoSetUp,
     /// Setting up a deployment from the command line (the first national administrator).
     Bootstrap,
+    /// Setting up a search benchmark's practitioner and case-management client on a
+    /// generated database.
+    BenchmarkSetUp,
 }
 
 #[derive(Debug)]

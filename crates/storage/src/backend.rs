@@ -3,6 +3,7 @@
 
 pub(crate) mod sqlite {
     pub(crate) type Db = sqlx::Sqlite;
+    pub(crate) const BACKEND: crate::Backend = crate::Backend::Sqlite;
     pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
     include!("queries/connection.rs");
     include!("queries/catalogue.rs");
@@ -17,6 +18,7 @@ pub(crate) mod sqlite {
 
 pub(crate) mod postgres {
     pub(crate) type Db = sqlx::Postgres;
+    pub(crate) const BACKEND: crate::Backend = crate::Backend::Postgres;
     pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
     include!("queries/connection.rs");
     include!("queries/catalogue.rs");

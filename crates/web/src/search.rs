@@ -14,7 +14,7 @@ use contactpoint_matching::PostcodeParts;
 use contactpoint_storage::{CandidateLookup, FoundChild};
 
 /// The matching crate's view of checked criteria.
-fn matching_query(criteria: &SearchCriteria) -> Query {
+pub fn matching_query(criteria: &SearchCriteria) -> Query {
     Query {
         given_name: criteria.given_name.as_ref().map(|n| n.as_str().to_owned()),
         family_name: criteria.family_name.as_ref().map(|n| n.as_str().to_owned()),

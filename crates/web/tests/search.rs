@@ -505,3 +505,58 @@ on_both_backends!(
         assert!(app.audit_since_last_look().await.is_empty());
     }
 );
+
+on_both_backends!(
+    searches_and_views_at_the_same_moment_all_succeed_and_are_all_recorded,
+    |app| {
+        let directory = Directory::load(app).await;
+        let token = practitioner(app).await;
+        // Sixteen callers at once, each searching then opening the record: every read is
+        // followed by its audit entry in one transaction, so they contend for the trail.
+        let mut callers = tokio::task::JoinSet::new();
+        for _ in 0..16 {
+            let router = contactpoint_web::router(app.state.clone());
+            let (token, id) = (token.clone(), directory.amelia_id());
+            callers.spawn(async move {
+            let mut statuses = Vec::new();
+            for _ in 0..4 {
+                for request in [
+                    axum::http::Request::get(
+                        "/api/children?given_name=Amelia&family_name=Smith-Adeyemi&date_of_birth=2014-06-30",
+                    )
+                    .header("authorization", format!("Bearer {token}"))
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+                    axum::http::Request::post(format!("/api/children/{id}/view"))
+                        .header("authorization", format!("Bearer {token}"))
+                        .header("content-type", "application/json")
+                        .body(axum::body::Body::from(r#"{"reason":"coordinating_support"}"#))
+                        .unwrap(),
+                ] {
+                    let mut request = request;
+                    request.extensions_mut().insert(axum::extract::ConnectInfo(
+                        std::net::SocketAddr::from(([127, 0, 0, 1], 40000)),
+                    ));
+                    let response = tower::ServiceExt::oneshot(router.clone(), request)
+                        .await
+                        .unwrap();
+                    statuses.push(response.status());
+                }
+            }
+            statuses
+        });
+        }
+        let statuses: Vec<StatusCode> = callers.join_all().await.into_iter().flatten().collect();
+        assert_eq!(statuses.len(), 128);
+        assert!(
+            statuses.iter().all(|s| *s == StatusCode::OK),
+            "{:?}",
+            statuses
+                .iter()
+                .filter(|s| **s != StatusCode::OK)
+                .collect::<Vec<_>>()
+        );
+        let recorded = app.audited().await;
+        assert_eq!(recorded.len(), 128, "every search and view is on the trail");
+    }
+);

@@ -292,7 +292,7 @@ pub(crate) async fn view_child(
     audit_for: &(dyn Fn(&contactpoint_domain::ChildRecord) -> contactpoint_domain::AuditEvent + Sync),
     override_alert: Option<&crate::NewShieldAlert>,
 ) -> Result<contactpoint_domain::ChildRecord, crate::StorageError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_read_then_write(pool).await?;
     // An archived record is not opened by a view (only by the archive's own readers).
     let archived: Option<bool> =
         sqlx::query_scalar("SELECT archived_on IS NOT NULL FROM children WHERE contactpoint_id = $1")

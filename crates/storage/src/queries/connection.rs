@@ -10,6 +10,20 @@ pub(crate) async fn ping(pool: &sqlx::Pool<Db>) -> Result<(), crate::StorageErro
     Ok(())
 }
 
+/// Begins a transaction that reads and then writes (an audit entry after what it read).
+/// SQLite takes its write lock up front (`BEGIN IMMEDIATE`), waiting its busy timeout for
+/// it: a transaction that began by reading cannot wait for the write lock later, and fails
+/// at once with "database is locked" whenever another connection wrote in the meantime.
+/// PostgreSQL locks rows as it writes them and needs no such care.
+pub(crate) async fn begin_read_then_write(
+    pool: &sqlx::Pool<Db>,
+) -> Result<sqlx::Transaction<'static, Db>, crate::StorageError> {
+    match BACKEND {
+        crate::Backend::Sqlite => Ok(pool.begin_with("BEGIN IMMEDIATE").await?),
+        crate::Backend::Postgres => Ok(pool.begin().await?),
+    }
+}
+
 /// Reserves `count` consecutive ids for `table` inside the caller's transaction and returns
 /// the first. The allocator row stays locked until the transaction ends, so concurrent
 /// loaders never share ids.

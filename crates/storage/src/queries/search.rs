@@ -149,7 +149,7 @@ pub(crate) async fn search_children(
     lookup: &crate::CandidateLookup,
     decide: &crate::SearchDecision<'_>,
 ) -> Result<contactpoint_domain::search::SearchOutcome, crate::StorageError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_read_then_write(pool).await?;
     let candidates = read_candidates(&mut tx, lookup).await?;
     let (outcome, event) = decide(candidates);
     append_audit(&mut tx, &event).await?;
