@@ -7,6 +7,7 @@ mod generate;
 mod serve;
 mod settings;
 mod stats;
+mod supply;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -44,6 +45,9 @@ enum Command {
     /// Set up a deployment: create the first national administrator.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Import suppliers' files, and report what became of every supplied record.
+    #[command(subcommand)]
+    Supply(supply::SupplyCommand),
     /// Measure the system on a generated nation (not for production databases: it adds a
     /// practitioner and a case-management client, and fills the audit trail).
     #[command(subcommand)]
@@ -127,6 +131,7 @@ fn main() -> Result<()> {
             Command::Audit(AuditCommand::Verify(args)) => verify_audit(args).await,
             Command::Admin(command) => admin::run(command).await,
             Command::Bench(command) => bench::run(command).await,
+            Command::Supply(command) => supply::run(command).await,
         }
     })
 }

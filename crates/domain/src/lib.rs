@@ -14,6 +14,7 @@ pub mod local_authority;
 pub mod names;
 pub mod permit;
 pub mod policy;
+pub mod precedence;
 pub mod projection;
 pub mod provenance;
 pub mod review;

@@ -21,6 +21,10 @@ pub enum SystemTask {
     /// Setting up a search benchmark's practitioner and case-management client on a
     /// generated database.
     BenchmarkSetUp,
+    /// Importing suppliers' files from the command line on a server of the deployment
+    /// (`contactpoint supply import`, each batch audited), and listing what became of each
+    /// supplied record (`contactpoint supply links`).
+    SupplyImport,
 }
 
 #[derive(Debug)]

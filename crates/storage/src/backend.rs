@@ -14,6 +14,10 @@ pub(crate) mod sqlite {
     include!("queries/shield_alerts.rs");
     include!("queries/review.rs");
     include!("queries/reindex.rs");
+    include!("queries/supply.rs");
+    include!("queries/supply_exceptions.rs");
+    include!("queries/merges.rs");
+    include!("queries/supplied_involvements.rs");
 }
 
 pub(crate) mod postgres {
@@ -29,4 +33,8 @@ pub(crate) mod postgres {
     include!("queries/shield_alerts.rs");
     include!("queries/review.rs");
     include!("queries/reindex.rs");
+    include!("queries/supply.rs");
+    include!("queries/supply_exceptions.rs");
+    include!("queries/merges.rs");
+    include!("queries/supplied_involvements.rs");
 }

@@ -16,6 +16,7 @@ mod search_index;
 mod shield_alerts;
 mod store;
 mod store_identity;
+pub mod supply;
 
 pub use catalogue::{
     Catalogue, CatalogueIds, LocalAuthority, NewOrganisation, NewPractitioner, NewService,

@@ -223,6 +223,134 @@ impl Store {
         dispatch_to_backend!(self, search_children(permit, lookup, decide))
     }
 
+    /// Imports one batch of a supplier's file in one transaction (see
+    /// [`crate::supply`]): unchanged records are skipped, the others placed by `place`,
+    /// and the batch's audit entry appended before the commit.
+    pub async fn import_supply_batch(
+        &self,
+        permit: &Permit,
+        batch: &crate::supply::SupplyBatch<'_>,
+        place: &mut crate::supply::Placer<'_>,
+        audit: &crate::supply::BatchAudit<'_>,
+    ) -> Result<crate::supply::BatchSummary, StorageError> {
+        dispatch_to_backend!(self, import_supply_batch(permit, batch, place, audit))
+    }
+
+    /// Exceptions waiting (or all, with `include_resolved`) for one local authority's team,
+    /// or for every authority with `None`; oldest first, at most 500.
+    pub async fn supply_exceptions(
+        &self,
+        permit: &Permit,
+        local_authority: Option<&contactpoint_domain::LocalAuthorityCode>,
+        include_resolved: bool,
+    ) -> Result<Vec<crate::supply::SupplyExceptionRecord>, StorageError> {
+        dispatch_to_backend!(
+            self,
+            supply_exceptions(permit, local_authority, include_resolved)
+        )
+    }
+
+    /// One exception with its candidates side by side, read with the audit entry of the look.
+    pub async fn supply_exception(
+        &self,
+        permit: &Permit,
+        id: i64,
+        audit_for: &(dyn Fn(&crate::supply::SupplyExceptionRecord) -> contactpoint_domain::AuditEvent
+              + Sync),
+    ) -> Result<crate::supply::SupplyExceptionRecord, StorageError> {
+        dispatch_to_backend!(self, supply_exception(permit, id, audit_for))
+    }
+
+    /// Resolves a waiting exception (link to a child or create one) with its audit entry;
+    /// returns the ContactPoint ID of the child the record now belongs to.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn resolve_supply_exception(
+        &self,
+        permit: &Permit,
+        id: i64,
+        resolution: &crate::supply::Resolution,
+        by_user_id: Option<i64>,
+        at: chrono::DateTime<chrono::Utc>,
+        audit: &contactpoint_domain::AuditEvent,
+    ) -> Result<ContactPointId, StorageError> {
+        dispatch_to_backend!(
+            self,
+            resolve_supply_exception(permit, id, resolution, by_user_id, at, audit)
+        )
+    }
+
+    /// Merges two records of the same child: the retired record's involvements, parents
+    /// and carers, former names and supplied records move to the survivor, its name becomes
+    /// a former name there, and its ID leads to the survivor. Returns the merge's id.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn merge_children(
+        &self,
+        permit: &Permit,
+        survivor: &ContactPointId,
+        retired: &ContactPointId,
+        by_user_id: Option<i64>,
+        at: chrono::DateTime<chrono::Utc>,
+        audit: &contactpoint_domain::AuditEvent,
+    ) -> Result<i64, StorageError> {
+        dispatch_to_backend!(
+            self,
+            merge_children(permit, survivor, retired, by_user_id, at, audit)
+        )
+    }
+
+    /// Undoes a merge: both records exactly as they were before it.
+    pub async fn unmerge_children(
+        &self,
+        permit: &Permit,
+        merge_id: i64,
+        by_user_id: Option<i64>,
+        at: chrono::DateTime<chrono::Utc>,
+        audit: &contactpoint_domain::AuditEvent,
+    ) -> Result<(), StorageError> {
+        dispatch_to_backend!(
+            self,
+            unmerge_children(permit, merge_id, by_user_id, at, audit)
+        )
+    }
+
+    /// The ContactPoint ID a record now lives under: the survivor's, for a record merged
+    /// into another; its own otherwise.
+    pub async fn current_contactpoint_id(
+        &self,
+        id: &ContactPointId,
+    ) -> Result<ContactPointId, StorageError> {
+        dispatch_to_backend!(self, current_contactpoint_id(id))
+    }
+
+    /// Imports one batch of supplied involvements in one transaction with its audit entry:
+    /// unchanged records skipped, new ones started, changed ones updated, and those that name
+    /// an unknown child, service or practitioner, or break a rule, reported.
+    pub async fn import_involvement_batch(
+        &self,
+        permit: &Permit,
+        batch: &crate::supply::InvolvementBatch<'_>,
+        audit: &crate::supply::InvolvementAudit<'_>,
+    ) -> Result<crate::supply::InvolvementSummary, StorageError> {
+        dispatch_to_backend!(self, import_involvement_batch(permit, batch, audit))
+    }
+
+    /// The suppliers the directory knows (the `sources` table).
+    pub async fn source_codes(&self) -> Result<Vec<contactpoint_domain::SourceCode>, StorageError> {
+        dispatch_to_backend!(self, source_codes())
+    }
+
+    /// Up to `limit` of a source's supplied records after the identifier `after`, in
+    /// identifier order, with what became of each.
+    pub async fn supply_links(
+        &self,
+        permit: &Permit,
+        source: &contactpoint_domain::SourceCode,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<crate::supply::SupplyLink>, StorageError> {
+        dispatch_to_backend!(self, supply_links(permit, source, after, limit))
+    }
+
     /// Archives a child's record on a date: from then on no search finds it and no
     /// practitioner opens it.
     pub async fn archive_child(

@@ -68,7 +68,7 @@ pub(crate) struct RawRow<'a> {
 }
 
 impl RawRow<'_> {
-    fn get(&self, column: &str) -> Option<&str> {
+    pub(crate) fn get(&self, column: &str) -> Option<&str> {
         self.values
             .iter()
             .find(|(c, _)| *c == column)
@@ -76,7 +76,7 @@ impl RawRow<'_> {
             .filter(|v| !v.is_empty())
     }
 
-    fn text(&self, column: &str, max: usize) -> Result<Option<String>, FieldError> {
+    pub(crate) fn text(&self, column: &str, max: usize) -> Result<Option<String>, FieldError> {
         match self.get(column) {
             None => Ok(None),
             Some(v) if v.chars().count() > max || v.chars().any(char::is_control) => Err(
@@ -86,7 +86,7 @@ impl RawRow<'_> {
         }
     }
 
-    fn parsed<T>(
+    pub(crate) fn parsed<T>(
         &self,
         column: &str,
         parse: impl FnOnce(&str) -> Result<T, FieldError>,
@@ -95,7 +95,7 @@ impl RawRow<'_> {
     }
 }
 
-fn date(column: &'static str) -> impl FnOnce(&str) -> Result<NaiveDate, FieldError> {
+pub(crate) fn date(column: &'static str) -> impl FnOnce(&str) -> Result<NaiveDate, FieldError> {
     move |v| {
         NaiveDate::parse_from_str(v, "%Y-%m-%d")
             .map_err(|_| FieldError::new(column, "a date as YYYY-MM-DD, or empty"))
@@ -203,5 +203,80 @@ fn parent(row: &RawRow<'_>, n: u8) -> Result<Option<SuppliedParent>, FieldError>
             })?,
         })),
         _ => Err(FieldError::new(given, format!("all of parent{n}_given_name, parent{n}_family_name and parent{n}_relationship, or none"))),
+    }
+}
+
+impl SuppliedChild {
+    /// The record's values by column, in the order of [`CHILD_COLUMNS`], leaving out the
+    /// empty ones: the form it is kept in while it waits for the local team (as a JSON
+    /// object, read back by [`crate::read_children`]) and the form its digest is taken of.
+    pub fn columns(&self) -> Vec<(&'static str, String)> {
+        let text = |v: Option<&str>| v.map(str::to_owned);
+        let mut values: Vec<(&'static str, Option<String>)> = vec![
+            ("source_record_id", Some(self.source_record_id.clone())),
+            (
+                "given_name",
+                text(self.given_name.as_ref().map(|n| n.as_str())),
+            ),
+            (
+                "middle_names",
+                text(self.middle_names.as_ref().map(|n| n.as_str())),
+            ),
+            (
+                "family_name",
+                text(self.family_name.as_ref().map(|n| n.as_str())),
+            ),
+            (
+                "former_family_name",
+                text(self.former_family_name.as_ref().map(|n| n.as_str())),
+            ),
+            (
+                "date_of_birth",
+                self.date_of_birth
+                    .map(|d| d.date().format("%Y-%m-%d").to_string()),
+            ),
+            ("gender", self.gender.map(|g| g.code().to_owned())),
+            ("address_line1", self.address_line1.clone()),
+            ("address_line2", self.address_line2.clone()),
+            ("town", self.town.clone()),
+            ("postcode", text(self.postcode.as_ref().map(|p| p.as_str()))),
+            ("school_urn", self.school_urn.clone()),
+            ("gp_practice_code", self.gp_practice_code.clone()),
+            (
+                "date_of_death",
+                self.date_of_death.map(|d| d.format("%Y-%m-%d").to_string()),
+            ),
+        ];
+        for (n, parent) in self.parents.iter().enumerate() {
+            let [given, family, relationship] = match n {
+                0 => [
+                    "parent1_given_name",
+                    "parent1_family_name",
+                    "parent1_relationship",
+                ],
+                _ => [
+                    "parent2_given_name",
+                    "parent2_family_name",
+                    "parent2_relationship",
+                ],
+            };
+            values.push((given, Some(parent.given_name.as_str().to_owned())));
+            values.push((family, Some(parent.family_name.as_str().to_owned())));
+            values.push((relationship, Some(parent.relationship.code().to_owned())));
+        }
+        values
+            .into_iter()
+            .filter_map(|(column, value)| value.map(|v| (column, v)))
+            .collect()
+    }
+
+    /// The record as one JSON object in the supply format.
+    pub fn to_json(&self) -> String {
+        let object: serde_json::Map<String, serde_json::Value> = self
+            .columns()
+            .into_iter()
+            .map(|(c, v)| (c.to_owned(), serde_json::Value::String(v)))
+            .collect();
+        serde_json::Value::Object(object).to_string()
     }
 }

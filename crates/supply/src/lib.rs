@@ -4,7 +4,11 @@
 //! field and what would have been accepted. Nothing here matches or stores; it only reads.
 
 mod child;
+mod involvement;
 mod read;
 
 pub use child::{SuppliedChild, SuppliedParent, CHILD_COLUMNS};
-pub use read::{read_children, Format, Rejected, SupplyFileError};
+pub use involvement::{ChildReference, SuppliedInvolvement, INVOLVEMENT_COLUMNS};
+pub use read::{
+    child_from_json, read_children, read_involvements, Format, Rejected, SupplyFileError,
+};

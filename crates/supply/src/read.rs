@@ -1,6 +1,7 @@
 //! Reading a supplied file as a stream of checked rows.
 
 use crate::child::{RawRow, SuppliedChild, CHILD_COLUMNS};
+use crate::involvement::{SuppliedInvolvement, INVOLVEMENT_COLUMNS};
 use chrono::NaiveDate;
 use std::io::{BufRead, BufReader, Read};
 
@@ -46,15 +47,45 @@ pub enum SupplyFileError {
     UnknownFormat,
     #[error("the header has no source_record_id column; it is required")]
     NoSourceRecordId,
-    #[error("the header has a column {0:?} that is not one of: {columns}", columns = CHILD_COLUMNS.join(", "))]
-    UnknownColumn(String),
+    #[error("the header has a column {0:?} that is not one of: {columns}", columns = .1.join(", "))]
+    UnknownColumn(String, &'static [&'static str]),
     #[error("the header names column {0:?} twice")]
     RepeatedColumn(String),
     #[error("the file cannot be read: {0}")]
     Unreadable(String),
 }
 
-type Row = Result<SuppliedChild, Rejected>;
+/// A kind of supplied record: its columns and the checks of one row.
+pub(crate) trait SuppliedKind: Sized {
+    const COLUMNS: &'static [&'static str];
+    fn check(
+        line: u64,
+        row: &RawRow<'_>,
+        today: NaiveDate,
+    ) -> Result<Self, contactpoint_domain::FieldError>;
+}
+
+impl SuppliedKind for SuppliedChild {
+    const COLUMNS: &'static [&'static str] = &CHILD_COLUMNS;
+    fn check(
+        line: u64,
+        row: &RawRow<'_>,
+        today: NaiveDate,
+    ) -> Result<Self, contactpoint_domain::FieldError> {
+        SuppliedChild::check(line, row, today)
+    }
+}
+
+impl SuppliedKind for SuppliedInvolvement {
+    const COLUMNS: &'static [&'static str] = &INVOLVEMENT_COLUMNS;
+    fn check(
+        line: u64,
+        row: &RawRow<'_>,
+        today: NaiveDate,
+    ) -> Result<Self, contactpoint_domain::FieldError> {
+        SuppliedInvolvement::check(line, row, today)
+    }
+}
 
 /// The rows of a child file, checked one at a time. A file whose header is wrong is
 /// refused whole; a row that is wrong is a [`Rejected`] and the rest go on.
@@ -62,15 +93,32 @@ pub fn read_children<'r>(
     input: impl Read + 'r,
     format: Format,
     today: NaiveDate,
-) -> Result<Box<dyn Iterator<Item = Row> + 'r>, SupplyFileError> {
+) -> Result<Box<dyn Iterator<Item = Result<SuppliedChild, Rejected>> + 'r>, SupplyFileError> {
+    read_rows(input, format, today)
+}
+
+/// The rows of an involvement file, checked one at a time, as [`read_children`] does.
+pub fn read_involvements<'r>(
+    input: impl Read + 'r,
+    format: Format,
+    today: NaiveDate,
+) -> Result<Box<dyn Iterator<Item = Result<SuppliedInvolvement, Rejected>> + 'r>, SupplyFileError> {
+    read_rows(input, format, today)
+}
+
+fn read_rows<'r, T: SuppliedKind + 'r>(
+    input: impl Read + 'r,
+    format: Format,
+    today: NaiveDate,
+) -> Result<Box<dyn Iterator<Item = Result<T, Rejected>> + 'r>, SupplyFileError> {
     match format {
         Format::Csv => csv_rows(input, today),
         Format::JsonLines => Ok(Box::new(json_rows(input, today))),
     }
 }
 
-fn known_column(name: &str) -> Option<&'static str> {
-    CHILD_COLUMNS.iter().copied().find(|c| *c == name)
+fn known_column<T: SuppliedKind>(name: &str) -> Option<&'static str> {
+    T::COLUMNS.iter().copied().find(|c| *c == name)
 }
 
 fn rejected(line: u64, id: Option<String>, e: contactpoint_domain::FieldError) -> Rejected {
@@ -82,8 +130,8 @@ fn rejected(line: u64, id: Option<String>, e: contactpoint_domain::FieldError) -
     }
 }
 
-fn check(line: u64, raw: &RawRow<'_>, today: NaiveDate) -> Row {
-    SuppliedChild::check(line, raw, today).map_err(|e| {
+fn check<T: SuppliedKind>(line: u64, raw: &RawRow<'_>, today: NaiveDate) -> Result<T, Rejected> {
+    T::check(line, raw, today).map_err(|e| {
         let id = raw
             .values
             .iter()
@@ -94,10 +142,10 @@ fn check(line: u64, raw: &RawRow<'_>, today: NaiveDate) -> Row {
     })
 }
 
-fn csv_rows<'r>(
+fn csv_rows<'r, T: SuppliedKind + 'r>(
     input: impl Read + 'r,
     today: NaiveDate,
-) -> Result<Box<dyn Iterator<Item = Row> + 'r>, SupplyFileError> {
+) -> Result<Box<dyn Iterator<Item = Result<T, Rejected>> + 'r>, SupplyFileError> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
     let header = reader
         .headers()
@@ -106,8 +154,8 @@ fn csv_rows<'r>(
     let mut columns: Vec<&'static str> = Vec::new();
     for name in header.iter() {
         let name = name.trim().trim_start_matches('\u{feff}');
-        let column =
-            known_column(name).ok_or_else(|| SupplyFileError::UnknownColumn(name.to_owned()))?;
+        let column = known_column::<T>(name)
+            .ok_or_else(|| SupplyFileError::UnknownColumn(name.to_owned(), T::COLUMNS))?;
         if columns.contains(&column) {
             return Err(SupplyFileError::RepeatedColumn(name.to_owned()));
         }
@@ -154,7 +202,10 @@ fn csv_rows<'r>(
     })))
 }
 
-fn json_rows<'r>(input: impl Read + 'r, today: NaiveDate) -> impl Iterator<Item = Row> + 'r {
+fn json_rows<'r, T: SuppliedKind + 'r>(
+    input: impl Read + 'r,
+    today: NaiveDate,
+) -> impl Iterator<Item = Result<T, Rejected>> + 'r {
     BufReader::new(input)
         .lines()
         .enumerate()
@@ -174,8 +225,8 @@ fn json_rows<'r>(input: impl Read + 'r, today: NaiveDate) -> impl Iterator<Item 
             };
             let mut values = Vec::new();
             for (key, value) in &object {
-                let column = known_column(key).ok_or_else(|| {
-                    reject(key, format!("a known column: {}", CHILD_COLUMNS.join(", ")))
+                let column = known_column::<T>(key).ok_or_else(|| {
+                    reject(key, format!("a known column: {}", T::COLUMNS.join(", ")))
                 })?;
                 let value = match value {
                     serde_json::Value::Null => String::new(),
@@ -191,3 +242,16 @@ fn json_rows<'r>(input: impl Read + 'r, today: NaiveDate) -> impl Iterator<Item 
 
 #[cfg(test)]
 mod tests;
+
+/// Reads back one record kept as a JSON object by [`SuppliedChild::to_json`].
+pub fn child_from_json(json: &str, today: NaiveDate) -> Result<SuppliedChild, Rejected> {
+    let mut rows = json_rows::<SuppliedChild>(json.as_bytes(), today);
+    rows.next().unwrap_or_else(|| {
+        Err(Rejected {
+            line: 1,
+            source_record_id: None,
+            field: "record".into(),
+            reason: "one JSON object".into(),
+        })
+    })
+}

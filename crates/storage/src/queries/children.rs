@@ -63,27 +63,38 @@ pub(crate) async fn load_children(
     _permit: &contactpoint_domain::Permit,
     records: &[contactpoint_domain::ChildRecord],
 ) -> Result<crate::LoadReport, crate::StorageError> {
+    if records.is_empty() {
+        return Ok(crate::LoadReport::default());
+    }
+    let mut tx = pool.begin().await?;
+    let (report, _) = insert_children(&mut tx, records).await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// Stores children with all their parts and search keys inside the caller's transaction;
+/// returns what happened and the database id of each record, in order.
+async fn insert_children(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    records: &[contactpoint_domain::ChildRecord],
+) -> Result<(crate::LoadReport, Vec<i64>), crate::StorageError> {
     use contactpoint_domain::{AddressState, ContactPointId, SensitiveBasis};
     use std::collections::HashSet;
 
     let mut report = crate::LoadReport { children: records.len(), reissued_ids: Vec::new() };
-    if records.is_empty() {
-        return Ok(report);
-    }
-    let mut tx = pool.begin().await?;
-    let first_child = allocate_ids(&mut tx, "children", records.len()).await?;
+    let first_child = allocate_ids(tx, "children", records.len()).await?;
     let rows: Vec<_> = records
         .iter()
         .enumerate()
         .map(|(i, r)| (first_child + i as i64, r.contactpoint_id, r))
         .collect();
-    let written: HashSet<i64> = insert_child_rows(&mut tx, &rows).await?.into_iter().collect();
+    let written: HashSet<i64> = insert_child_rows(tx, &rows).await?.into_iter().collect();
     // An ID already in use (random IDs collide now and then at national scale) is replaced
     // by a fresh one, and the caller is told.
     for (id, old, record) in rows.iter().filter(|(id, _, _)| !written.contains(id)) {
         loop {
             let fresh = ContactPointId::random(&mut rand::rng());
-            if !insert_child_rows(&mut tx, &[(*id, fresh, record)]).await?.is_empty() {
+            if !insert_child_rows(tx, &[(*id, fresh, record)]).await?.is_empty() {
                 report.reissued_ids.push((*old, fresh));
                 break;
             }
@@ -91,13 +102,13 @@ pub(crate) async fn load_children(
     }
 
     let indexed: Vec<_> = rows.iter().map(|(id, _, r)| (*id, *r)).collect();
-    insert_search_keys(&mut tx, &indexed).await?;
+    insert_search_keys(tx, &indexed).await?;
 
     let former: Vec<_> = rows
         .iter()
         .flat_map(|(id, _, r)| r.former_names.iter().map(move |f| (*id, f)))
         .collect();
-    let first = allocate_ids(&mut tx, "child_former_names", former.len()).await?;
+    let first = allocate_ids(tx, "child_former_names", former.len()).await?;
     for (n, chunk) in former.chunks(rows_per_statement(6)).enumerate() {
         let base = first + (n * rows_per_statement(6)) as i64;
         let mut insert = sqlx::QueryBuilder::<Db>::new(
@@ -112,7 +123,7 @@ pub(crate) async fn load_children(
                 .push_bind(f.provenance.source.as_str())
                 .push_bind(f.provenance.supplied_at);
         });
-        insert.build().execute(&mut *tx).await?;
+        insert.build().execute(&mut **tx).await?;
     }
 
     let addresses: Vec<_> = rows
@@ -130,7 +141,7 @@ pub(crate) async fn load_children(
                 .chain(open)
         })
         .collect();
-    let first = allocate_ids(&mut tx, "child_addresses", addresses.len()).await?;
+    let first = allocate_ids(tx, "child_addresses", addresses.len()).await?;
     for (n, chunk) in addresses.chunks(rows_per_statement(8)).enumerate() {
         let base = first + (n * rows_per_statement(8)) as i64;
         let mut insert = sqlx::QueryBuilder::<Db>::new(
@@ -147,14 +158,14 @@ pub(crate) async fn load_children(
                 .push_bind(*from)
                 .push_bind(*until);
         });
-        insert.build().execute(&mut *tx).await?;
+        insert.build().execute(&mut **tx).await?;
     }
 
     let parents: Vec<_> = rows
         .iter()
         .flat_map(|(id, _, r)| r.parents_carers.iter().map(move |p| (*id, p)))
         .collect();
-    let first = allocate_ids(&mut tx, "parents_carers", parents.len()).await?;
+    let first = allocate_ids(tx, "parents_carers", parents.len()).await?;
     for (n, chunk) in parents.chunks(rows_per_statement(12)).enumerate() {
         let base = first + (n * rows_per_statement(12)) as i64;
         let mut insert = sqlx::QueryBuilder::<Db>::new(
@@ -176,14 +187,14 @@ pub(crate) async fn load_children(
                 .push_bind(p.provenance.source.as_str())
                 .push_bind(p.provenance.supplied_at);
         });
-        insert.build().execute(&mut *tx).await?;
+        insert.build().execute(&mut **tx).await?;
     }
 
     let involvements: Vec<_> = rows
         .iter()
         .flat_map(|(id, _, r)| r.involvements.iter().map(move |i| (*id, i)))
         .collect();
-    let first = allocate_ids(&mut tx, "involvements", involvements.len()).await?;
+    let first = allocate_ids(tx, "involvements", involvements.len()).await?;
     for (n, chunk) in involvements.chunks(rows_per_statement(15)).enumerate() {
         let base = first + (n * rows_per_statement(15)) as i64;
         let mut insert = sqlx::QueryBuilder::<Db>::new(
@@ -211,11 +222,10 @@ pub(crate) async fn load_children(
                 .push_bind(inv.provenance.source.as_str())
                 .push_bind(inv.provenance.supplied_at);
         });
-        insert.build().execute(&mut *tx).await?;
+        insert.build().execute(&mut **tx).await?;
     }
 
-    tx.commit().await?;
-    Ok(report)
+    Ok((report, rows.iter().map(|(id, _, _)| *id).collect()))
 }
 
 pub(crate) async fn child_record(

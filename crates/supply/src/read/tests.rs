@@ -4,7 +4,7 @@ fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
 }
 
-fn rows(text: &str, format: Format) -> Vec<Row> {
+fn rows(text: &str, format: Format) -> Vec<Result<SuppliedChild, Rejected>> {
     read_children(text.as_bytes(), format, today())
         .unwrap()
         .collect()
@@ -70,7 +70,7 @@ fn a_header_without_source_record_id_or_with_an_unknown_column_refuses_the_file(
         Format::Csv,
         today(),
     ) {
-        Err(e @ SupplyFileError::UnknownColumn(_)) => {
+        Err(e @ SupplyFileError::UnknownColumn(..)) => {
             assert!(e.to_string().contains("family_name"), "{e}")
         }
         Err(other) => panic!("{other}"),

@@ -1,0 +1,311 @@
+//! `contactpoint supply`: import suppliers' files, and report what became of every record.
+
+use anyhow::{Context, Result};
+use contactpoint_domain::{Clock, Permit, SourceCode, SystemClock, SystemTask};
+use contactpoint_intake::{import_involvements, import_reader, ImportSettings};
+use contactpoint_storage::Store;
+use contactpoint_supply::{Format, Rejected};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum SupplyCommand {
+    /// Import a supplier's files (CSV or JSON lines, docs/SUPPLY.md): each record is linked
+    /// to its child, creates one (authoritative sources only) or waits in the local team's
+    /// exceptions queue. Safe to run again, and to run again after being stopped at any
+    /// moment: records already imported with the same values are skipped. Rejected rows are
+    /// listed in FILE.rejects.csv beside each file and in the summary.
+    Import(ImportArgs),
+    /// Write what became of every record a source supplied, as CSV on standard output:
+    /// source,source_record_id,contactpoint_id,status (linked, created, exception, rejected).
+    Links(LinksArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// sqlite://PATH or postgres://USER@HOST:PORT/DB; the schema is brought up to date first.
+    #[arg(long, env = "CONTACTPOINT_DATABASE_URL")]
+    pub database_url: String,
+    /// The supplier: birth_registration, schools_census, child_benefit, nhs_demographics or
+    /// local_systems.
+    #[arg(long)]
+    pub source: String,
+    /// The source may create a child when no child matches a record (otherwise such a record
+    /// waits for the local team).
+    #[arg(long)]
+    pub authoritative: bool,
+    /// What the files hold: child records, or involvements (a service or practitioner
+    /// starting or ending work with a child).
+    #[arg(long, value_enum, default_value_t = Records::Children)]
+    pub records: Records,
+    /// Records per transaction.
+    #[arg(long, default_value_t = ImportSettings::DEFAULT_BATCH_SIZE)]
+    pub batch_size: usize,
+    /// The files, imported in the order given.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Records {
+    Children,
+    Involvements,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LinksArgs {
+    /// sqlite://PATH or postgres://USER@HOST:PORT/DB
+    #[arg(long, env = "CONTACTPOINT_DATABASE_URL")]
+    pub database_url: String,
+    /// The supplier whose records to list.
+    #[arg(long)]
+    pub source: String,
+}
+
+pub async fn run(command: SupplyCommand) -> Result<()> {
+    match command {
+        SupplyCommand::Import(args) => import(args).await,
+        SupplyCommand::Links(args) => links(args).await,
+    }
+}
+
+/// The supplier named on the command line, which must be one the directory knows.
+async fn known_source(store: &Store, name: &str) -> Result<SourceCode> {
+    let source = SourceCode::parse(name).map_err(|e| anyhow::anyhow!("--source: {e}"))?;
+    let known = store.source_codes().await?;
+    if !known.contains(&source) {
+        let names: Vec<&str> = known.iter().map(SourceCode::as_str).collect();
+        anyhow::bail!(
+            "--source: {name:?} is not a supplier the directory knows; use one of {}",
+            names.join(", ")
+        );
+    }
+    Ok(source)
+}
+
+/// Counts the bytes read through it, for the progress bar.
+struct Counted<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+async fn import(args: ImportArgs) -> Result<()> {
+    let store = Store::connect(&args.database_url).await?;
+    store.migrate().await?;
+    let source = known_source(&store, &args.source).await?;
+    let mut settings = ImportSettings::system(source, args.authoritative);
+    settings.batch_size = args.batch_size.max(1);
+    let permit = Permit::system_bypass(SystemTask::SupplyImport);
+    let mut failed = Vec::new();
+    for path in &args.files {
+        match import_one(&store, &permit, &settings, args.records, path).await {
+            Ok(()) => {}
+            Err(e) => {
+                eprintln!("{}: not imported: {e:#}", path.display());
+                failed.push(path.display().to_string());
+            }
+        }
+    }
+    if !failed.is_empty() {
+        anyhow::bail!(
+            "{} file(s) not imported: {}",
+            failed.len(),
+            failed.join(", ")
+        );
+    }
+    Ok(())
+}
+
+async fn import_one(
+    store: &Store,
+    permit: &Permit,
+    settings: &ImportSettings,
+    records: Records,
+    path: &Path,
+) -> Result<()> {
+    let format = Format::of_path(path)?;
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let read = Arc::new(AtomicU64::new(0));
+    let input = Counted {
+        inner: std::io::BufReader::with_capacity(1 << 16, file),
+        read: read.clone(),
+    };
+    let bar = ProgressBar::new(size);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({eta} left)",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    bar.set_message(name.clone());
+    let started = Instant::now();
+    let mut progress = |_rows: u64| bar.set_position(read.load(Ordering::Relaxed));
+    let now = SystemClock.now();
+    let rejects = rejects_path(path);
+    match records {
+        Records::Children => {
+            let report = import_reader(
+                store,
+                permit,
+                settings,
+                &name,
+                input,
+                format,
+                now,
+                &mut progress,
+            )
+            .await;
+            bar.finish_and_clear();
+            let report = report?;
+            write_rejects(&rejects, &report.rejected)?;
+            let o = &report.outcome;
+            println!(
+                "{}: {} rows in {} batches, {:.1} s ({:.0} rows a second): {} linked ({} of them updated a child), {} created, {} exceptions for the local teams, {} rejected, {} unchanged since an earlier import.",
+                path.display(),
+                report.rows,
+                report.batches,
+                started.elapsed().as_secs_f64(),
+                report.rows as f64 / started.elapsed().as_secs_f64().max(1e-9),
+                o.linked,
+                o.updated,
+                o.created,
+                o.exceptions,
+                report.rejected.len(),
+                o.unchanged,
+            );
+            print_rejections(&rejects, &report.rejected);
+        }
+        Records::Involvements => {
+            let report = import_involvements(
+                store,
+                permit,
+                settings,
+                &name,
+                input,
+                format,
+                now,
+                &mut progress,
+            )
+            .await;
+            bar.finish_and_clear();
+            let report = report?;
+            write_rejects(&rejects, &report.rejected)?;
+            println!(
+                "{}: {} rows in {} batches, {:.1} s: {} involvements started, {} updated, {} rejected, {} unchanged since an earlier import.",
+                path.display(),
+                report.rows,
+                report.batches,
+                started.elapsed().as_secs_f64(),
+                report.started,
+                report.updated,
+                report.rejected.len(),
+                report.unchanged,
+            );
+            print_rejections(&rejects, &report.rejected);
+        }
+    }
+    Ok(())
+}
+
+/// Where the rejects of `file` are listed: `FILE.rejects.csv` beside it.
+pub fn rejects_path(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".rejects.csv");
+    PathBuf::from(name)
+}
+
+fn write_rejects(path: &Path, rejected: &[Rejected]) -> Result<()> {
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?,
+    );
+    writeln!(out, "line,source_record_id,field,reason")?;
+    for r in rejected {
+        writeln!(
+            out,
+            "{},{},{},{}",
+            r.line,
+            csv_field(r.source_record_id.as_deref().unwrap_or("")),
+            csv_field(&r.field),
+            csv_field(&r.reason)
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// A value quoted for CSV when it needs to be (RFC 4180).
+fn csv_field(value: &str) -> String {
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_owned()
+    }
+}
+
+fn print_rejections(rejects: &Path, rejected: &[Rejected]) {
+    if rejected.is_empty() {
+        return;
+    }
+    for r in rejected.iter().take(10) {
+        println!(
+            "  rejected: line {}, {}, {}: {}",
+            r.line,
+            r.source_record_id.as_deref().unwrap_or("(no identifier)"),
+            r.field,
+            r.reason
+        );
+    }
+    if rejected.len() > 10 {
+        println!("  ... and {} more", rejected.len() - 10);
+    }
+    println!("  every rejected row is listed in {}", rejects.display());
+}
+
+async fn links(args: LinksArgs) -> Result<()> {
+    let store = Store::connect(&args.database_url).await?;
+    store.migrate().await?;
+    let source = known_source(&store, &args.source).await?;
+    let permit = Permit::system_bypass(SystemTask::SupplyImport);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    writeln!(out, "source,source_record_id,contactpoint_id,status")?;
+    let mut after: Option<String> = None;
+    loop {
+        let page = store
+            .supply_links(&permit, &source, after.as_deref(), 10_000)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.source_record_id.clone());
+        for link in &page {
+            writeln!(
+                out,
+                "{},{},{},{}",
+                source,
+                csv_field(&link.source_record_id),
+                link.contactpoint_id
+                    .map(|id| id.as_digits())
+                    .unwrap_or_default(),
+                link.status.code()
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,289 @@
+//! `contactpoint supply import` and `supply links` as an operator runs them: real processes
+//! on real databases, killed with SIGKILL part-way and run again.
+
+use contactpoint_domain::{Permit, SystemTask};
+use contactpoint_storage::{Backend, Store};
+use contactpoint_test_support::{execute_sql, sample_local_authority, TestDatabase};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn contactpoint() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_contactpoint"))
+}
+
+fn permit() -> Permit {
+    Permit::system_bypass(SystemTask::TestFixture)
+}
+
+async fn prepared(backend: Backend) -> Option<TestDatabase> {
+    let db = TestDatabase::new(backend).await?;
+    db.store
+        .load_local_authorities(&permit(), &[sample_local_authority()])
+        .await
+        .unwrap();
+    execute_sql(
+        &db.store,
+        "INSERT INTO postcode_districts (district, local_authority) VALUES \
+         ('MK40', 'E06000055'), ('MK41', 'E06000055'), ('MK42', 'E06000055')",
+    )
+    .await
+    .unwrap();
+    Some(db)
+}
+
+const GIVEN: [&str; 12] = [
+    "Amelia", "Oliver", "Isla", "Noah", "Ava", "Muhammad", "Freya", "Leo", "Zara", "Theo", "Maya",
+    "Arthur",
+];
+const FAMILY: [&str; 10] = [
+    "Smith",
+    "Okafor",
+    "Patel",
+    "Nowak",
+    "Jones",
+    "Brennan",
+    "Khan",
+    "Taylor",
+    "Whitfield",
+    "Adeyemi",
+];
+
+/// A birth-registration file of `children` distinct children (every fifth sent twice, the
+/// second time under a nickname-free spelling change of the address line), with a few rows
+/// that must be rejected.
+fn births_file(dir: &Path, children: usize) -> std::path::PathBuf {
+    let mut csv = String::from(
+        "source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode\n",
+    );
+    for n in 0..children {
+        let given = GIVEN[n % GIVEN.len()];
+        let family = FAMILY[(n / GIVEN.len()) % FAMILY.len()];
+        let born = chrono::NaiveDate::from_ymd_opt(2009, 1, 1).unwrap()
+            + chrono::Days::new((n as u64 * 7919) % 5800);
+        let gender = if n % 2 == 0 { "F" } else { "M" };
+        let district = 40 + n % 3;
+        let line = format!("{} Station Road", 1 + n % 180);
+        csv.push_str(&format!(
+            "GRO-{n:05},{given},{family},{born},{gender},{line},Bedford,MK{district} {}AB\n",
+            n % 10
+        ));
+        if n % 5 == 0 {
+            csv.push_str(&format!(
+                "GRO-{n:05}-R,{given},{family},{born},{gender},{line},Bedford,MK{district} {}AB\n",
+                n % 10
+            ));
+        }
+        if n % 97 == 0 {
+            csv.push_str(&format!(
+                "GRO-{n:05}-X,{given},{family},2099-01-01,{gender},,,\n"
+            ));
+        }
+    }
+    let path = dir.join("births.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+fn import_command(url: &str, file: &Path) -> Command {
+    let mut command = contactpoint();
+    command.args([
+        "supply",
+        "import",
+        "--database-url",
+        url,
+        "--source",
+        "birth_registration",
+        "--authoritative",
+        "--batch-size",
+        "50",
+    ]);
+    command.arg(file);
+    command
+}
+
+fn run_to_end(url: &str, file: &Path) -> Output {
+    let output = import_command(url, file).output().unwrap();
+    assert!(
+        output.status.success(),
+        "the import succeeds: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+async fn supplied_count(store: &Store) -> u64 {
+    // rows_affected of a no-op UPDATE counts the rows without reading them.
+    execute_sql(store, "UPDATE supplied_records SET digest = digest")
+        .await
+        .unwrap()
+}
+
+/// `supply links` as CSV lines (without the header).
+fn links(url: &str) -> Vec<String> {
+    let output = contactpoint()
+        .args([
+            "supply",
+            "links",
+            "--database-url",
+            url,
+            "--source",
+            "birth_registration",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("source,source_record_id,contactpoint_id,status")
+    );
+    lines.map(str::to_owned).collect()
+}
+
+/// What an import made, free of the random ContactPoint IDs: each record's status, which
+/// records share a child, and the batches the audit trail records.
+#[derive(Debug, PartialEq, Eq)]
+struct Outcome {
+    statuses: BTreeMap<String, String>,
+    children: BTreeSet<Vec<String>>,
+    batches: BTreeSet<String>,
+}
+
+async fn outcome(store: &Store, url: &str) -> Outcome {
+    let mut statuses = BTreeMap::new();
+    let mut by_child: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in links(url) {
+        let fields: Vec<&str> = line.split(',').collect();
+        assert_eq!(fields.len(), 4, "{line}");
+        statuses.insert(fields[1].to_owned(), fields[3].to_owned());
+        if !fields[2].is_empty() {
+            by_child
+                .entry(fields[2].to_owned())
+                .or_default()
+                .push(fields[1].to_owned());
+        }
+    }
+    let batches = store
+        .audit_events(&permit(), 0)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "supply_batch_imported")
+        .map(|e| e.details)
+        .collect();
+    Outcome {
+        statuses,
+        children: by_child.into_values().collect(),
+        batches,
+    }
+}
+
+async fn killed_part_way_and_run_again_ends_exactly_as_one_clean_run(backend: Backend) {
+    let (Some(clean), Some(killed)) = (prepared(backend).await, prepared(backend).await) else {
+        eprintln!("skipped on {}: no test database configured", backend.name());
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = births_file(dir.path(), 1_200);
+
+    let first = run_to_end(&clean.url, &file);
+    let summary = String::from_utf8_lossy(&first.stdout).into_owned();
+    assert!(summary.contains("rejected"), "{summary}");
+    let expected = outcome(&clean.store, &clean.url).await;
+    assert!(expected.statuses.values().any(|s| s == "created"));
+    assert!(expected.statuses.values().any(|s| s == "linked"));
+    assert!(expected.statuses.values().any(|s| s == "rejected"));
+
+    // Kill the import with SIGKILL at a different point each time: after the first batch,
+    // then further on, then run it to the end.
+    let mut kills = 0;
+    for stop_after in [1, 180, 420, 700] {
+        let mut child = import_command(&killed.url, &file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        let before = supplied_count(&killed.store).await;
+        loop {
+            let now = supplied_count(&killed.store).await;
+            if now >= before + stop_after || started.elapsed() > Duration::from_secs(120) {
+                break;
+            }
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            kills += 1;
+        }
+        let _ = child.wait();
+    }
+    assert!(kills >= 2, "the import was killed part-way at least twice");
+    run_to_end(&killed.url, &file);
+
+    assert_eq!(outcome(&killed.store, &killed.url).await, expected);
+    assert!(killed.store.verify_audit_chain().await.unwrap().is_ok());
+
+    // And a second full run changes nothing at all.
+    let again = run_to_end(&killed.url, &file);
+    assert!(String::from_utf8_lossy(&again.stdout).contains(" 0 created"));
+    assert_eq!(outcome(&killed.store, &killed.url).await, expected);
+
+    // Every rejected row is in the rejects file beside the input.
+    let rejects = std::fs::read_to_string(dir.path().join("births.csv.rejects.csv")).unwrap();
+    let rejected_rows = rejects.lines().count() - 1;
+    let listed = expected
+        .statuses
+        .values()
+        .filter(|s| *s == "rejected")
+        .count();
+    assert_eq!(rejected_rows, listed);
+    assert!(rejects.contains("date_of_birth"));
+
+    clean.drop_database().await;
+    killed.drop_database().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_import_killed_part_way_and_run_again_ends_exactly_as_one_clean_run_on_sqlite() {
+    killed_part_way_and_run_again_ends_exactly_as_one_clean_run(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_import_killed_part_way_and_run_again_ends_exactly_as_one_clean_run_on_postgres() {
+    killed_part_way_and_run_again_ends_exactly_as_one_clean_run(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn an_unknown_source_is_refused_naming_the_known_ones() {
+    let Some(db) = prepared(Backend::Sqlite).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = births_file(dir.path(), 3);
+    let output = contactpoint()
+        .args([
+            "supply",
+            "import",
+            "--database-url",
+            &db.url,
+            "--source",
+            "gossip",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--source") && stderr.contains("birth_registration"),
+        "{stderr}"
+    );
+    assert_eq!(supplied_count(&db.store).await, 0);
+}

@@ -1,0 +1,138 @@
+//! Importing a supplier's involvement files: each row names a child (a record the same
+//! source supplied, or a ContactPoint ID), a service by its reference and perhaps a
+//! practitioner; it starts or updates that involvement. Batched, idempotent and audited as
+//! child files are.
+
+use crate::import::{ImportError, ImportSettings};
+use chrono::{DateTime, Utc};
+use contactpoint_domain::{AuditEvent, Outcome, Permit};
+use contactpoint_storage::supply::{
+    IncomingInvolvement, InvolvedChild, InvolvementBatch, InvolvementSummary,
+};
+use contactpoint_storage::Store;
+use contactpoint_supply::{
+    read_involvements, ChildReference, Format, Rejected, SuppliedInvolvement,
+};
+use sha2::{Digest, Sha256};
+use std::io::Read;
+
+/// What importing one involvement file did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InvolvementReport {
+    pub rows: u64,
+    pub batches: u64,
+    pub started: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Rows refused by the file's checks or by the directory (an unknown child, service or
+    /// practitioner; a sensitive service without a valid basis).
+    pub rejected: Vec<Rejected>,
+}
+
+fn digest(record: &SuppliedInvolvement) -> String {
+    // The checked values, in a fixed order; the line is not part of the record.
+    let mut copy = record.clone();
+    copy.line = 0;
+    let mut hash = Sha256::new();
+    hash.update(format!("{copy:?}").as_bytes());
+    data_encoding::HEXLOWER.encode(&hash.finalize())
+}
+
+fn incoming(record: &SuppliedInvolvement) -> IncomingInvolvement {
+    IncomingInvolvement {
+        source_record_id: record.source_record_id.clone(),
+        digest: digest(record),
+        child: match &record.child {
+            ChildReference::SourceRecord(id) => InvolvedChild::SourceRecord(id.clone()),
+            ChildReference::ContactPoint(id) => InvolvedChild::ContactPoint(*id),
+        },
+        service_reference: record.service_reference.clone(),
+        practitioner: record.practitioner.clone(),
+        started_on: record.started_on,
+        ended_on: record.ended_on,
+        lead_professional: record.lead_professional,
+        caf_completed_on: record.caf_completed_on,
+        sensitive_basis: record.sensitive_basis.clone(),
+    }
+}
+
+/// Imports one involvement file.
+#[allow(clippy::too_many_arguments)]
+pub async fn import_involvements(
+    store: &Store,
+    permit: &Permit,
+    settings: &ImportSettings,
+    name: &str,
+    input: impl Read,
+    format: Format,
+    now: DateTime<Utc>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<InvolvementReport, ImportError> {
+    let mut rows = read_involvements(input, format, now.date_naive())?;
+    let mut report = InvolvementReport::default();
+    loop {
+        let mut records = Vec::with_capacity(settings.batch_size);
+        let mut lines = (None, 0);
+        for row in rows.by_ref() {
+            report.rows += 1;
+            let line = match &row {
+                Ok(r) => r.line,
+                Err(r) => r.line,
+            };
+            lines.0.get_or_insert(line);
+            lines.1 = line;
+            match row {
+                Ok(record) => records.push(record),
+                Err(rejection) => report.rejected.push(rejection),
+            }
+            if records.len() >= settings.batch_size {
+                break;
+            }
+        }
+        let Some(first_line) = lines.0 else { break };
+        let batch = InvolvementBatch {
+            source: &settings.source,
+            records: records.iter().map(incoming).collect(),
+            supplied_at: now,
+        };
+        let audit = |summary: &InvolvementSummary| {
+            summary.changed_anything().then(|| {
+                let mut event = AuditEvent::new(
+                    now,
+                    settings.route,
+                    "supply_involvements_imported",
+                    Outcome::Success,
+                )
+                .through_client(settings.api_client_id)
+                .with("source", settings.source.as_str())
+                .with("file", name)
+                .with("lines", format!("{first_line}-{}", lines.1))
+                .with("started", summary.started)
+                .with("updated", summary.updated)
+                .with("rejected", summary.rejected.len())
+                .with("unchanged", summary.unchanged);
+                event.actor_user_id = settings.actor_user_id;
+                event
+            })
+        };
+        let summary = store
+            .import_involvement_batch(permit, &batch, &audit)
+            .await?;
+        report.started += summary.started;
+        report.updated += summary.updated;
+        report.unchanged += summary.unchanged;
+        for (index, problem) in summary.rejected {
+            let record = &records[index];
+            report.rejected.push(Rejected {
+                line: record.line,
+                source_record_id: Some(record.source_record_id.clone()),
+                field: problem.field,
+                reason: format!("expected {}", problem.expected),
+            });
+        }
+        report.batches += 1;
+        progress(report.rows);
+    }
+    report.rejected.sort_by_key(|r| r.line);
+    Ok(report)
+}

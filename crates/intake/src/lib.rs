@@ -1,0 +1,15 @@
+//! Data supply put together (docs/SUPPLY.md, docs/MATCHING.md): a supplier's file read as a
+//! stream by `contactpoint-supply`, each record matched by `contactpoint-matching` against
+//! the children the search index reaches, and placed: linked to a child with the values that
+//! win by precedence, created as a new child (authoritative sources only), or queued for the
+//! local team. Storage applies each batch in one transaction with its audit entry.
+
+pub mod import;
+pub mod involvements;
+pub mod place;
+pub mod resolve;
+
+pub use import::{digest, import_file, import_reader, FileReport, ImportError, ImportSettings};
+pub use involvements::{import_involvements, InvolvementReport};
+pub use place::{place, probe_keys, PlaceSettings};
+pub use resolve::{resolution, Decision, ResolveError};

@@ -1,0 +1,433 @@
+//! Where one supplied record goes: linked to a child (with the values that win by
+//! precedence), a new child, or the local team's exceptions queue. Shielding comes first: a
+//! record that could be a shielded child never creates or updates an unshielded record.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use contactpoint_domain::child::ChildProvenance;
+use contactpoint_domain::precedence::{supersedes, ValueGroup};
+use contactpoint_domain::{
+    Address, AddressState, ChildRecord, ContactPointId, FamilyName, FormerName, Gender,
+    LocalAuthorityCode, MiddleNames, ParentCarer, Provenance, SourceCode,
+};
+use contactpoint_matching::linkage::{self, decide_among, Model, Outcome, Thresholds};
+use contactpoint_matching::search::{BirthQuery, Query};
+use contactpoint_matching::PostcodeParts;
+use contactpoint_storage::supply::{
+    AddressChange, ChildChanges, ExceptionReason, LinkCandidate, NameChange, NewException,
+    Placement, PlacementContext,
+};
+use contactpoint_supply::SuppliedChild;
+
+/// What every placement of one import shares.
+#[derive(Debug, Clone)]
+pub struct PlaceSettings {
+    pub source: SourceCode,
+    /// An authoritative source creates a child when nobody matches; others queue the record.
+    pub authoritative: bool,
+    pub supplied_at: DateTime<Utc>,
+    pub model: Model,
+    pub thresholds: Thresholds,
+}
+
+impl PlaceSettings {
+    pub fn new(source: SourceCode, authoritative: bool, supplied_at: DateTime<Utc>) -> Self {
+        Self {
+            source,
+            authoritative,
+            supplied_at,
+            model: Model::configured(),
+            thresholds: Thresholds::DEFAULT,
+        }
+    }
+
+    fn provenance(&self) -> Provenance {
+        Provenance::new(self.source.clone(), self.supplied_at)
+    }
+
+    fn today(&self) -> NaiveDate {
+        self.supplied_at.date_naive()
+    }
+}
+
+/// The search-index keys that reach the children a supplied record might be: those a
+/// search with its names, date of birth and postcode would probe, and the same with its
+/// former family name.
+pub fn probe_keys(child: &SuppliedChild, today: NaiveDate) -> Vec<i64> {
+    use chrono::Datelike;
+    let query = Query {
+        given_name: child.given_name.as_ref().map(|n| n.as_str().to_owned()),
+        family_name: child.family_name.as_ref().map(|n| n.as_str().to_owned()),
+        birth: child.date_of_birth.map(|d| BirthQuery::Date(d.date())),
+        gender: None,
+        postcode: child
+            .postcode
+            .as_ref()
+            .and_then(|p| PostcodeParts::parse(p.as_str())),
+    };
+    let years = today.year() - 25..=today.year();
+    let mut keys = query.probe_keys(years.clone());
+    if let Some(former) = &child.former_family_name {
+        let earlier = Query {
+            family_name: Some(former.as_str().to_owned()),
+            ..query
+        };
+        keys.extend(earlier.probe_keys(years));
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+fn linkage_gender(gender: Gender) -> linkage::Gender {
+    match gender {
+        Gender::Female => linkage::Gender::Female,
+        Gender::Male => linkage::Gender::Male,
+        Gender::NotSpecified => linkage::Gender::NotSpecified,
+    }
+}
+
+fn supplied_person(child: &SuppliedChild) -> linkage::SuppliedPerson {
+    linkage::SuppliedPerson {
+        given_name: child
+            .given_name
+            .as_ref()
+            .map(|n| n.as_str().to_owned())
+            .unwrap_or_default(),
+        middle_names: child.middle_names.as_ref().map(|n| n.as_str().to_owned()),
+        family_name: child
+            .family_name
+            .as_ref()
+            .map(|n| n.as_str().to_owned())
+            .unwrap_or_default(),
+        former_family_name: child
+            .former_family_name
+            .as_ref()
+            .map(|n| n.as_str().to_owned()),
+        date_of_birth: child.date_of_birth.map(|d| d.date()),
+        gender: child.gender.map(linkage_gender),
+        address_line1: child.address_line1.clone(),
+        town: child.town.clone(),
+        postcode: child.postcode.as_ref().map(|p| p.as_str().to_owned()),
+    }
+}
+
+fn candidate_person(candidate: &LinkCandidate) -> linkage::SuppliedPerson {
+    linkage::SuppliedPerson {
+        given_name: candidate.given_name.clone(),
+        middle_names: candidate.middle_names.clone(),
+        family_name: candidate.family_name.clone(),
+        former_family_name: candidate.former_family_names.first().cloned(),
+        date_of_birth: Some(candidate.date_of_birth),
+        gender: Some(linkage_gender(candidate.gender)),
+        address_line1: candidate.address.as_ref().map(|a| a.line1.clone()),
+        town: candidate.address.as_ref().map(|a| a.town.clone()),
+        postcode: candidate
+            .address
+            .as_ref()
+            .map(|a| a.postcode.as_str().to_owned()),
+    }
+}
+
+/// The probability that the record is each candidate, in the candidates' order.
+pub fn score(child: &SuppliedChild, candidates: &[LinkCandidate], model: &Model) -> Vec<f64> {
+    let record = linkage::normalise(&supplied_person(child));
+    candidates
+        .iter()
+        .map(|c| {
+            let known = linkage::normalise(&candidate_person(c));
+            let mut best = model.score(&record, &known).probability;
+            // A child with several former family names is compared under each of them.
+            for former in c.former_family_names.iter().skip(1) {
+                let mut person = candidate_person(c);
+                person.former_family_name = Some(former.clone());
+                best = best.max(
+                    model
+                        .score(&record, &linkage::normalise(&person))
+                        .probability,
+                );
+            }
+            best
+        })
+        .collect()
+}
+
+/// Decides one record.
+pub fn place(
+    child: &SuppliedChild,
+    context: &PlacementContext<'_>,
+    settings: &PlaceSettings,
+) -> Placement {
+    // A record the source sent before was placed on a child: the supplier's own identifier
+    // still means that child.
+    if let Some(known) = context.known_child {
+        if let Some(candidate) = context.candidates.iter().find(|c| c.child_id == known) {
+            return link(child, candidate, context, settings);
+        }
+    }
+    let probabilities = score(child, context.candidates, &settings.model);
+    let thresholds = &settings.thresholds;
+    let exception = |reason, shielding_hold, local_authority: Option<LocalAuthorityCode>| {
+        let mut shown: Vec<(i64, f64)> = context
+            .candidates
+            .iter()
+            .zip(&probabilities)
+            .filter(|(_, p)| **p >= thresholds.lower)
+            .map(|(c, p)| (c.child_id, *p))
+            .collect();
+        shown.sort_by(|a, b| b.1.total_cmp(&a.1));
+        shown.truncate(10);
+        Placement::Exception(NewException {
+            local_authority,
+            reason,
+            shielding_hold,
+            record: child.to_json(),
+            candidates: shown,
+        })
+    };
+    let shielded_near = context
+        .candidates
+        .iter()
+        .zip(&probabilities)
+        .filter(|(c, p)| c.shielded && **p >= thresholds.lower)
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(c, _)| c);
+    let best = context
+        .candidates
+        .iter()
+        .zip(&probabilities)
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(c, _)| c);
+    match decide_among(&probabilities, thresholds, settings.authoritative) {
+        Outcome::Link(i) => {
+            let candidate = &context.candidates[i];
+            match shielded_near {
+                // Updating the shielded child itself keeps it shielded.
+                Some(shielded) if shielded.child_id != candidate.child_id => exception(
+                    ExceptionReason::PossiblyShielded,
+                    true,
+                    Some(shielded.local_authority.clone()),
+                ),
+                _ => link(child, candidate, context, settings),
+            }
+        }
+        Outcome::Exception(_) => match shielded_near {
+            Some(shielded) => exception(
+                ExceptionReason::PossiblyShielded,
+                true,
+                Some(shielded.local_authority.clone()),
+            ),
+            None => {
+                let reason = if best.is_some_and(|_| {
+                    probabilities
+                        .iter()
+                        .filter(|p| **p >= thresholds.upper)
+                        .count()
+                        > 1
+                }) {
+                    ExceptionReason::Ambiguous
+                } else if probabilities.iter().all(|p| *p < thresholds.lower) {
+                    ExceptionReason::NoMatchFromNonAuthoritativeSource
+                } else {
+                    ExceptionReason::Uncertain
+                };
+                let local_authority = best
+                    .map(|c| c.local_authority.clone())
+                    .or_else(|| context.district_authority.cloned());
+                exception(reason, false, local_authority)
+            }
+        },
+        Outcome::New => match new_child(child, context.district_authority, settings) {
+            Ok(record) => Placement::Create(Box::new(record)),
+            Err(reason) => exception(reason, false, context.district_authority.cloned()),
+        },
+    }
+}
+
+/// A child made from a record nobody matched.
+pub fn new_child(
+    child: &SuppliedChild,
+    district_authority: Option<&LocalAuthorityCode>,
+    settings: &PlaceSettings,
+) -> Result<ChildRecord, ExceptionReason> {
+    let (Some(given_name), Some(family_name), Some(born)) = (
+        child.given_name.clone(),
+        child.family_name.clone(),
+        child.date_of_birth,
+    ) else {
+        return Err(ExceptionReason::Incomplete);
+    };
+    let local_authority = district_authority
+        .cloned()
+        .ok_or(ExceptionReason::NoLocalAuthority)?;
+    let provenance = settings.provenance();
+    let today = settings.today();
+    let address = supplied_address(child);
+    Ok(ChildRecord {
+        contactpoint_id: ContactPointId::random(&mut rand::rng()),
+        given_name,
+        middle_names: child.middle_names.clone(),
+        family_name,
+        former_names: former_name(child, &provenance).into_iter().collect(),
+        gender: child.gender.unwrap_or(Gender::NotSpecified),
+        date_of_birth: born.date(),
+        date_of_death: child.date_of_death,
+        address: match address {
+            Some(address) => AddressState::Current { address },
+            None => AddressState::NoKnownAddress,
+        },
+        address_since: today,
+        address_history: Vec::new(),
+        local_authority,
+        shielded: false,
+        parents_carers: parents(child, &provenance),
+        involvements: Vec::new(),
+        provenance: ChildProvenance {
+            name: provenance.clone(),
+            gender: provenance.clone(),
+            date_of_birth: provenance.clone(),
+            address: provenance.clone(),
+            date_of_death: child.date_of_death.map(|_| provenance),
+        },
+    })
+}
+
+fn supplied_address(child: &SuppliedChild) -> Option<Address> {
+    let (line1, town, postcode) = (
+        child.address_line1.as_deref()?,
+        child.town.as_deref()?,
+        child.postcode.as_ref()?,
+    );
+    Address::parse(
+        line1,
+        child.address_line2.as_deref(),
+        town,
+        postcode.as_str(),
+    )
+    .ok()
+}
+
+fn former_name(child: &SuppliedChild, provenance: &Provenance) -> Option<FormerName> {
+    child.former_family_name.as_ref().map(|family| FormerName {
+        given_name: None,
+        family_name: family.clone(),
+        provenance: provenance.clone(),
+    })
+}
+
+fn parents(child: &SuppliedChild, provenance: &Provenance) -> Vec<ParentCarer> {
+    child
+        .parents
+        .iter()
+        .map(|p| ParentCarer {
+            given_name: p.given_name.clone(),
+            family_name: p.family_name.clone(),
+            relationship: p.relationship,
+            address: None,
+            telephone: None,
+            provenance: provenance.clone(),
+        })
+        .collect()
+}
+
+/// Links the record to `candidate`, with the values that win over what it holds.
+fn link(
+    child: &SuppliedChild,
+    candidate: &LinkCandidate,
+    context: &PlacementContext<'_>,
+    settings: &PlaceSettings,
+) -> Placement {
+    Placement::Link {
+        child_id: candidate.child_id,
+        changes: changes(child, candidate, context.district_authority, settings),
+    }
+}
+
+/// What of `child` replaces what `candidate` holds, by the precedence rules.
+pub fn changes(
+    child: &SuppliedChild,
+    candidate: &LinkCandidate,
+    district_authority: Option<&LocalAuthorityCode>,
+    settings: &PlaceSettings,
+) -> ChildChanges {
+    let incoming = settings.provenance();
+    let held = &candidate.provenance;
+    let wins = |group, held: &Provenance| supersedes(group, &incoming, held);
+    let mut changes = ChildChanges::default();
+
+    if let (Some(given), Some(family)) = (&child.given_name, &child.family_name) {
+        let middle = child.middle_names.clone().or_else(|| {
+            candidate
+                .middle_names
+                .as_deref()
+                .and_then(|m| MiddleNames::parse(m).ok())
+        });
+        let differs = given.as_str() != candidate.given_name
+            || family.as_str() != candidate.family_name
+            || middle.as_ref().map(|m| m.as_str()) != candidate.middle_names.as_deref();
+        if differs && wins(ValueGroup::Name, &held.name) {
+            if family.as_str() != candidate.family_name {
+                if let Ok(old) = FamilyName::parse(&candidate.family_name) {
+                    changes.former_names.push(FormerName {
+                        given_name: None,
+                        family_name: old,
+                        provenance: incoming.clone(),
+                    });
+                }
+            }
+            changes.name = Some(NameChange {
+                given_name: given.clone(),
+                middle_names: middle,
+                family_name: family.clone(),
+                provenance: incoming.clone(),
+            });
+        }
+    }
+    if let Some(gender) = child.gender.filter(|g| *g != Gender::NotSpecified) {
+        if gender != candidate.gender && wins(ValueGroup::Gender, &held.gender) {
+            changes.gender = Some((gender, incoming.clone()));
+        }
+    }
+    if let Some(born) = child.date_of_birth.map(|d| d.date()) {
+        if born != candidate.date_of_birth && wins(ValueGroup::DateOfBirth, &held.date_of_birth) {
+            changes.date_of_birth = Some((born, incoming.clone()));
+        }
+    }
+    if let Some(address) = supplied_address(child) {
+        let same = candidate.address.as_ref().is_some_and(|held| {
+            held.postcode == address.postcode && held.line1.eq_ignore_ascii_case(&address.line1)
+        });
+        if !same && wins(ValueGroup::Address, &held.address) {
+            changes.address = Some(AddressChange {
+                since: settings.today(),
+                local_authority: district_authority
+                    .filter(|la| **la != candidate.local_authority)
+                    .cloned(),
+                address,
+                provenance: incoming.clone(),
+            });
+        }
+    }
+    if let Some(died) = child.date_of_death {
+        let replaces = match &held.date_of_death {
+            None => true,
+            Some(held) => {
+                candidate.date_of_death != Some(died) && wins(ValueGroup::DateOfDeath, held)
+            }
+        };
+        if replaces {
+            changes.date_of_death = Some((died, incoming.clone()));
+        }
+    }
+    if let Some(former) = former_name(child, &incoming) {
+        let known = former.family_name.as_str() == candidate.family_name
+            || candidate
+                .former_family_names
+                .iter()
+                .any(|f| f == former.family_name.as_str());
+        if !known {
+            changes.former_names.push(former);
+        }
+    }
+    changes.parents_carers = parents(child, &incoming);
+    changes
+}

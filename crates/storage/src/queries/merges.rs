@@ -1,0 +1,269 @@
+// Included into each backend module (see backend.rs).
+
+/// What a merge moved, kept so an unmerge puts back exactly what was there.
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct MergeMoved {
+    involvements: Vec<i64>,
+    parents_carers: Vec<i64>,
+    former_names: Vec<i64>,
+    /// Former names added to the survivor (the retired record's own name).
+    added_former_names: Vec<i64>,
+    supplied_records: Vec<(String, String)>,
+    survivor_was_shielded: bool,
+}
+
+async fn ids_of(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    table: &str,
+    child_id: i64,
+) -> Result<Vec<i64>, crate::StorageError> {
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT id FROM {table} WHERE child_id = $1 ORDER BY id")))
+        .bind(child_id)
+        .fetch_all(&mut **tx)
+        .await?)
+}
+
+async fn move_rows(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    table: &str,
+    ids: &[i64],
+    to_child: i64,
+) -> Result<(), crate::StorageError> {
+    for chunk in ids.chunks(500) {
+        let mut update = sqlx::QueryBuilder::<Db>::new(format!("UPDATE {table} SET child_id = "));
+        update.push_bind(to_child).push(" WHERE id IN ");
+        push_id_list(&mut update, chunk);
+        update.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct MergeParty {
+    id: i64,
+    given_name: String,
+    family_name: String,
+    shielded: bool,
+    merged_into: Option<i64>,
+    name_source: String,
+    name_supplied_at: chrono::DateTime<chrono::Utc>,
+}
+
+async fn merge_party(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    id: &contactpoint_domain::ContactPointId,
+    field: &str,
+) -> Result<MergeParty, crate::StorageError> {
+    let party: Option<MergeParty> = sqlx::query_as(
+        "SELECT id, given_name, family_name, shielded, merged_into, name_source, name_supplied_at \
+         FROM children WHERE contactpoint_id = $1",
+    )
+    .bind(id.as_digits())
+    .fetch_optional(&mut **tx)
+    .await?;
+    let party = party.ok_or_else(|| {
+        crate::StorageError::Invalid(contactpoint_domain::FieldError::new(field, "the ContactPoint ID of a child in the directory"))
+    })?;
+    if party.merged_into.is_some() {
+        return Err(crate::StorageError::Invalid(contactpoint_domain::FieldError::new(
+            field,
+            "a record that has not itself been merged into another",
+        )));
+    }
+    Ok(party)
+}
+
+/// Merges `retired` into `survivor` with its audit entry; returns the merge's id.
+pub(crate) async fn merge_children(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    survivor: &contactpoint_domain::ContactPointId,
+    retired: &contactpoint_domain::ContactPointId,
+    by_user_id: Option<i64>,
+    at: chrono::DateTime<chrono::Utc>,
+    audit: &contactpoint_domain::AuditEvent,
+) -> Result<i64, crate::StorageError> {
+    if survivor == retired {
+        return Err(crate::StorageError::Invalid(contactpoint_domain::FieldError::new(
+            "retired",
+            "a different child from the one that stays",
+        )));
+    }
+    let mut tx = begin_read_then_write(pool).await?;
+    let keep = merge_party(&mut tx, survivor, "survivor").await?;
+    let gone = merge_party(&mut tx, retired, "retired").await?;
+    let mut moved = MergeMoved {
+        involvements: ids_of(&mut tx, "involvements", gone.id).await?,
+        parents_carers: ids_of(&mut tx, "parents_carers", gone.id).await?,
+        former_names: ids_of(&mut tx, "child_former_names", gone.id).await?,
+        survivor_was_shielded: keep.shielded,
+        ..MergeMoved::default()
+    };
+    move_rows(&mut tx, "involvements", &moved.involvements, keep.id).await?;
+    move_rows(&mut tx, "parents_carers", &moved.parents_carers, keep.id).await?;
+    move_rows(&mut tx, "child_former_names", &moved.former_names, keep.id).await?;
+    if gone.given_name != keep.given_name || gone.family_name != keep.family_name {
+        let id = allocate_ids(&mut tx, "child_former_names", 1).await?;
+        sqlx::query(
+            "INSERT INTO child_former_names (id, child_id, given_name, family_name, source, supplied_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(keep.id)
+        .bind(&gone.given_name)
+        .bind(&gone.family_name)
+        .bind(&gone.name_source)
+        .bind(gone.name_supplied_at)
+        .execute(&mut *tx)
+        .await?;
+        moved.added_former_names.push(id);
+    }
+    moved.supplied_records = sqlx::query_as(
+        "SELECT source, source_record_id FROM supplied_records WHERE child_id = $1 ORDER BY source, source_record_id",
+    )
+    .bind(gone.id)
+    .fetch_all(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE supplied_records SET child_id = $1 WHERE child_id = $2")
+        .bind(keep.id)
+        .bind(gone.id)
+        .execute(&mut *tx)
+        .await?;
+    // A child is shielded if either record was: a merge never uncovers a child in hiding.
+    sqlx::query("UPDATE children SET shielded = $1 WHERE id = $2")
+        .bind(keep.shielded || gone.shielded)
+        .bind(keep.id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE children SET merged_into = $1 WHERE id = $2")
+        .bind(keep.id)
+        .bind(gone.id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM child_search_keys WHERE child_id = $1")
+        .bind(gone.id)
+        .execute(&mut *tx)
+        .await?;
+    reindex_child(&mut tx, keep.id).await?;
+    let merge_id = allocate_ids(&mut tx, "child_merges", 1).await?;
+    sqlx::query(
+        "INSERT INTO child_merges (id, survivor_child_id, retired_child_id, merged_at, merged_by_user_id, moved) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(merge_id)
+    .bind(keep.id)
+    .bind(gone.id)
+    .bind(at)
+    .bind(by_user_id)
+    .bind(serde_json::to_string(&moved).unwrap_or_default())
+    .execute(&mut *tx)
+    .await?;
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(merge_id)
+}
+
+#[derive(sqlx::FromRow)]
+struct MergeRow {
+    survivor_child_id: i64,
+    retired_child_id: i64,
+    moved: String,
+}
+
+/// Splits a merge back into the two records exactly as they were, with its audit entry.
+pub(crate) async fn unmerge_children(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    merge_id: i64,
+    by_user_id: Option<i64>,
+    at: chrono::DateTime<chrono::Utc>,
+    audit: &contactpoint_domain::AuditEvent,
+) -> Result<(), crate::StorageError> {
+    let mut tx = begin_read_then_write(pool).await?;
+    let merge: Option<MergeRow> = sqlx::query_as(
+        "SELECT survivor_child_id, retired_child_id, moved FROM child_merges WHERE id = $1 AND unmerged_at IS NULL",
+    )
+    .bind(merge_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let merge = merge.ok_or(crate::StorageError::NotFound { what: "merge not yet undone" })?;
+    let survivor_merged: Option<i64> = sqlx::query_scalar("SELECT merged_into FROM children WHERE id = $1")
+        .bind(merge.survivor_child_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if survivor_merged.is_some() {
+        return Err(crate::StorageError::Invalid(contactpoint_domain::FieldError::new(
+            "merge",
+            "a merge whose surviving record has not since been merged into another (undo that one first)",
+        )));
+    }
+    let moved: MergeMoved = serde_json::from_str(&merge.moved).map_err(|_| crate::StorageError::Corrupt {
+        table: "child_merges",
+        problem: contactpoint_domain::FieldError::new("moved", "the rows a merge moved"),
+    })?;
+    let back = merge.retired_child_id;
+    move_rows(&mut tx, "involvements", &moved.involvements, back).await?;
+    move_rows(&mut tx, "parents_carers", &moved.parents_carers, back).await?;
+    move_rows(&mut tx, "child_former_names", &moved.former_names, back).await?;
+    for chunk in moved.added_former_names.chunks(500) {
+        let mut delete = sqlx::QueryBuilder::<Db>::new("DELETE FROM child_former_names WHERE id IN ");
+        push_id_list(&mut delete, chunk);
+        delete.build().execute(&mut *tx).await?;
+    }
+    for (source, source_record_id) in &moved.supplied_records {
+        sqlx::query(
+            "UPDATE supplied_records SET child_id = $1 WHERE source = $2 AND source_record_id = $3 AND child_id = $4",
+        )
+        .bind(back)
+        .bind(source)
+        .bind(source_record_id)
+        .bind(merge.survivor_child_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("UPDATE children SET shielded = $1 WHERE id = $2")
+        .bind(moved.survivor_was_shielded)
+        .bind(merge.survivor_child_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE children SET merged_into = NULL WHERE id = $1")
+        .bind(back)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE child_merges SET unmerged_at = $1, unmerged_by_user_id = $2 WHERE id = $3")
+        .bind(at)
+        .bind(by_user_id)
+        .bind(merge_id)
+        .execute(&mut *tx)
+        .await?;
+    reindex_child(&mut tx, merge.survivor_child_id).await?;
+    reindex_child(&mut tx, back).await?;
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The ContactPoint ID a retired record leads to (itself when it was never merged); NotFound
+/// for an unknown ID.
+pub(crate) async fn current_contactpoint_id(
+    pool: &sqlx::Pool<Db>,
+    id: &contactpoint_domain::ContactPointId,
+) -> Result<contactpoint_domain::ContactPointId, crate::StorageError> {
+    let mut current = id.as_digits();
+    // A chain of merges is followed to its end (bounded, in case of a cycle written by hand).
+    for _ in 0..16 {
+        let next: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT s.contactpoint_id FROM children c LEFT JOIN children s ON s.id = c.merged_into \
+             WHERE c.contactpoint_id = $1",
+        )
+        .bind(&current)
+        .fetch_optional(pool)
+        .await?;
+        match next {
+            None => return Err(crate::StorageError::NotFound { what: "child" }),
+            Some(None) => break,
+            Some(Some(survivor)) => current = survivor,
+        }
+    }
+    contactpoint_domain::ContactPointId::parse(&current).map_err(crate::StorageError::corrupt("children"))
+}

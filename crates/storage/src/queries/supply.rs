@@ -1,0 +1,585 @@
+// Included into each backend module (see backend.rs).
+
+#[derive(sqlx::FromRow)]
+struct LinkCandidateRow {
+    id: i64,
+    contactpoint_id: String,
+    given_name: String,
+    middle_names: Option<String>,
+    family_name: String,
+    gender: String,
+    date_of_birth: chrono::NaiveDate,
+    date_of_death: Option<chrono::NaiveDate>,
+    local_authority: String,
+    shielded: bool,
+    name_source: String,
+    name_supplied_at: chrono::DateTime<chrono::Utc>,
+    gender_source: String,
+    gender_supplied_at: chrono::DateTime<chrono::Utc>,
+    date_of_birth_source: String,
+    date_of_birth_supplied_at: chrono::DateTime<chrono::Utc>,
+    address_source: String,
+    address_supplied_at: chrono::DateTime<chrono::Utc>,
+    date_of_death_source: Option<String>,
+    date_of_death_supplied_at: Option<chrono::DateTime<chrono::Utc>>,
+    line1: Option<String>,
+    line2: Option<String>,
+    town: Option<String>,
+    postcode: Option<String>,
+}
+
+/// How many children, at most, one supplied record is compared with: those sharing the
+/// most search keys with it.
+const LINK_CANDIDATE_LIMIT: i64 = 40;
+
+fn provenance(source: String, at: chrono::DateTime<chrono::Utc>) -> Result<contactpoint_domain::Provenance, crate::StorageError> {
+    let source = contactpoint_domain::SourceCode::parse(&source).map_err(crate::StorageError::corrupt("children"))?;
+    Ok(contactpoint_domain::Provenance::new(source, at))
+}
+
+/// The children (not retired by a merge) with these database ids, as linkage needs them.
+async fn link_candidates_by_id(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    ids: &[i64],
+) -> Result<Vec<crate::supply::LinkCandidate>, crate::StorageError> {
+    use contactpoint_domain::{child::ChildProvenance, Address, ContactPointId, Gender, LocalAuthorityCode};
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = sqlx::QueryBuilder::<Db>::new(
+        "SELECT c.id, c.contactpoint_id, c.given_name, c.middle_names, c.family_name, c.gender, \
+         c.date_of_birth, c.date_of_death, c.local_authority, c.shielded, c.name_source, \
+         c.name_supplied_at, c.gender_source, c.gender_supplied_at, c.date_of_birth_source, \
+         c.date_of_birth_supplied_at, c.address_source, c.address_supplied_at, \
+         c.date_of_death_source, c.date_of_death_supplied_at, a.line1, a.line2, a.town, a.postcode \
+         FROM children c LEFT JOIN child_addresses a ON a.child_id = c.id AND a.valid_to IS NULL \
+         WHERE c.merged_into IS NULL AND c.id IN ",
+    );
+    push_id_list(&mut query, ids);
+    query.push(" ORDER BY c.id");
+    let rows: Vec<LinkCandidateRow> = query.build_query_as().fetch_all(&mut **tx).await?;
+    let mut former = sqlx::QueryBuilder::<Db>::new(
+        "SELECT child_id, given_name, family_name FROM child_former_names WHERE child_id IN ",
+    );
+    push_id_list(&mut former, ids);
+    let mut former_by_child: std::collections::HashMap<i64, Vec<String>> = Default::default();
+    for row in former.build_query_as::<CandidateFormerName>().fetch_all(&mut **tx).await? {
+        former_by_child.entry(row.child_id).or_default().push(row.family_name);
+    }
+    let corrupt = crate::StorageError::corrupt;
+    rows.into_iter()
+        .map(|row| {
+            let address = match (row.line1, row.town, row.postcode) {
+                (Some(line1), Some(town), Some(postcode)) => Some(
+                    Address::parse(&line1, row.line2.as_deref(), &town, &postcode)
+                        .map_err(corrupt("child_addresses"))?,
+                ),
+                _ => None,
+            };
+            let date_of_death = match (row.date_of_death_source, row.date_of_death_supplied_at) {
+                (Some(source), Some(at)) => Some(provenance(source, at)?),
+                _ => None,
+            };
+            Ok(crate::supply::LinkCandidate {
+                child_id: row.id,
+                contactpoint_id: ContactPointId::parse(&row.contactpoint_id).map_err(corrupt("children"))?,
+                given_name: row.given_name,
+                middle_names: row.middle_names,
+                family_name: row.family_name,
+                former_family_names: former_by_child.remove(&row.id).unwrap_or_default(),
+                gender: Gender::parse(&row.gender).map_err(corrupt("children"))?,
+                date_of_birth: row.date_of_birth,
+                date_of_death: row.date_of_death,
+                address,
+                local_authority: LocalAuthorityCode::parse(&row.local_authority).map_err(corrupt("children"))?,
+                shielded: row.shielded,
+                provenance: ChildProvenance {
+                    name: provenance(row.name_source, row.name_supplied_at)?,
+                    gender: provenance(row.gender_source, row.gender_supplied_at)?,
+                    date_of_birth: provenance(row.date_of_birth_source, row.date_of_birth_supplied_at)?,
+                    address: provenance(row.address_source, row.address_supplied_at)?,
+                    date_of_death,
+                },
+            })
+        })
+        .collect()
+}
+
+/// The children sharing the most search keys with a supplied record.
+async fn link_candidates_by_keys(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    keys: &[i64],
+) -> Result<Vec<crate::supply::LinkCandidate>, crate::StorageError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = sqlx::QueryBuilder::<Db>::new("SELECT child_id FROM child_search_keys WHERE key IN ");
+    push_id_list(&mut query, keys);
+    query
+        .push(" GROUP BY child_id ORDER BY COUNT(*) DESC, child_id LIMIT ")
+        .push_bind(LINK_CANDIDATE_LIMIT);
+    let ids: Vec<i64> = query.build_query_scalar().fetch_all(&mut **tx).await?;
+    link_candidates_by_id(tx, &ids).await
+}
+
+/// Writes a child's search keys again after its names, date of birth or address changed.
+async fn reindex_child(tx: &mut sqlx::Transaction<'_, Db>, child_id: i64) -> Result<(), crate::StorageError> {
+    sqlx::query("DELETE FROM child_search_keys WHERE child_id = $1")
+        .bind(child_id)
+        .execute(&mut **tx)
+        .await?;
+    let found = read_candidates(tx, &crate::CandidateLookup::ByChildIds(vec![child_id])).await?;
+    let keys: Vec<i64> = found.iter().flat_map(|c| c.findable.index_keys()).collect();
+    for chunk in keys.chunks(rows_per_statement(2)) {
+        let mut insert = sqlx::QueryBuilder::<Db>::new("INSERT INTO child_search_keys (key, child_id) ");
+        insert.push_values(chunk, |mut row, key| {
+            row.push_bind(*key).push_bind(child_id);
+        });
+        insert.push(" ON CONFLICT DO NOTHING");
+        insert.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Applies the values a linked record brings; returns whether anything changed.
+async fn apply_child_changes(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    child_id: i64,
+    changes: &crate::supply::ChildChanges,
+) -> Result<bool, crate::StorageError> {
+    if changes.is_empty() {
+        return Ok(false);
+    }
+    let mut changed = changes.name.is_some()
+        || changes.gender.is_some()
+        || changes.date_of_birth.is_some()
+        || changes.date_of_death.is_some()
+        || changes.address.is_some();
+    if let Some(name) = &changes.name {
+        sqlx::query(
+            "UPDATE children SET given_name = $1, middle_names = $2, family_name = $3, name_source = $4, \
+             name_supplied_at = $5 WHERE id = $6",
+        )
+        .bind(name.given_name.as_str())
+        .bind(name.middle_names.as_ref().map(|m| m.as_str()))
+        .bind(name.family_name.as_str())
+        .bind(name.provenance.source.as_str())
+        .bind(name.provenance.supplied_at)
+        .bind(child_id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    if let Some((gender, p)) = &changes.gender {
+        sqlx::query("UPDATE children SET gender = $1, gender_source = $2, gender_supplied_at = $3 WHERE id = $4")
+            .bind(gender.code())
+            .bind(p.source.as_str())
+            .bind(p.supplied_at)
+            .bind(child_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    if let Some((date, p)) = &changes.date_of_birth {
+        sqlx::query(
+            "UPDATE children SET date_of_birth = $1, date_of_birth_source = $2, date_of_birth_supplied_at = $3 WHERE id = $4",
+        )
+        .bind(*date)
+        .bind(p.source.as_str())
+        .bind(p.supplied_at)
+        .bind(child_id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    if let Some((date, p)) = &changes.date_of_death {
+        sqlx::query(
+            "UPDATE children SET date_of_death = $1, date_of_death_source = $2, date_of_death_supplied_at = $3 WHERE id = $4",
+        )
+        .bind(*date)
+        .bind(p.source.as_str())
+        .bind(p.supplied_at)
+        .bind(child_id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    if let Some(change) = &changes.address {
+        // The open address closes the day the new one begins (or the day it began, if the
+        // supplier's date is earlier), and the new one is opened.
+        sqlx::query(
+            "UPDATE child_addresses SET valid_to = CASE WHEN valid_from > $1 THEN valid_from ELSE $1 END \
+             WHERE child_id = $2 AND valid_to IS NULL",
+        )
+        .bind(change.since)
+        .bind(child_id)
+        .execute(&mut **tx)
+        .await?;
+        let id = allocate_ids(tx, "child_addresses", 1).await?;
+        let a = &change.address;
+        sqlx::query(
+            "INSERT INTO child_addresses (id, child_id, line1, line2, town, postcode, valid_from, valid_to) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
+        )
+        .bind(id)
+        .bind(child_id)
+        .bind(a.line1.as_str())
+        .bind(a.line2.as_deref())
+        .bind(a.town.as_str())
+        .bind(a.postcode.as_str())
+        .bind(change.since)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(
+            "UPDATE children SET address_state = 'current', return_intention = NULL, address_since = $1, \
+             address_source = $2, address_supplied_at = $3, local_authority = COALESCE($4, local_authority) \
+             WHERE id = $5",
+        )
+        .bind(change.since)
+        .bind(change.provenance.source.as_str())
+        .bind(change.provenance.supplied_at)
+        .bind(change.local_authority.as_ref().map(|la| la.as_str()))
+        .bind(child_id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    for former in &changes.former_names {
+        let known: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM child_former_names WHERE child_id = $1 AND family_name = $2)",
+        )
+        .bind(child_id)
+        .bind(former.family_name.as_str())
+        .fetch_one(&mut **tx)
+        .await?;
+        if known {
+            continue;
+        }
+        let id = allocate_ids(tx, "child_former_names", 1).await?;
+        sqlx::query(
+            "INSERT INTO child_former_names (id, child_id, given_name, family_name, source, supplied_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(child_id)
+        .bind(former.given_name.as_ref().map(|g| g.as_str()))
+        .bind(former.family_name.as_str())
+        .bind(former.provenance.source.as_str())
+        .bind(former.provenance.supplied_at)
+        .execute(&mut **tx)
+        .await?;
+        changed = true;
+    }
+    for parent in &changes.parents_carers {
+        let known: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM parents_carers WHERE child_id = $1 AND given_name = $2 \
+             AND family_name = $3 AND relationship = $4)",
+        )
+        .bind(child_id)
+        .bind(parent.given_name.as_str())
+        .bind(parent.family_name.as_str())
+        .bind(parent.relationship.code())
+        .fetch_one(&mut **tx)
+        .await?;
+        if known {
+            continue;
+        }
+        let id = allocate_ids(tx, "parents_carers", 1).await?;
+        let a = parent.address.as_ref();
+        sqlx::query(
+            "INSERT INTO parents_carers (id, child_id, given_name, family_name, relationship, address_line1, \
+             address_line2, town, postcode, telephone, source, supplied_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(id)
+        .bind(child_id)
+        .bind(parent.given_name.as_str())
+        .bind(parent.family_name.as_str())
+        .bind(parent.relationship.code())
+        .bind(a.map(|a| a.line1.as_str()))
+        .bind(a.and_then(|a| a.line2.as_deref()))
+        .bind(a.map(|a| a.town.as_str()))
+        .bind(a.map(|a| a.postcode.as_str()))
+        .bind(parent.telephone.as_ref().map(|t| t.as_str()))
+        .bind(parent.provenance.source.as_str())
+        .bind(parent.provenance.supplied_at)
+        .execute(&mut **tx)
+        .await?;
+        changed = true;
+    }
+    let reindex = changes.name.is_some()
+        || changes.date_of_birth.is_some()
+        || changes.address.is_some()
+        || !changes.former_names.is_empty();
+    if reindex {
+        reindex_child(tx, child_id).await?;
+    }
+    Ok(changed)
+}
+
+async fn insert_supply_exception(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    source: &contactpoint_domain::SourceCode,
+    source_record_id: &str,
+    exception: &crate::supply::NewException,
+    raised_at: chrono::DateTime<chrono::Utc>,
+) -> Result<i64, crate::StorageError> {
+    let id = allocate_ids(tx, "supply_exceptions", 1).await?;
+    sqlx::query(
+        "INSERT INTO supply_exceptions (id, source, source_record_id, local_authority, reason, shielding_hold, \
+         record, raised_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(source.as_str())
+    .bind(source_record_id)
+    .bind(exception.local_authority.as_ref().map(|la| la.as_str()))
+    .bind(exception.reason.code())
+    .bind(exception.shielding_hold)
+    .bind(exception.record.as_str())
+    .bind(raised_at)
+    .execute(&mut **tx)
+    .await?;
+    for chunk in exception.candidates.chunks(rows_per_statement(3)) {
+        let mut insert = sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO supply_exception_candidates (exception_id, child_id, probability) ",
+        );
+        insert.push_values(chunk, |mut row, (child_id, probability)| {
+            row.push_bind(id).push_bind(*child_id).push_bind(*probability);
+        });
+        insert.build().execute(&mut **tx).await?;
+    }
+    Ok(id)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record_supplied(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    source: &contactpoint_domain::SourceCode,
+    source_record_id: &str,
+    digest: &str,
+    status: crate::supply::SupplyStatus,
+    child_id: Option<i64>,
+    exception_id: Option<i64>,
+    supplied_at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), crate::StorageError> {
+    sqlx::query(
+        "INSERT INTO supplied_records (source, source_record_id, digest, status, child_id, exception_id, supplied_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (source, source_record_id) DO UPDATE SET digest = excluded.digest, status = excluded.status, \
+         child_id = excluded.child_id, exception_id = excluded.exception_id, supplied_at = excluded.supplied_at",
+    )
+    .bind(source.as_str())
+    .bind(source_record_id)
+    .bind(digest)
+    .bind(status.code())
+    .bind(child_id)
+    .bind(exception_id)
+    .bind(supplied_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct SuppliedRow {
+    source_record_id: String,
+    digest: String,
+    status: String,
+    child_id: Option<i64>,
+}
+
+/// Imports one batch in one transaction: records seen before with the same values are
+/// skipped, the rest are placed by `place` and applied, rejected identifiers are recorded,
+/// and `audit`'s entry (if any) is appended before the commit.
+pub(crate) async fn import_supply_batch(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    batch: &crate::supply::SupplyBatch<'_>,
+    place: &mut crate::supply::Placer<'_>,
+    audit: &crate::supply::BatchAudit<'_>,
+) -> Result<crate::supply::BatchSummary, crate::StorageError> {
+    use crate::supply::{Placement, PlacementContext, SupplyStatus};
+    use std::collections::HashMap;
+
+    let mut summary = crate::supply::BatchSummary::default();
+    let mut tx = begin_read_then_write(pool).await?;
+
+    let mut seen: HashMap<String, SuppliedRow> = HashMap::new();
+    let ids: Vec<&str> = batch
+        .records
+        .iter()
+        .map(|r| r.source_record_id.as_str())
+        .chain(batch.rejected_ids.iter().map(String::as_str))
+        .collect();
+    for chunk in ids.chunks(rows_per_statement(1).saturating_sub(1).max(1)) {
+        let mut query = sqlx::QueryBuilder::<Db>::new(
+            "SELECT source_record_id, digest, status, child_id FROM supplied_records WHERE source = ",
+        );
+        query.push_bind(batch.source.as_str()).push(" AND source_record_id IN (");
+        let mut list = query.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        list.push_unseparated(")");
+        for row in query.build_query_as::<SuppliedRow>().fetch_all(&mut *tx).await? {
+            seen.insert(row.source_record_id.clone(), row);
+        }
+    }
+
+    let mut districts: HashMap<String, Option<contactpoint_domain::LocalAuthorityCode>> = HashMap::new();
+    for (index, record) in batch.records.iter().enumerate() {
+        let before = seen.get(&record.source_record_id);
+        if before.is_some_and(|b| b.digest == record.digest) {
+            summary.unchanged += 1;
+            continue;
+        }
+        let known_child = before
+            .filter(|b| matches!(SupplyStatus::parse(&b.status), Some(SupplyStatus::Linked | SupplyStatus::Created)))
+            .and_then(|b| b.child_id);
+        let candidates = match known_child {
+            Some(child_id) => link_candidates_by_id(&mut tx, &[child_id]).await?,
+            None => link_candidates_by_keys(&mut tx, &record.probe_keys).await?,
+        };
+        let district_authority = match &record.postcode_district {
+            Some(district) => match districts.get(district) {
+                Some(found) => found.clone(),
+                None => {
+                    let found: Option<String> =
+                        sqlx::query_scalar("SELECT local_authority FROM postcode_districts WHERE district = $1")
+                            .bind(district)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    let found = found
+                        .map(|code| contactpoint_domain::LocalAuthorityCode::parse(&code))
+                        .transpose()
+                        .map_err(crate::StorageError::corrupt("postcode_districts"))?;
+                    districts.insert(district.clone(), found.clone());
+                    found
+                }
+            },
+            None => None,
+        };
+        let placement = place(&PlacementContext {
+            index,
+            candidates: &candidates,
+            known_child,
+            district_authority: district_authority.as_ref(),
+        });
+        let (status, child_id, exception_id) = match placement {
+            Placement::Link { child_id, changes } => {
+                if apply_child_changes(&mut tx, child_id, &changes).await? {
+                    summary.updated += 1;
+                }
+                summary.linked += 1;
+                (SupplyStatus::Linked, Some(child_id), None)
+            }
+            Placement::Create(record) => {
+                let (_, ids) = insert_children(&mut tx, std::slice::from_ref(&*record)).await?;
+                summary.created += 1;
+                (SupplyStatus::Created, ids.first().copied(), None)
+            }
+            Placement::Exception(exception) => {
+                let id = insert_supply_exception(&mut tx, batch.source, &record.source_record_id, &exception, batch.supplied_at)
+                    .await?;
+                summary.exceptions += 1;
+                (SupplyStatus::Exception, None, Some(id))
+            }
+        };
+        record_supplied(
+            &mut tx,
+            batch.source,
+            &record.source_record_id,
+            &record.digest,
+            status,
+            child_id,
+            exception_id,
+            batch.supplied_at,
+        )
+        .await?;
+        // The same identifier again later in the batch updates what this placed.
+        seen.insert(
+            record.source_record_id.clone(),
+            SuppliedRow {
+                source_record_id: record.source_record_id.clone(),
+                digest: record.digest.clone(),
+                status: status.code().to_owned(),
+                child_id,
+            },
+        );
+    }
+
+    for id in &batch.rejected_ids {
+        if seen.contains_key(id) {
+            continue;
+        }
+        sqlx::query(
+            "INSERT INTO supplied_records (source, source_record_id, digest, status, supplied_at) \
+             VALUES ($1, $2, '', 'rejected', $3) ON CONFLICT (source, source_record_id) DO NOTHING",
+        )
+        .bind(batch.source.as_str())
+        .bind(id)
+        .bind(batch.supplied_at)
+        .execute(&mut *tx)
+        .await?;
+        seen.insert(
+            id.clone(),
+            SuppliedRow { source_record_id: id.clone(), digest: String::new(), status: "rejected".into(), child_id: None },
+        );
+        summary.rejected += 1;
+    }
+
+    if let Some(event) = audit(&summary) {
+        append_audit(&mut tx, &event).await?;
+    }
+    tx.commit().await?;
+    Ok(summary)
+}
+
+#[derive(sqlx::FromRow)]
+struct SupplyLinkRow {
+    source_record_id: String,
+    status: String,
+    contactpoint_id: Option<String>,
+}
+
+/// A page of what became of a source's records, in identifier order, after `after`.
+pub(crate) async fn supply_links(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    source: &contactpoint_domain::SourceCode,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<crate::supply::SupplyLink>, crate::StorageError> {
+    // A record placed on a child that was later merged into another leads to the survivor.
+    let rows: Vec<SupplyLinkRow> = sqlx::query_as(
+        "SELECT r.source_record_id, r.status, COALESCE(s.contactpoint_id, c.contactpoint_id) AS contactpoint_id \
+         FROM supplied_records r LEFT JOIN children c ON c.id = r.child_id \
+         LEFT JOIN children s ON s.id = c.merged_into \
+         WHERE r.source = $1 AND r.source_record_id > $2 ORDER BY r.source_record_id LIMIT $3",
+    )
+    .bind(source.as_str())
+    .bind(after.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(crate::supply::SupplyLink {
+                status: crate::supply::SupplyStatus::parse(&row.status).ok_or_else(|| crate::StorageError::Corrupt {
+                    table: "supplied_records",
+                    problem: contactpoint_domain::FieldError::new("status", "linked, created, exception or rejected"),
+                })?,
+                contactpoint_id: row
+                    .contactpoint_id
+                    .map(|id| contactpoint_domain::ContactPointId::parse(&id))
+                    .transpose()
+                    .map_err(crate::StorageError::corrupt("children"))?,
+                source_record_id: row.source_record_id,
+            })
+        })
+        .collect()
+}
+
+/// The suppliers the directory knows.
+pub(crate) async fn source_codes(pool: &sqlx::Pool<Db>) -> Result<Vec<contactpoint_domain::SourceCode>, crate::StorageError> {
+    let codes: Vec<String> = sqlx::query_scalar("SELECT code FROM sources ORDER BY code").fetch_all(pool).await?;
+    codes
+        .iter()
+        .map(|c| contactpoint_domain::SourceCode::parse(c).map_err(crate::StorageError::corrupt("sources")))
+        .collect()
+}

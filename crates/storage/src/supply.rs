@@ -1,0 +1,365 @@
+//! What an import stores: each supplied record's identity and digest, the children a record
+//! might be, and what the caller decided to make of it. The deciding is done outside storage
+//! (by the `intake` crate); storage reads the candidates and applies the decision in the same
+//! transaction, so a batch lands whole or not at all.
+
+use chrono::NaiveDate;
+use contactpoint_domain::{
+    child::ChildProvenance, Address, AuditEvent, ChildRecord, ContactPointId, FormerName, Gender,
+    LocalAuthorityCode, ParentCarer, Provenance, SourceCode,
+};
+
+/// What became of a supplied record, as `supply links` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SupplyStatus {
+    Linked,
+    Created,
+    Exception,
+    Rejected,
+}
+
+impl SupplyStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Linked => "linked",
+            Self::Created => "created",
+            Self::Exception => "exception",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        [Self::Linked, Self::Created, Self::Exception, Self::Rejected]
+            .into_iter()
+            .find(|s| s.code() == code)
+    }
+}
+
+/// One valid supplied record of a batch, as storage needs it.
+#[derive(Debug, Clone)]
+pub struct IncomingRecord {
+    pub source_record_id: String,
+    /// SHA-256 (hex) of the record's values: the same digest again means nothing changed.
+    pub digest: String,
+    /// The search-index keys that reach the children this record might be.
+    pub probe_keys: Vec<i64>,
+    /// The district of the supplied postcode, to place a new child.
+    pub postcode_district: Option<String>,
+}
+
+/// A child a supplied record might be, with what matching and precedence need.
+#[derive(Debug, Clone)]
+pub struct LinkCandidate {
+    pub child_id: i64,
+    pub contactpoint_id: ContactPointId,
+    pub given_name: String,
+    pub middle_names: Option<String>,
+    pub family_name: String,
+    pub former_family_names: Vec<String>,
+    pub gender: Gender,
+    pub date_of_birth: NaiveDate,
+    pub date_of_death: Option<NaiveDate>,
+    /// The current (or last known) address.
+    pub address: Option<Address>,
+    pub local_authority: LocalAuthorityCode,
+    pub shielded: bool,
+    pub provenance: ChildProvenance,
+}
+
+/// Why a record waits for a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExceptionReason {
+    /// The best candidate is neither clearly the child nor clearly not.
+    Uncertain,
+    /// Two or more children are all confident matches.
+    Ambiguous,
+    /// Nobody matched, and the source may not create children on its own.
+    NoMatchFromNonAuthoritativeSource,
+    /// The record could be a shielded child.
+    PossiblyShielded,
+    /// A new child, but no local authority is known for its postcode.
+    NoLocalAuthority,
+    /// A new child, but the record lacks what a record must have (a date of birth, both
+    /// names).
+    Incomplete,
+}
+
+impl ExceptionReason {
+    pub const ALL: [Self; 6] = [
+        Self::Uncertain,
+        Self::Ambiguous,
+        Self::NoMatchFromNonAuthoritativeSource,
+        Self::PossiblyShielded,
+        Self::NoLocalAuthority,
+        Self::Incomplete,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Uncertain => "uncertain",
+            Self::Ambiguous => "ambiguous",
+            Self::NoMatchFromNonAuthoritativeSource => "no_match_from_non_authoritative_source",
+            Self::PossiblyShielded => "possibly_shielded",
+            Self::NoLocalAuthority => "no_local_authority",
+            Self::Incomplete => "incomplete",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    /// What the local team reads in the queue.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Uncertain => "the best match is neither clearly this child nor clearly not",
+            Self::Ambiguous => "more than one child matches it confidently",
+            Self::NoMatchFromNonAuthoritativeSource => {
+                "no child matches, and this source does not create children"
+            }
+            Self::PossiblyShielded => {
+                "it could be a shielded child, so nothing was created or updated"
+            }
+            Self::NoLocalAuthority => "no local authority is known for its postcode",
+            Self::Incomplete => "it lacks a date of birth or a name needed to create a child",
+        }
+    }
+}
+
+/// A record for the local team to decide on.
+#[derive(Debug, Clone)]
+pub struct NewException {
+    /// The team whose queue it joins; `None` for the national administrator.
+    pub local_authority: Option<LocalAuthorityCode>,
+    pub reason: ExceptionReason,
+    /// Whatever is created from it is shielded, because it may be a shielded child.
+    pub shielding_hold: bool,
+    /// The supplied record in the supply format, as one JSON object.
+    pub record: String,
+    /// Candidate children (database id) and the probability each is this record.
+    pub candidates: Vec<(i64, f64)>,
+}
+
+/// Values a linked record brings that win over what the child has (see
+/// `contactpoint_domain::precedence`).
+#[derive(Debug, Clone, Default)]
+pub struct ChildChanges {
+    pub name: Option<NameChange>,
+    pub gender: Option<(Gender, Provenance)>,
+    pub date_of_birth: Option<(NaiveDate, Provenance)>,
+    pub address: Option<AddressChange>,
+    pub date_of_death: Option<(NaiveDate, Provenance)>,
+    /// Former names to add (a family name the record gives as former, or the name replaced).
+    pub former_names: Vec<FormerName>,
+    /// Parents and carers to add when the child has no one of that name and relationship.
+    pub parents_carers: Vec<ParentCarer>,
+}
+
+impl ChildChanges {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.gender.is_none()
+            && self.date_of_birth.is_none()
+            && self.address.is_none()
+            && self.date_of_death.is_none()
+            && self.former_names.is_empty()
+            && self.parents_carers.is_empty()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NameChange {
+    pub given_name: contactpoint_domain::GivenName,
+    pub middle_names: Option<contactpoint_domain::MiddleNames>,
+    pub family_name: contactpoint_domain::FamilyName,
+    pub provenance: Provenance,
+}
+
+#[derive(Debug, Clone)]
+pub struct AddressChange {
+    pub address: Address,
+    pub since: NaiveDate,
+    pub provenance: Provenance,
+    /// The authority for the new address, when it is known and differs: the child moves to
+    /// its care.
+    pub local_authority: Option<LocalAuthorityCode>,
+}
+
+/// What to do with one supplied record. Made and applied one at a time, so the size of the
+/// largest variant costs nothing worth boxing.
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
+pub enum Placement {
+    Link {
+        child_id: i64,
+        changes: ChildChanges,
+    },
+    Create(Box<ChildRecord>),
+    Exception(NewException),
+}
+
+/// What a batch did, counted by outcome.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchSummary {
+    /// Records seen before with the same values: skipped.
+    pub unchanged: usize,
+    pub linked: usize,
+    pub created: usize,
+    pub exceptions: usize,
+    pub rejected: usize,
+    /// Of the linked, how many changed a value of the child.
+    pub updated: usize,
+}
+
+impl BatchSummary {
+    pub fn changed_anything(&self) -> bool {
+        self.linked + self.created + self.exceptions + self.rejected > 0
+    }
+
+    pub fn add(&mut self, other: &BatchSummary) {
+        self.unchanged += other.unchanged;
+        self.linked += other.linked;
+        self.created += other.created;
+        self.exceptions += other.exceptions;
+        self.rejected += other.rejected;
+        self.updated += other.updated;
+    }
+}
+
+/// One batch of a supplier's file.
+#[derive(Debug)]
+pub struct SupplyBatch<'a> {
+    pub source: &'a SourceCode,
+    pub records: Vec<IncomingRecord>,
+    /// Rejected rows with the supplier's identifier, recorded as rejected unless the record
+    /// was already placed.
+    pub rejected_ids: Vec<String>,
+    pub supplied_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What storage knows about one record when the caller decides it.
+#[derive(Debug)]
+pub struct PlacementContext<'a> {
+    /// The record's position in the batch.
+    pub index: usize,
+    /// The children the record might be, from the search index (or, for a record the source
+    /// sent before, the child it was placed on).
+    pub candidates: &'a [LinkCandidate],
+    /// The child this source's identifier was placed on before, if any: the supplier is
+    /// updating a record it sent earlier.
+    pub known_child: Option<i64>,
+    /// The local authority of the supplied postcode's district, if known.
+    pub district_authority: Option<&'a LocalAuthorityCode>,
+}
+
+/// Decides one record.
+pub type Placer<'a> = dyn FnMut(&PlacementContext<'_>) -> Placement + Send + 'a;
+
+/// Builds the batch's audit entry from what it did; `None` when it changed nothing.
+pub type BatchAudit<'a> = dyn Fn(&BatchSummary) -> Option<AuditEvent> + Send + Sync + 'a;
+
+/// One line of `supply links`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupplyLink {
+    pub source_record_id: String,
+    pub contactpoint_id: Option<ContactPointId>,
+    pub status: SupplyStatus,
+}
+
+/// An exception as the local team sees it.
+#[derive(Debug, Clone)]
+pub struct SupplyExceptionRecord {
+    pub id: i64,
+    pub source: SourceCode,
+    pub source_record_id: String,
+    pub local_authority: Option<LocalAuthorityCode>,
+    pub reason: ExceptionReason,
+    pub shielding_hold: bool,
+    /// The supplied record in the supply format, as one JSON object.
+    pub record: String,
+    pub raised_at: chrono::DateTime<chrono::Utc>,
+    /// The best candidate's probability, if there was any candidate.
+    pub best_probability: Option<f64>,
+    pub resolution: Option<ExceptionResolved>,
+    /// The candidates, best first, with the probability each is the record (filled in by
+    /// `supply_exception`, empty in a listing).
+    pub candidates: Vec<(LinkCandidate, f64)>,
+}
+
+/// How an exception was resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExceptionResolved {
+    /// `Linked` or `Created`.
+    pub status: SupplyStatus,
+    pub contactpoint_id: ContactPointId,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub by_user_id: Option<i64>,
+}
+
+/// What the team decided for an exception.
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
+pub enum Resolution {
+    /// It is this child: apply the values that win.
+    Link {
+        child_id: i64,
+        changes: ChildChanges,
+    },
+    /// It is a child the directory does not have yet.
+    Create(Box<ChildRecord>),
+}
+
+/// Which child a supplied involvement is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvolvedChild {
+    /// A child record the same source supplied, by its identifier.
+    SourceRecord(String),
+    /// A child by ContactPoint ID (a retired ID leads to the survivor of a merge).
+    ContactPoint(ContactPointId),
+}
+
+/// One valid supplied involvement of a batch.
+#[derive(Debug, Clone)]
+pub struct IncomingInvolvement {
+    pub source_record_id: String,
+    pub digest: String,
+    pub child: InvolvedChild,
+    pub service_reference: String,
+    pub practitioner: Option<(
+        contactpoint_domain::GivenName,
+        contactpoint_domain::FamilyName,
+    )>,
+    pub started_on: NaiveDate,
+    pub ended_on: Option<NaiveDate>,
+    pub lead_professional: bool,
+    pub caf_completed_on: Option<NaiveDate>,
+    pub sensitive_basis: Option<contactpoint_domain::SensitiveBasis>,
+}
+
+/// One batch of a supplier's involvement file.
+#[derive(Debug)]
+pub struct InvolvementBatch<'a> {
+    pub source: &'a SourceCode,
+    pub records: Vec<IncomingInvolvement>,
+    pub supplied_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What an involvement batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InvolvementSummary {
+    pub unchanged: usize,
+    pub started: usize,
+    pub updated: usize,
+    /// Records that could not be applied (by position in the batch), and why.
+    pub rejected: Vec<(usize, contactpoint_domain::FieldError)>,
+}
+
+impl InvolvementSummary {
+    pub fn changed_anything(&self) -> bool {
+        self.started + self.updated + self.rejected.len() > 0
+    }
+}
+
+/// Builds an involvement batch's audit entry; `None` when it changed nothing.
+pub type InvolvementAudit<'a> =
+    dyn Fn(&InvolvementSummary) -> Option<AuditEvent> + Send + Sync + 'a;
