@@ -14,6 +14,7 @@ pub(crate) mod sqlite {
     include!("queries/shield_alerts.rs");
     include!("queries/review.rs");
     include!("queries/reindex.rs");
+    include!("queries/postcode_districts.rs");
 }
 
 pub(crate) mod postgres {
@@ -29,4 +30,5 @@ pub(crate) mod postgres {
     include!("queries/shield_alerts.rs");
     include!("queries/review.rs");
     include!("queries/reindex.rs");
+    include!("queries/postcode_districts.rs");
 }

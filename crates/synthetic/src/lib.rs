@@ -12,7 +12,7 @@ mod pick;
 
 pub use catalogue::{build_catalogue, CatalogueIndex, ServicePick};
 pub use household::ChildGenerator;
-pub use loader::{load_nation, LoadError, LoadSummary};
+pub use loader::{load_nation, load_reference_data, postcode_districts, LoadError, LoadSummary};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use data::{LocalAuthoritySeed, LOCAL_AUTHORITIES};
