@@ -35,8 +35,9 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Bring a database's schema up to date (safe to run again).
     Migrate(DatabaseArgs),
-    /// Generate a deterministic synthetic nation and load it into a database.
-    Generate(generate::GenerateArgs),
+    /// Generate a deterministic synthetic nation: load it into a database, write its
+    /// suppliers' files (--supplier-files), or both.
+    Generate(generate::GenerateCommand),
     /// Count children, shielded children, services and involvements per local authority.
     Stats(DatabaseArgs),
     /// Work with the audit trail.

@@ -18,6 +18,7 @@ pub(crate) mod sqlite {
     include!("queries/supply_exceptions.rs");
     include!("queries/merges.rs");
     include!("queries/supplied_involvements.rs");
+    include!("queries/postcode_districts.rs");
 }
 
 pub(crate) mod postgres {
@@ -37,4 +38,5 @@ pub(crate) mod postgres {
     include!("queries/supply_exceptions.rs");
     include!("queries/merges.rs");
     include!("queries/supplied_involvements.rs");
+    include!("queries/postcode_districts.rs");
 }

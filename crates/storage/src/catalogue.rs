@@ -28,6 +28,9 @@ pub struct NewPractitioner {
 pub struct NewService {
     pub name: String,
     pub category: ServiceCategory,
+    /// The national reference suppliers name it by: a school's unique reference number (six
+    /// digits), a GP practice's code (a letter and five digits). Unique when given.
+    pub reference: Option<String>,
     pub address: Option<Address>,
     pub telephone: Option<Telephone>,
     pub email: Option<EmailAddress>,

@@ -41,6 +41,15 @@ macro_rules! dispatch_to_backend {
 
 pub(crate) use dispatch_to_backend as dispatch;
 
+/// A postcode district as stored: upper case, no spaces.
+pub(crate) fn district_key(district: &str) -> String {
+    district
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase()
+}
+
 /// What loading a batch of children did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoadReport {
@@ -140,6 +149,25 @@ impl Store {
         authorities: &[LocalAuthority],
     ) -> Result<(), StorageError> {
         dispatch_to_backend!(self, load_local_authorities(permit, authorities))
+    }
+
+    /// Records which local authority is responsible for children living in each postcode
+    /// district (e.g. "MK40"), leaving districts already recorded as they are.
+    pub async fn load_postcode_districts(
+        &self,
+        permit: &Permit,
+        districts: &[(String, contactpoint_domain::LocalAuthorityCode)],
+    ) -> Result<(), StorageError> {
+        dispatch_to_backend!(self, load_postcode_districts(permit, districts))
+    }
+
+    /// The local authority responsible for a postcode district ("MK40", any case or
+    /// spacing), if the district is known.
+    pub async fn local_authority_of_district(
+        &self,
+        district: &str,
+    ) -> Result<Option<contactpoint_domain::LocalAuthorityCode>, StorageError> {
+        dispatch_to_backend!(self, local_authority_of_district(district))
     }
 
     /// Writes organisations, services and practitioners in one transaction.

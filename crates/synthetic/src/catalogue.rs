@@ -15,7 +15,7 @@ use contactpoint_storage::{
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 
 /// A service of the catalogue and the practitioners who work in it, by catalogue position.
@@ -57,6 +57,10 @@ pub struct CatalogueIndex {
 
 struct Builder<'a> {
     rng: ChaCha8Rng,
+    /// National references are drawn from a stream of their own, so that giving them left
+    /// every other part of the catalogue as it was.
+    references: ChaCha8Rng,
+    used_references: HashSet<String>,
     catalogue: Catalogue,
     index: CatalogueIndex,
     services: usize,
@@ -67,6 +71,25 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
+    /// A school's unique reference number (six digits) or a GP practice's code (a letter and
+    /// five digits), never one already given.
+    fn reference(&mut self, category: ServiceCategory) -> Option<String> {
+        const PRACTICE_LETTERS: &[u8] = b"ABCDEFGHJKLMNPWY";
+        loop {
+            let reference = if category.is_school() {
+                format!("{}", self.references.random_range(100_000..1_000_000))
+            } else if category == ServiceCategory::GpPractice {
+                let letter = char::from(*one_of(&mut self.references, PRACTICE_LETTERS));
+                format!("{letter}{:05}", self.references.random_range(0..100_000))
+            } else {
+                return None;
+            };
+            if self.used_references.insert(reference.clone()) {
+                return Some(reference);
+            }
+        }
+    }
+
     fn address(&mut self, la: &LocalAuthoritySeed, district: u8) -> Address {
         let line1 = format!(
             "{} {} {}",
@@ -123,9 +146,11 @@ impl Builder<'_> {
             } else {
                 entry.additional.entry(*category).or_default().push(pick);
             }
+            let reference = self.reference(*category);
             new_services.push(NewService {
                 name: service_name.clone(),
                 category: *category,
+                reference,
                 address: Some(address.clone()),
                 telephone: Some(Telephone::parse(&landline(&mut self.rng)).expect("valid number")),
                 email: EmailAddress::parse(&format!("enquiries@{domain}")).ok(),
@@ -312,6 +337,8 @@ pub fn build_catalogue(spec: &NationSpec) -> (Vec<LocalAuthority>, Catalogue, Ca
     });
     let mut builder = Builder {
         rng: ChaCha8Rng::seed_from_u64(spec.seed ^ 0xC47A_1060_5EED),
+        references: ChaCha8Rng::seed_from_u64(spec.seed ^ 0x0052_EFE2_E7CE),
+        used_references: HashSet::new(),
         catalogue: Catalogue::default(),
         index: CatalogueIndex::default(),
         services: 0,

@@ -9,10 +9,15 @@ pub mod data;
 mod household;
 mod loader;
 mod pick;
+mod supplier_files;
 
 pub use catalogue::{build_catalogue, CatalogueIndex, ServicePick};
 pub use household::ChildGenerator;
-pub use loader::{load_nation, LoadError, LoadSummary};
+pub use loader::{load_nation, load_reference_data, postcode_districts, LoadError, LoadSummary};
+
+pub use supplier_files::{
+    write_supplier_files, Rates, Supplier, SupplierFilesSummary, Tally, TRUTH_FILE, VARIATIONS,
+};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use data::{LocalAuthoritySeed, LOCAL_AUTHORITIES};

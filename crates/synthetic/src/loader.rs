@@ -2,9 +2,9 @@
 //! whole households' records, one transaction per batch. Drawing the next batch overlaps
 //! with writing the last one.
 
-use crate::{build_catalogue, ChildGenerator, NationSpec};
-use contactpoint_domain::{Permit, SystemTask};
-use contactpoint_storage::{StorageError, Store};
+use crate::{build_catalogue, CatalogueIndex, ChildGenerator, NationSpec};
+use contactpoint_domain::{LocalAuthorityCode, Permit, SystemTask};
+use contactpoint_storage::{Catalogue, CatalogueIds, StorageError, Store};
 
 /// Children per transaction: large enough to amortise the commit, small enough to keep
 /// memory flat.
@@ -28,6 +28,58 @@ pub enum LoadError {
     Generator,
 }
 
+/// Every postcode district of the nation's local authorities (the area and each number of
+/// its district range, e.g. "MK40"), with the authority responsible for it.
+pub fn postcode_districts(spec: &NationSpec) -> Vec<(String, LocalAuthorityCode)> {
+    spec.authorities()
+        .into_iter()
+        .flat_map(|(la, _)| {
+            let code = LocalAuthorityCode::parse(la.code).expect("seed codes are valid");
+            let (first, last) = la.district_range;
+            (first..=last).map(move |n| (format!("{}{n}", la.postcode_area), code.clone()))
+        })
+        .collect()
+}
+
+/// What a nation is built on, as loaded into a store.
+struct ReferenceData {
+    catalogue: Catalogue,
+    index: CatalogueIndex,
+    ids: CatalogueIds,
+    summary: LoadSummary,
+}
+
+async fn load_reference(store: &Store, spec: &NationSpec) -> Result<ReferenceData, LoadError> {
+    let permit = Permit::system_bypass(SystemTask::SyntheticLoad);
+    let (authorities, catalogue, index) = build_catalogue(spec);
+    store.load_local_authorities(&permit, &authorities).await?;
+    let ids = store.load_catalogue(&permit, &catalogue).await?;
+    store
+        .load_postcode_districts(&permit, &postcode_districts(spec))
+        .await?;
+    let summary = LoadSummary {
+        authorities: authorities.len(),
+        services: catalogue.service_count(),
+        practitioners: catalogue.practitioner_count(),
+        ..LoadSummary::default()
+    };
+    Ok(ReferenceData {
+        catalogue,
+        index,
+        ids,
+        summary,
+    })
+}
+
+/// Loads `spec`'s local authorities, catalogue of services and postcode districts, and no
+/// children: where an import of supplied files starts.
+pub async fn load_reference_data(
+    store: &Store,
+    spec: &NationSpec,
+) -> Result<LoadSummary, LoadError> {
+    Ok(load_reference(store, spec).await?.summary)
+}
+
 /// Generates `spec`'s nation into `store`; `progress` hears the running count of children.
 pub async fn load_nation(
     store: &Store,
@@ -35,15 +87,12 @@ pub async fn load_nation(
     mut progress: impl FnMut(u64),
 ) -> Result<LoadSummary, LoadError> {
     let permit = Permit::system_bypass(SystemTask::SyntheticLoad);
-    let (authorities, catalogue, index) = build_catalogue(spec);
-    store.load_local_authorities(&permit, &authorities).await?;
-    let ids = store.load_catalogue(&permit, &catalogue).await?;
-    let mut summary = LoadSummary {
-        authorities: authorities.len(),
-        services: catalogue.service_count(),
-        practitioners: catalogue.practitioner_count(),
-        ..LoadSummary::default()
-    };
+    let ReferenceData {
+        catalogue,
+        index,
+        ids,
+        mut summary,
+    } = load_reference(store, spec).await?;
 
     let (sender, mut batches) = tokio::sync::mpsc::channel(2);
     let spec_for_thread = spec.clone();

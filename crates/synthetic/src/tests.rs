@@ -247,3 +247,76 @@ async fn a_generated_nation_loads_and_its_statistics_add_up() {
     );
     db.drop_database().await;
 }
+
+#[test]
+fn schools_and_gp_practices_have_unique_national_references_drawn_from_the_seed() {
+    let nation = spec(50_000, 4, &[]);
+    let (_, catalogue, _) = build_catalogue(&nation);
+    let mut seen = std::collections::HashSet::new();
+    for (_, service) in catalogue.services() {
+        let category = service.category;
+        match service.reference.as_deref() {
+            Some(urn) if category.is_school() => {
+                assert!(
+                    urn.len() == 6 && urn.bytes().all(|b| b.is_ascii_digit()),
+                    "{urn}"
+                );
+                assert!(seen.insert(urn.to_owned()), "{urn} twice");
+            }
+            Some(code) if category == contactpoint_domain::ServiceCategory::GpPractice => {
+                let b = code.as_bytes();
+                assert!(b.len() == 6 && b[0].is_ascii_uppercase(), "{code}");
+                assert!(b[1..].iter().all(u8::is_ascii_digit), "{code}");
+                assert!(seen.insert(code.to_owned()), "{code} twice");
+            }
+            None => assert!(!category.is_universal(), "{category:?} has no reference"),
+            Some(other) => panic!("{category:?} has a reference {other}"),
+        }
+    }
+    let (_, again, _) = build_catalogue(&nation);
+    assert_eq!(catalogue, again);
+}
+
+#[test]
+fn every_district_of_every_authority_is_placed_with_it() {
+    let districts = postcode_districts(&spec(1_000, 1, &["E06000055"]));
+    let names: Vec<&str> = districts.iter().map(|(d, _)| d.as_str()).collect();
+    assert_eq!(names, ["MK40", "MK41", "MK42", "MK43", "MK44", "MK45"]);
+    assert!(districts.iter().all(|(_, la)| la.as_str() == "E06000055"));
+    let all = postcode_districts(&spec(1_000, 1, &[]));
+    let unique: std::collections::HashSet<_> = all.iter().map(|(d, _)| d).collect();
+    assert_eq!(unique.len(), all.len());
+    assert!(all.len() > 150);
+}
+
+#[tokio::test]
+async fn reference_data_alone_loads_authorities_services_and_districts_but_no_children() {
+    for backend in [
+        contactpoint_storage::Backend::Sqlite,
+        contactpoint_storage::Backend::Postgres,
+    ] {
+        let Some(db) = contactpoint_test_support::TestDatabase::new(backend).await else {
+            eprintln!("skipped on {}: no test database configured", backend.name());
+            continue;
+        };
+        let nation = spec(5_000, 22, &["E06000055", "E09000002"]);
+        let summary = load_reference_data(&db.store, &nation).await.unwrap();
+        assert_eq!((summary.authorities, summary.children), (2, 0));
+        let stats = db.store.stats().await.unwrap();
+        assert_eq!(stats.iter().map(|s| s.children).sum::<i64>(), 0);
+        assert_eq!(
+            stats.iter().map(|s| s.services).sum::<i64>(),
+            summary.services as i64
+        );
+        for (district, la) in postcode_districts(&nation) {
+            assert_eq!(
+                db.store
+                    .local_authority_of_district(&district)
+                    .await
+                    .unwrap(),
+                Some(la)
+            );
+        }
+        db.drop_database().await;
+    }
+}

@@ -5,4 +5,7 @@ mod database;
 mod records;
 
 pub use database::{execute_sql, postgres_url, TestDatabase};
-pub use records::{sample_catalogue, sample_child, sample_local_authority, test_now, test_today};
+pub use records::{
+    sample_catalogue, sample_child, sample_local_authority, test_now, test_today,
+    SAMPLE_GP_PRACTICE_CODE, SAMPLE_SCHOOL_URN,
+};

@@ -40,6 +40,10 @@ pub fn sample_local_authority() -> LocalAuthority {
 
 /// One school, one GP practice and an NHS trust running a mental health service, each with
 /// one named practitioner: services 0, 1 and 2; practitioners 0, 1 and 2.
+/// The national references of the sample catalogue's school and GP practice.
+pub const SAMPLE_SCHOOL_URN: &str = "109521";
+pub const SAMPLE_GP_PRACTICE_CODE: &str = "E81001";
+
 pub fn sample_catalogue() -> Catalogue {
     let la = sample_local_authority().code;
     let practitioner = |given: &str, family: &str| NewPractitioner {
@@ -62,6 +66,11 @@ pub fn sample_catalogue() -> Catalogue {
             services: vec![NewService {
                 name: service.into(),
                 category,
+                reference: match category {
+                    ServiceCategory::PrimarySchool => Some(SAMPLE_SCHOOL_URN.into()),
+                    ServiceCategory::GpPractice => Some(SAMPLE_GP_PRACTICE_CODE.into()),
+                    _ => None,
+                },
                 address: Some(address("1 Service Road", "MK40 2AA")),
                 telephone: Some(Telephone::parse("01234 333444").unwrap()),
                 email: Some(EmailAddress::parse("office@service.example.org.uk").unwrap()),

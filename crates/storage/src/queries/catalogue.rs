@@ -68,15 +68,16 @@ pub(crate) async fn load_catalogue(
             }
         }
     }
-    for chunk in services.chunks(rows_per_statement(11)) {
+    for chunk in services.chunks(rows_per_statement(12)) {
         let mut insert = sqlx::QueryBuilder::<Db>::new(
-            "INSERT INTO services (id, organisation_id, name, category, sensitive, address_line1, address_line2, town, postcode, telephone, email) ",
+            "INSERT INTO services (id, organisation_id, name, category, reference, sensitive, address_line1, address_line2, town, postcode, telephone, email) ",
         );
         insert.push_values(chunk, |mut row, (organisation_id, id, s)| {
             row.push_bind(*id)
                 .push_bind(*organisation_id)
                 .push_bind(s.name.as_str())
                 .push_bind(s.category.code())
+                .push_bind(s.reference.as_deref())
                 .push_bind(s.category.is_sensitive())
                 .push_bind(s.address.as_ref().map(|a| a.line1.clone()))
                 .push_bind(line2(&s.address))

@@ -107,6 +107,7 @@ fn organisation(
         services: vec![NewService {
             name: name.into(),
             category,
+            reference: None,
             address: None,
             telephone: None,
             email: None,
