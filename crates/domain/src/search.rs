@@ -10,7 +10,8 @@ use serde::Serialize;
 pub const RESULT_CAP: usize = 10;
 /// A candidate scoring below this is not shown.
 pub const SHOWN_FROM: f64 = 0.7;
-/// A candidate scoring at least this is a good match, and counts towards the cap.
+/// A candidate scoring at least this, and as well as the best one (as shown, to two
+/// places), is a good match, and counts towards the cap.
 pub const GOOD_MATCH: f64 = 0.85;
 /// The widest age range that still counts as knowing when the child was born.
 pub const WIDEST_AGE_RANGE: u32 = 5;
@@ -349,10 +350,15 @@ pub enum SearchOutcome {
     },
 }
 
+/// A score as a searcher sees it: to two decimal places.
+fn shown_score(score: f64) -> f64 {
+    (score * 100.0).round() / 100.0
+}
+
 /// Turns scored candidates into what the searcher sees: archived records never, shielded
 /// records not when the search used an address, nothing below [`SHOWN_FROM`], ranked by
 /// score (then ID, so equal scores always come in one order), and "too many matches" when
-/// more than [`RESULT_CAP`] are good.
+/// more than [`RESULT_CAP`] are good and score, as shown, as well as the best.
 pub fn rank(criteria: &SearchCriteria, candidates: Vec<Candidate>) -> SearchOutcome {
     let mut shown: Vec<Candidate> = candidates
         .into_iter()
@@ -360,7 +366,18 @@ pub fn rank(criteria: &SearchCriteria, candidates: Vec<Candidate>) -> SearchOutc
         .filter(|c| !(c.shielded && criteria.uses_address()))
         .filter(|c| c.score >= SHOWN_FROM)
         .collect();
-    if shown.iter().filter(|c| c.score >= GOOD_MATCH).count() > RESULT_CAP {
+    // Good matches are those scoring at least GOOD_MATCH and, as shown (to two places), as
+    // well as the best: when one child fits clearly better than the rest it comes first,
+    // however many fit less well.
+    let best = shown
+        .iter()
+        .map(|c| shown_score(c.score))
+        .fold(0.0, f64::max);
+    let good = shown
+        .iter()
+        .filter(|c| c.score >= GOOD_MATCH && shown_score(c.score) >= best)
+        .count();
+    if good > RESULT_CAP {
         let mut add = Vec::new();
         if criteria.given_name.is_none() {
             add.push("a given name");
@@ -402,7 +419,7 @@ pub fn rank(criteria: &SearchCriteria, candidates: Vec<Candidate>) -> SearchOutc
             .into_iter()
             .map(|c| SearchResult {
                 contactpoint_id: c.contactpoint_id.as_digits(),
-                score: (c.score * 100.0).round() / 100.0,
+                score: shown_score(c.score),
                 given_name: c.given_name,
                 family_name: c.family_name,
                 date_of_birth: c.date_of_birth,

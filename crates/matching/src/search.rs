@@ -16,7 +16,7 @@
 //!   initials of a given and a family name. Neither needs a name to sound right, so a typo
 //!   that changes a name's sound-alike code still reaches the child when the date is right.
 
-use crate::names::{name_similarity, name_tokens, phonetic_keys, NameGroups};
+use crate::names::{compact, name_similarity, name_tokens, phonetic_keys, NameGroups};
 use crate::postcodes::PostcodeParts;
 use crate::{date_variants, dates_similarity};
 use chrono::{Datelike, NaiveDate};
@@ -55,6 +55,11 @@ pub struct Query {
     pub birth: Option<BirthQuery>,
     pub gender: Option<String>,
     pub postcode: Option<PostcodeParts>,
+    /// Names the directory holds that are one slip (a letter wrong, missing, extra, or two
+    /// neighbours swapped) from a word of the given name, and of the family name, that the
+    /// directory does not hold: what the searcher may have meant (see [`Query::spelling_fragments`]).
+    pub given_spellings: Vec<String>,
+    pub family_spellings: Vec<String>,
 }
 
 /// The sound-alike codes and variant groups of every word of a name.
@@ -73,6 +78,42 @@ fn name_codes(name: &str) -> BTreeSet<String> {
         }
     }
     codes
+}
+
+/// The fragments a word of a name is filed under in the directory's spelling list: the
+/// folded word itself and the word with each letter left out in turn. Two words one slip
+/// apart share a fragment, so the list finds a name's likely spellings in one lookup.
+pub fn spelling_fragments(word: &str) -> Vec<i64> {
+    let word = compact(word);
+    let mut fragments = BTreeSet::new();
+    fragments.insert(key(&["S", &word]));
+    for at in 0..word.len() {
+        let mut shorter = word.clone();
+        shorter.remove(at);
+        fragments.insert(key(&["S", &shorter]));
+    }
+    fragments.into_iter().collect()
+}
+
+/// True when two folded words differ by exactly one slip: a letter wrong, missing or extra,
+/// or two neighbouring letters swapped.
+pub fn one_slip_apart(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a == b || a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    let same = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    match a.len().cmp(&b.len()) {
+        std::cmp::Ordering::Equal => {
+            a[same + 1..] == b[same + 1..]
+                || (same + 1 < a.len()
+                    && a[same] == b[same + 1]
+                    && a[same + 1] == b[same]
+                    && a[same + 2..] == b[same + 2..])
+        }
+        std::cmp::Ordering::Greater => a[same + 1..] == b[same..],
+        std::cmp::Ordering::Less => b[same + 1..] == a[same..],
+    }
 }
 
 /// FNV-1a over the parts, separated, so that ("AB","C") and ("A","BC") differ.
@@ -133,6 +174,62 @@ fn date_and_swap(date: NaiveDate) -> impl Iterator<Item = NaiveDate> {
     .flatten()
 }
 
+/// The kinds of key, each reaching the child by a different part of what a searcher knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KeyKind {
+    /// One name code with the exact date of birth.
+    NameAndDate,
+    /// A given-name code paired with a family-name code, with the year of birth.
+    NamesAndYear,
+    /// One name code with a postcode district.
+    NameAndDistrict,
+    /// The exact date of birth with a postcode district.
+    DateAndDistrict,
+    /// The exact date of birth with the initials of a given and a family name.
+    DateAndInitials,
+}
+
+impl KeyKind {
+    pub const ALL: [Self; 5] = [
+        Self::NameAndDate,
+        Self::NamesAndYear,
+        Self::NameAndDistrict,
+        Self::DateAndDistrict,
+        Self::DateAndInitials,
+    ];
+
+    /// The letter the key's hash starts from (D, Y, P, B, I).
+    pub fn letter(self) -> &'static str {
+        match self {
+            Self::NameAndDate => "D",
+            Self::NamesAndYear => "Y",
+            Self::NameAndDistrict => "P",
+            Self::DateAndDistrict => "B",
+            Self::DateAndInitials => "I",
+        }
+    }
+
+    /// What the key is made of, for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NameAndDate => "name+date of birth",
+            Self::NamesAndYear => "given+family+year",
+            Self::NameAndDistrict => "name+postcode district",
+            Self::DateAndDistrict => "date of birth+district",
+            Self::DateAndInitials => "date of birth+initials",
+        }
+    }
+}
+
+/// Keys of every kind, each once.
+fn unrepeated(keys: Vec<(KeyKind, i64)>) -> Vec<i64> {
+    keys.into_iter()
+        .map(|(_, k)| k)
+        .collect::<BTreeSet<i64>>()
+        .into_iter()
+        .collect()
+}
+
 impl Findable {
     fn given_codes(&self) -> BTreeSet<String> {
         let mut codes = name_codes(&self.given_name);
@@ -150,23 +247,39 @@ impl Findable {
         codes
     }
 
+    /// The folded words of all the child's names: what the spelling list holds.
+    pub fn name_words(&self) -> BTreeSet<String> {
+        std::iter::once(&self.given_name)
+            .chain(&self.middle_names)
+            .chain(std::iter::once(&self.family_name))
+            .chain(&self.former_given_names)
+            .chain(&self.former_family_names)
+            .flat_map(|n| name_tokens(n))
+            .collect()
+    }
+
     /// Every key this child is indexed under, without repeats.
     pub fn index_keys(&self) -> Vec<i64> {
+        unrepeated(self.index_keys_by_kind())
+    }
+
+    /// Every key this child is indexed under, with its kind (a key may repeat).
+    pub fn index_keys_by_kind(&self) -> Vec<(KeyKind, i64)> {
         let given = self.given_codes();
         let family = self.family_codes();
         let mut middle = BTreeSet::new();
         if let Some(names) = &self.middle_names {
             middle = name_codes(names);
         }
-        let mut keys = BTreeSet::new();
+        let mut keys = Vec::new();
         let all: BTreeSet<&String> = given.iter().chain(&family).chain(&middle).collect();
         if let Some(born) = self.date_of_birth {
             for code in &all {
-                keys.insert(date_key(code, born));
+                keys.push((KeyKind::NameAndDate, date_key(code, born)));
             }
             for g in given.iter().chain(&middle) {
                 for f in &family {
-                    keys.insert(pair_key(g, f, born.year()));
+                    keys.push((KeyKind::NamesAndYear, pair_key(g, f, born.year())));
                 }
             }
         }
@@ -179,23 +292,26 @@ impl Findable {
             .collect();
         for district in &districts {
             for code in &all {
-                keys.insert(district_key(code, district));
+                keys.push((KeyKind::NameAndDistrict, district_key(code, district)));
             }
         }
         if let Some(born) = self.date_of_birth {
             for district in &districts {
-                keys.insert(born_in_district_key(born, district));
+                keys.push((
+                    KeyKind::DateAndDistrict,
+                    born_in_district_key(born, district),
+                ));
             }
             let given = initials(std::iter::once(&self.given_name).chain(&self.former_given_names));
             let family =
                 initials(std::iter::once(&self.family_name).chain(&self.former_family_names));
             for g in &given {
                 for f in &family {
-                    keys.insert(initials_key(*g, *f, born));
+                    keys.push((KeyKind::DateAndInitials, initials_key(*g, *f, born)));
                 }
             }
         }
-        keys.into_iter().collect()
+        keys
     }
 }
 
@@ -203,6 +319,14 @@ impl Query {
     /// The keys to look up, without repeats. `plausible_years` bounds the years of birth a
     /// mistyped year may stand for (the children the directory can hold).
     pub fn probe_keys(&self, plausible_years: std::ops::RangeInclusive<i32>) -> Vec<i64> {
+        unrepeated(self.probe_keys_by_kind(plausible_years))
+    }
+
+    /// The keys to look up, with their kind (a key may repeat).
+    pub fn probe_keys_by_kind(
+        &self,
+        plausible_years: std::ops::RangeInclusive<i32>,
+    ) -> Vec<(KeyKind, i64)> {
         let given = self
             .given_name
             .as_deref()
@@ -213,13 +337,29 @@ impl Query {
             .as_deref()
             .map(name_codes)
             .unwrap_or_default();
-        let all: BTreeSet<&String> = given.iter().chain(&family).collect();
-        let mut keys = BTreeSet::new();
+        let codes_of = |words: &[String]| -> BTreeSet<String> {
+            words.iter().flat_map(|w| name_codes(w)).collect()
+        };
+        let given_spelt: BTreeSet<String> = codes_of(&self.given_spellings)
+            .difference(&given)
+            .cloned()
+            .collect();
+        let family_spelt: BTreeSet<String> = codes_of(&self.family_spellings)
+            .difference(&family)
+            .cloned()
+            .collect();
+        let all: BTreeSet<&String> = given
+            .iter()
+            .chain(&family)
+            .chain(&given_spelt)
+            .chain(&family_spelt)
+            .collect();
+        let mut keys = Vec::new();
         let years: BTreeSet<i32> = match self.birth {
             Some(BirthQuery::Date(date)) => {
                 for exact in date_and_swap(date) {
                     for code in &all {
-                        keys.insert(date_key(code, exact));
+                        keys.push((KeyKind::NameAndDate, date_key(code, exact)));
                     }
                 }
                 date_variants(date)
@@ -231,33 +371,84 @@ impl Query {
             Some(BirthQuery::Between(from, to)) => (from.year()..=to.year()).collect(),
             None => BTreeSet::new(),
         };
-        for g in &given {
-            for f in &family {
-                for year in &years {
-                    keys.insert(pair_key(g, f, *year));
-                }
+        // Both names as given, or one of them as the directory spells it.
+        let pairs = given
+            .iter()
+            .chain(&given_spelt)
+            .flat_map(|g| family.iter().map(move |f| (g, f)))
+            .chain(
+                given
+                    .iter()
+                    .flat_map(|g| family_spelt.iter().map(move |f| (g, f))),
+            );
+        for (g, f) in pairs {
+            for year in &years {
+                keys.push((KeyKind::NamesAndYear, pair_key(g, f, *year)));
             }
         }
         if let Some(postcode) = &self.postcode {
             for code in &all {
-                keys.insert(district_key(code, &postcode.outward));
+                keys.push((
+                    KeyKind::NameAndDistrict,
+                    district_key(code, &postcode.outward),
+                ));
             }
         }
         if let Some(BirthQuery::Date(date)) = self.birth {
             for exact in date_and_swap(date) {
                 if let Some(postcode) = &self.postcode {
-                    keys.insert(born_in_district_key(exact, &postcode.outward));
+                    keys.push((
+                        KeyKind::DateAndDistrict,
+                        born_in_district_key(exact, &postcode.outward),
+                    ));
                 }
                 let given = initials(self.given_name.iter());
                 let family = initials(self.family_name.iter());
                 for g in &given {
                     for f in &family {
-                        keys.insert(initials_key(*g, *f, exact));
+                        keys.push((KeyKind::DateAndInitials, initials_key(*g, *f, exact)));
                     }
                 }
             }
         }
-        keys.into_iter().collect()
+        keys
+    }
+
+    /// The spelling-list fragments of every word of the names searched for.
+    pub fn spelling_fragments(&self) -> Vec<i64> {
+        self.given_name
+            .iter()
+            .chain(&self.family_name)
+            .flat_map(|n| name_tokens(n))
+            .flat_map(|w| spelling_fragments(&w))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    }
+
+    /// Sets the spellings to look under from `known`, the words the spelling list holds
+    /// under this search's fragments: for each word of a name that the directory does not
+    /// hold, the known words one slip from it. A word the directory holds is taken as meant.
+    pub fn with_spellings(mut self, known: &[String]) -> Self {
+        let known: BTreeSet<&str> = known.iter().map(String::as_str).collect();
+        let spellings = |name: &Option<String>| -> Vec<String> {
+            let mut out = Vec::new();
+            for word in name.iter().flat_map(|n| name_tokens(n)) {
+                if known.contains(word.as_str()) {
+                    continue;
+                }
+                out.extend(
+                    known
+                        .iter()
+                        .filter(|k| one_slip_apart(&word, k))
+                        .map(|k| (*k).to_owned()),
+                );
+            }
+            out
+        };
+        self.given_spellings = spellings(&self.given_name);
+        self.family_spellings = spellings(&self.family_name);
+        self
     }
 
     /// How well a child fits this search, from 0 to 1: the weighted mean of the criteria

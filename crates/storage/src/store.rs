@@ -239,6 +239,13 @@ impl Store {
         dispatch_to_backend!(self, acknowledge_shield_alert(permit, la, id, audit))
     }
 
+    /// The words of names the directory holds under these spelling fragments
+    /// (`contactpoint_matching::search::Query::spelling_fragments`): what a misspelt name in
+    /// a search may have meant. Reads no child's record.
+    pub async fn spellings(&self, fragments: &[i64]) -> Result<Vec<String>, StorageError> {
+        dispatch_to_backend!(self, spellings(fragments))
+    }
+
     /// Finds the candidates of a search and, in the same transaction, records the audit
     /// entry `decide` makes with the outcome: nothing is returned unless that entry is
     /// committed.

@@ -11,7 +11,7 @@ use contactpoint_domain::search::{
 use contactpoint_domain::{authorize, Action, AuditEvent, Outcome, Target};
 use contactpoint_matching::search::{BirthQuery, Query};
 use contactpoint_matching::PostcodeParts;
-use contactpoint_storage::{CandidateLookup, FoundChild};
+use contactpoint_storage::{CandidateLookup, FoundChild, StorageError, Store};
 
 /// The matching crate's view of checked criteria.
 pub fn matching_query(criteria: &SearchCriteria) -> Query {
@@ -27,7 +27,19 @@ pub fn matching_query(criteria: &SearchCriteria) -> Query {
             .postcode
             .as_ref()
             .and_then(|p| PostcodeParts::parse(p.as_str())),
+        ..Query::default()
     }
+}
+
+/// The matching crate's view of checked criteria, with the spellings the directory holds for
+/// any word of a name it does not: what the search's keys are made from.
+pub async fn spelt_query(store: &Store, criteria: &SearchCriteria) -> Result<Query, StorageError> {
+    let query = matching_query(criteria);
+    if criteria.contactpoint_id.is_some() {
+        return Ok(query);
+    }
+    let known = store.spellings(&query.spelling_fragments()).await?;
+    Ok(query.with_spellings(&known))
 }
 
 /// The names of the fields a search form filled in (what a refused search is recorded by).
@@ -81,7 +93,7 @@ pub async fn search_children(
             return Err(ServiceError::TooVague(add));
         }
     };
-    let query = matching_query(&criteria);
+    let query = spelt_query(&state.store, &criteria).await?;
     let lookup = match criteria.contactpoint_id {
         Some(id) => CandidateLookup::ById(id),
         None => {

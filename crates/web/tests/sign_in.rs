@@ -338,6 +338,59 @@ on_both_backends!(
 );
 
 on_both_backends!(
+    the_last_seen_time_is_written_at_most_once_a_minute_and_never_stretches_the_idle_rule,
+    |app| {
+        let user = app
+            .user("j2.practitioner", Role::Practitioner, &[], 0)
+            .await;
+        let cookie = app.web_sign_in(&user).await;
+        let digest = contactpoint_auth::token_digest(&cookie);
+        let last_seen = || async { app.db.store.session(&digest).await.unwrap().last_seen_at };
+        let signed_in_at = last_seen().await;
+        app.clock.advance(chrono::Duration::seconds(30));
+        assert_eq!(
+            app.get("/account", Some(&cookie)).await.status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            last_seen().await,
+            signed_in_at,
+            "not written within the minute"
+        );
+        // Idle is counted from the last time written: 15 minutes after it, the session has
+        // ended, though the last request was only 14 minutes 30 seconds before.
+        app.clock.advance(chrono::Duration::seconds(14 * 60 + 30));
+        assert_eq!(
+            app.get("/account", Some(&cookie)).await.status,
+            StatusCode::UNAUTHORIZED,
+            "idle 15 minutes since the last-seen time was written"
+        );
+
+        app.next_step();
+        let cookie = app.web_sign_in(&user).await;
+        let digest = contactpoint_auth::token_digest(&cookie);
+        let signed_in_at = app.db.store.session(&digest).await.unwrap().last_seen_at;
+        app.clock.advance(chrono::Duration::seconds(61));
+        assert_eq!(
+            app.get("/account", Some(&cookie)).await.status,
+            StatusCode::OK
+        );
+        let touched = app.db.store.session(&digest).await.unwrap().last_seen_at;
+        assert_eq!(
+            touched - signed_in_at,
+            chrono::Duration::seconds(61),
+            "written after a minute"
+        );
+        app.clock.advance(chrono::Duration::minutes(14));
+        assert_eq!(
+            app.get("/account", Some(&cookie)).await.status,
+            StatusCode::OK,
+            "14 minutes after the last write"
+        );
+    }
+);
+
+on_both_backends!(
     signing_out_ends_the_session_and_signing_out_everywhere_ends_them_all,
     |app| {
         let user = app.user("k.practitioner", Role::Practitioner, &[], 0).await;

@@ -7,9 +7,9 @@ use super::queries::{BenchQuery, BirthGiven};
 use chrono::{Datelike, NaiveDate};
 use contactpoint_domain::search::SearchCriteria;
 use contactpoint_domain::ChildRecord;
-use contactpoint_matching::search::Findable;
+use contactpoint_matching::search::{Findable, KeyKind, Query};
 use contactpoint_matching::{
-    date_variants, dates_similarity, name_tokens, phonetic_keys, NameGroups, PostcodeParts,
+    compact, date_variants, dates_similarity, name_tokens, phonetic_keys, NameGroups, PostcodeParts,
 };
 use contactpoint_storage::{findable, CatalogueIds};
 use contactpoint_synthetic::{build_catalogue, ChildGenerator, NationSpec};
@@ -18,8 +18,6 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 /// Keys a search could also probe, beyond the store's own, each in a namespace of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExtraKey {
-    /// The exact date of birth (or day and month swapped) with the postcode district, no name.
-    DateAndDistrict,
     /// The whole postcode (current or earlier), no name.
     WholePostcode,
     /// One name's code with each date one digit away from the date given.
@@ -27,15 +25,10 @@ pub enum ExtraKey {
 }
 
 impl ExtraKey {
-    pub const ALL: [Self; 3] = [
-        Self::DateAndDistrict,
-        Self::WholePostcode,
-        Self::NameWithDateOneDigitAway,
-    ];
+    pub const ALL: [Self; 2] = [Self::WholePostcode, Self::NameWithDateOneDigitAway];
 
     pub fn code(self) -> &'static str {
         match self {
-            Self::DateAndDistrict => "date_of_birth+district",
             Self::WholePostcode => "whole_postcode",
             Self::NameWithDateOneDigitAway => "name+date_one_digit_away",
         }
@@ -52,10 +45,6 @@ impl ExtraKey {
             .filter_map(|p| PostcodeParts::parse(p))
             .collect();
         match self {
-            Self::DateAndDistrict => postcodes
-                .iter()
-                .map(|p| key(&["BD", &ymd(born), &p.outward]))
-                .collect(),
             Self::WholePostcode => postcodes
                 .iter()
                 .filter_map(|p| p.full.as_deref())
@@ -83,17 +72,6 @@ impl ExtraKey {
             _ => None,
         };
         match self {
-            Self::DateAndDistrict => match (date, postcode) {
-                (Some(d), Some(p)) => [
-                    Some(d),
-                    NaiveDate::from_ymd_opt(d.year(), d.day(), d.month()),
-                ]
-                .into_iter()
-                .flatten()
-                .map(|d| key(&["BD", &ymd(d), &p.outward]))
-                .collect(),
-                _ => Vec::new(),
-            },
             Self::WholePostcode => postcode
                 .and_then(|p| p.full)
                 .map(|full| vec![key(&["WP", &full])])
@@ -148,67 +126,11 @@ fn key(parts: &[&str]) -> i64 {
     hash as i64
 }
 
-/// The store's three kinds of key, as `contactpoint_matching::search` makes them.
-pub const KINDS: [&str; 3] = [
-    "name+date of birth",
-    "given+family+year",
-    "name+postcode district",
-];
-
-/// The store's probe keys of a search sorted by kind (name code with date; given and family
-/// codes with year; name code with district), made the way `Query::probe_keys` makes them.
-fn store_probes_by_kind(query: &BenchQuery, today: NaiveDate) -> [Vec<i64>; 3] {
-    use contactpoint_domain::search::Birth;
-    let Ok(criteria) = SearchCriteria::parse(&query.form(), today) else {
-        return Default::default();
-    };
-    let given = criteria
-        .given_name
-        .as_ref()
-        .map(|n| name_codes(n.as_str()))
-        .unwrap_or_default();
-    let family = criteria
-        .family_name
-        .as_ref()
-        .map(|n| name_codes(n.as_str()))
-        .unwrap_or_default();
-    let all: BTreeSet<&String> = given.iter().chain(&family).collect();
-    let mut by_kind: [Vec<i64>; 3] = Default::default();
-    let plausible = SearchCriteria::plausible_birth_years(today);
-    let years: BTreeSet<i32> = match criteria.birth {
-        Some(Birth::Date(d)) => {
-            for exact in [
-                Some(d),
-                NaiveDate::from_ymd_opt(d.year(), d.day(), d.month()),
-            ]
-            .into_iter()
-            .flatten()
-            {
-                by_kind[0].extend(all.iter().map(|c| key(&["D", c, &ymd(exact)])));
-            }
-            date_variants(d)
-                .into_iter()
-                .map(|v| v.year())
-                .filter(|y| plausible.contains(y))
-                .collect()
-        }
-        Some(Birth::Between(from, to)) => (from.year()..=to.year()).collect(),
-        None => BTreeSet::new(),
-    };
-    for g in &given {
-        for f in &family {
-            let (a, b) = if g <= f { (g, f) } else { (f, g) };
-            by_kind[1].extend(years.iter().map(|y| key(&["Y", a, b, &y.to_string()])));
-        }
-    }
-    if let Some(p) = criteria
-        .postcode
-        .as_ref()
-        .and_then(|p| PostcodeParts::parse(p.as_str()))
-    {
-        by_kind[2].extend(all.iter().map(|c| key(&["P", c, &p.outward])));
-    }
-    by_kind
+/// The store's keys of a search with their kinds, from `Query::probe_keys_by_kind` itself.
+fn store_probes_by_kind(query: Option<&Query>, today: NaiveDate) -> Vec<(KeyKind, i64)> {
+    query
+        .map(|q| q.probe_keys_by_kind(SearchCriteria::plausible_birth_years(today)))
+        .unwrap_or_default()
 }
 
 /// What the store's keys reach for one search, and what each extra key would add.
@@ -216,28 +138,111 @@ fn store_probes_by_kind(query: &BenchQuery, today: NaiveDate) -> [Vec<i64>; 3] {
 pub struct QueryCandidates {
     /// Distinct children the search's keys reach: what the store reads and scores.
     pub candidates: usize,
-    /// Of those, the children each kind of key reaches (see [`KINDS`]).
-    pub by_kind: [usize; 3],
-    /// False if the keys sorted by kind are not exactly the store's (this module is stale).
+    /// Of those, the children each kind of key reaches, in the order of [`KeyKind::ALL`].
+    pub by_kind: [usize; KeyKind::ALL.len()],
+    /// False if the keys sorted by kind are not exactly the ones the store probes.
     pub kinds_match_store: bool,
     /// Per extra key: whether it reaches the child searched for, and how many children it
     /// reaches that the store's keys do not.
     pub extra: Vec<(ExtraKey, bool, usize)>,
+    /// Other children the search's keys reach that fit it as well as the child searched for
+    /// could ([`fits_as_well`]): when there is one, no search can single the child out.
+    pub fit_as_well: usize,
 }
 
 /// The store's keys a search probes, as the server computes them.
-fn store_probes(query: &BenchQuery, today: NaiveDate) -> Vec<i64> {
-    match SearchCriteria::parse(&query.form(), today) {
-        Ok(criteria) => contactpoint_web::search::matching_query(&criteria)
-            .probe_keys(SearchCriteria::plausible_birth_years(today)),
-        Err(_) => Vec::new(),
-    }
+fn store_probes(query: Option<&Query>, today: NaiveDate) -> Vec<i64> {
+    query
+        .map(|q| q.probe_keys(SearchCriteria::plausible_birth_years(today)))
+        .unwrap_or_default()
+}
+
+/// True when `other` fits the search at least as well as the child searched for could by
+/// any fair measure: on every criterion given, `other` either fits it exactly (the same name
+/// once folded, a former name included; the same date, or a date within the range; the
+/// postcode, or the part of it given) or has exactly the target's own value. No search can
+/// then rank the target above `other`.
+pub fn fits_as_well(
+    query: &BenchQuery,
+    today: NaiveDate,
+    other: &Findable,
+    target: &Findable,
+) -> bool {
+    let same = |a: &str, b: &str| compact(a) == compact(b);
+    let names = |child: &Findable, given: bool| -> Vec<String> {
+        if given {
+            std::iter::once(child.given_name.clone())
+                .chain(child.former_given_names.iter().cloned())
+                .collect()
+        } else {
+            std::iter::once(child.family_name.clone())
+                .chain(child.former_family_names.iter().cloned())
+                .collect()
+        }
+    };
+    let name_ok = |asked: &Option<String>, given: bool| match asked {
+        None => true,
+        Some(asked) => {
+            names(other, given).iter().any(|n| same(n, asked))
+                || same(
+                    if given {
+                        &other.given_name
+                    } else {
+                        &other.family_name
+                    },
+                    if given {
+                        &target.given_name
+                    } else {
+                        &target.family_name
+                    },
+                )
+        }
+    };
+    let birth_ok = match query.birth {
+        None => true,
+        Some(BirthGiven::Date(d)) => {
+            other.date_of_birth == Some(d) || other.date_of_birth == target.date_of_birth
+        }
+        Some(BirthGiven::Ages(..)) => match SearchCriteria::parse(&query.form(), today)
+            .ok()
+            .and_then(|c| c.birth)
+        {
+            Some(contactpoint_domain::search::Birth::Between(from, to)) => other
+                .date_of_birth
+                .is_some_and(|d| (from..=to).contains(&d)),
+            _ => false,
+        },
+    };
+    let postcodes = |child: &Findable| -> Vec<PostcodeParts> {
+        child
+            .current_postcode
+            .iter()
+            .chain(&child.earlier_postcodes)
+            .filter_map(|p| PostcodeParts::parse(p))
+            .collect()
+    };
+    let postcode_ok = match query.postcode.as_deref().and_then(PostcodeParts::parse) {
+        None => true,
+        Some(asked) => {
+            let fits = |p: &PostcodeParts| match (&asked.full, &asked.sector) {
+                (Some(full), _) => p.full.as_ref() == Some(full),
+                (None, Some(sector)) => p.sector.as_ref() == Some(sector),
+                (None, None) => p.outward == asked.outward,
+            };
+            postcodes(other).iter().any(fits) || postcodes(other) == postcodes(target)
+        }
+    };
+    name_ok(&query.given_name, true)
+        && name_ok(&query.family_name, false)
+        && birth_ok
+        && postcode_ok
 }
 
 /// Draws the nation again and counts, for every search, the children its keys reach.
 pub fn count(
     spec: &NationSpec,
     queries: &[BenchQuery],
+    spelt: &[Option<Query>],
     targets: &[ChildRecord],
     today: NaiveDate,
 ) -> Vec<QueryCandidates> {
@@ -245,8 +250,9 @@ pub fn count(
     let schemes = 1 + ExtraKey::ALL.len();
     let probes: Vec<Vec<Vec<i64>>> = queries
         .iter()
-        .map(|q| {
-            std::iter::once(store_probes(q, today))
+        .zip(spelt)
+        .map(|(q, spelt)| {
+            std::iter::once(store_probes(spelt.as_ref(), today))
                 .chain(ExtraKey::ALL.iter().map(|k| k.probe(q, today)))
                 .collect()
         })
@@ -265,12 +271,20 @@ pub fn count(
         first_service: 1,
         first_practitioner: 1,
     };
+    let mut drawn_ids: Vec<String> = Vec::new();
+    let mut reached_children: HashMap<u32, Findable> = HashMap::new();
     for (i, record) in ChildGenerator::new(spec, &catalogue, &index, &ids).enumerate() {
         let child = findable(&record);
+        drawn_ids.push(record.contactpoint_id.as_digits());
+        let mut hit = false;
         for k in child.index_keys() {
             if let Some(list) = reached[0].get_mut(&k) {
                 list.push(i as u32);
+                hit = true;
             }
+        }
+        if hit {
+            reached_children.insert(i as u32, child.clone());
         }
         for (s, extra) in ExtraKey::ALL.iter().enumerate() {
             for k in extra.index(&child) {
@@ -283,8 +297,8 @@ pub fn count(
     probes
         .iter()
         .zip(targets)
-        .zip(queries)
-        .map(|((per_query, target), query)| {
+        .zip(queries.iter().zip(spelt))
+        .map(|((per_query, target), (query, spelt))| {
             let union = |s: usize| -> HashSet<u32> {
                 per_query[s]
                     .iter()
@@ -294,17 +308,29 @@ pub fn count(
                     .collect()
             };
             let store = union(0);
-            let kinds = store_probes_by_kind(query, today);
-            let sorted: HashSet<i64> = kinds.iter().flatten().copied().collect();
+            let kinds = store_probes_by_kind(spelt.as_ref(), today);
+            let sorted: HashSet<i64> = kinds.iter().map(|(_, k)| *k).collect();
             let real: HashSet<i64> = per_query[0].iter().copied().collect();
-            let by_kind = kinds.map(|keys| {
-                keys.iter()
-                    .filter_map(|k| reached[0].get(k))
+            let by_kind = KeyKind::ALL.map(|kind| {
+                kinds
+                    .iter()
+                    .filter(|(k, _)| *k == kind)
+                    .filter_map(|(_, key)| reached[0].get(key))
                     .flatten()
                     .collect::<HashSet<_>>()
                     .len()
             });
+            let target_id = target.contactpoint_id.as_digits();
             let target = findable(target);
+            let fit_as_well = store
+                .iter()
+                .filter(|&&i| drawn_ids[i as usize] != target_id)
+                .filter(|&&i| {
+                    reached_children
+                        .get(&i)
+                        .is_some_and(|other| fits_as_well(query, today, other, &target))
+                })
+                .count();
             let extra = ExtraKey::ALL
                 .iter()
                 .enumerate()
@@ -320,6 +346,7 @@ pub fn count(
                 by_kind,
                 kinds_match_store: sorted == real,
                 extra,
+                fit_as_well,
             }
         })
         .collect()

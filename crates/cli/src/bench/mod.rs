@@ -12,6 +12,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
 use axum::http::{header, Request, StatusCode};
 use chrono::{DateTime, NaiveDate, Utc};
+use contactpoint_domain::search::SearchCriteria;
 use contactpoint_domain::Clock;
 use contactpoint_web::{router, AppState, WebSettings};
 use http_body_util::BodyExt;
@@ -60,9 +61,9 @@ pub struct SearchArgs {
     /// Also list this many searches that did not rank their child first, with why.
     #[arg(long, default_value_t = 0)]
     pub show_misses: usize,
-    /// Also count the children each search's keys reach, and what further keys would reach
-    /// (draws the nation again in memory: about as long as generating it, without the
-    /// database).
+    /// Also show the children each search's keys reach, and what further keys would reach
+    /// (the nation is always drawn again in memory to judge the searches: about as long as
+    /// generating it, without the database).
     #[arg(long)]
     pub count_candidates: bool,
 }
@@ -223,6 +224,17 @@ async fn search(args: SearchArgs) -> Result<()> {
         sampling.elapsed().as_secs_f64()
     );
 
+    // The matching crate's query for each search, with the spellings the directory holds, as
+    // the server makes it: what the report judges reach and scores by.
+    let mut spelt = Vec::with_capacity(queries.len());
+    for query in &queries {
+        spelt.push(match SearchCriteria::parse(&query.form(), today) {
+            Ok(criteria) => Some(contactpoint_web::search::spelt_query(&store, &criteria).await?),
+            Err(_) => None,
+        });
+    }
+    let spelt = Arc::new(spelt);
+
     let account = setup::create_account(&store, &spec, clock.now()).await?;
     let state = AppState::new(
         store.clone(),
@@ -309,27 +321,34 @@ async fn search(args: SearchArgs) -> Result<()> {
         view_passes.push((concurrency, views, wall));
     }
 
-    let candidates = if args.count_candidates {
-        let started = Instant::now();
-        let (spec, queries, targets) = (spec.clone(), queries.clone(), targets.clone());
-        let counted = tokio::task::spawn_blocking(move || {
-            candidates::count(&spec, &queries, &targets, today)
-        })
-        .await?;
-        eprintln!(
-            "Counted the candidates of every search in {:.1} s.",
-            started.elapsed().as_secs_f64()
+    // The nation drawn again in memory: which children each search's keys reach, and
+    // whether another child fits a search as well as its own child (then no search could
+    // single it out; the report says so apart).
+    let started = Instant::now();
+    let counted = {
+        let (spec, queries, spelt, targets) = (
+            spec.clone(),
+            queries.clone(),
+            spelt.clone(),
+            targets.clone(),
         );
-        Some(counted)
-    } else {
-        None
+        tokio::task::spawn_blocking(move || {
+            candidates::count(&spec, &queries, &spelt, &targets, today)
+        })
+        .await?
     };
+    eprintln!(
+        "Drew the nation again and counted the candidates of every search in {:.1} s.",
+        started.elapsed().as_secs_f64()
+    );
+    let candidates = Some(counted);
     let report = Report::new(
         &args,
         store.backend().name(),
         &prepared,
         &targets,
         &queries,
+        &spelt,
         today,
         vec![
             Pass::new(1, sequential, sequential_wall),

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use chrono::NaiveDate;
 use contactpoint_domain::search::{SearchCriteria, SHOWN_FROM};
 use contactpoint_domain::ChildRecord;
+use contactpoint_matching::search::{KeyKind, Query};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write;
@@ -273,18 +274,21 @@ struct Judged {
     refused: bool,
     target_score: f64,
     cause: Option<Cause>,
+    /// How many other children fit the search as well as the child searched for could
+    /// (`candidates::fits_as_well`), when the nation was drawn again to count them.
+    fit_as_well: Option<usize>,
 }
 
 fn judge(
     query: &BenchQuery,
+    spelt: Option<&Query>,
     record: &ChildRecord,
     reply: &SearchReply,
     today: NaiveDate,
 ) -> Judged {
     // The same keys and score the server computes, for the child searched for.
-    let (reached, target_score) = match SearchCriteria::parse(&query.form(), today) {
-        Ok(criteria) => {
-            let matching = contactpoint_web::search::matching_query(&criteria);
+    let (reached, target_score) = match spelt {
+        Some(matching) => {
             let findable = contactpoint_storage::findable(record);
             let indexed: HashSet<i64> = findable.index_keys().into_iter().collect();
             let reached = matching
@@ -293,7 +297,7 @@ fn judge(
                 .any(|k| indexed.contains(k));
             (reached, matching.score(&findable))
         }
-        Err(_) => (false, 0.0),
+        None => (false, 0.0),
     };
     let mut judged = Judged {
         first: false,
@@ -306,6 +310,7 @@ fn judge(
         refused: false,
         target_score,
         cause: None,
+        fit_as_well: None,
     };
     match reply {
         SearchReply::Found(hits) => {
@@ -388,6 +393,7 @@ pub struct Report {
     by_shape: BTreeMap<String, Tally>,
     causes: BTreeMap<Cause, usize>,
     candidates: Option<Vec<QueryCandidates>>,
+    show_candidates: bool,
     sequential_latencies: Vec<Duration>,
 }
 
@@ -399,18 +405,25 @@ impl Report {
         prepared: &Prepared,
         targets: &[ChildRecord],
         queries: &[BenchQuery],
+        spelt: &[Option<Query>],
         today: NaiveDate,
         passes: Vec<Pass>,
         view_passes: Vec<(usize, Vec<Timed<StatusCode>>, Duration)>,
         candidates: Option<Vec<QueryCandidates>>,
     ) -> Self {
         let replies = &passes[0].replies;
-        let judged: Vec<Judged> = queries
+        let mut judged: Vec<Judged> = queries
             .iter()
+            .zip(spelt)
             .zip(targets)
             .zip(replies)
-            .map(|((q, r), reply)| judge(q, r, reply, today))
+            .map(|(((q, spelt), r), reply)| judge(q, spelt.as_ref(), r, reply, today))
             .collect();
+        if let Some(candidates) = &candidates {
+            for (j, c) in judged.iter_mut().zip(candidates) {
+                j.fit_as_well = Some(c.fit_as_well);
+            }
+        }
         let passes_disagree = passes
             .windows(2)
             .map(|w| {
@@ -501,6 +514,7 @@ impl Report {
             by_shape,
             causes,
             candidates,
+            show_candidates: args.count_candidates,
             sequential_latencies: passes[0].latencies.clone(),
         }
     }
@@ -543,6 +557,25 @@ impl Report {
                 self.count(|j| j.refused),
             ),
         ]
+    }
+
+    /// When the nation was drawn again: how many searches another child fits exactly as well
+    /// as the child searched for, and the judgements of the rest.
+    fn resolvable(&self) -> Option<(usize, Vec<&Judged>)> {
+        if self.judged.iter().any(|j| j.fit_as_well.is_none()) {
+            return None;
+        }
+        let unresolvable = self
+            .judged
+            .iter()
+            .filter(|j| j.fit_as_well > Some(0))
+            .count();
+        let rest = self
+            .judged
+            .iter()
+            .filter(|j| j.fit_as_well == Some(0))
+            .collect();
+        Some((unresolvable, rest))
     }
 
     /// Searches that single their child out: not refused as too many, and no other child
@@ -625,6 +658,39 @@ impl Report {
             out,
             "  (leaves out searches refused as too many and those another child fits as well or better)"
         );
+        if let Some((unresolvable, rest)) = self.resolvable() {
+            let _ = writeln!(
+                out,
+                "  {:<46} {:>8.2}%  ({unresolvable})",
+                "another child fits exactly as well",
+                share(unresolvable, n)
+            );
+            let _ = writeln!(
+                out,
+                "  (on every criterion given it fits exactly or has the target's own value: no search can single the target out)"
+            );
+            let m = rest.len();
+            for (label, count) in [
+                (
+                    "of the rest, target ranked first",
+                    rest.iter().filter(|j| j.first).count(),
+                ),
+                (
+                    "of the rest, target anywhere",
+                    rest.iter().filter(|j| j.present).count(),
+                ),
+                (
+                    "of the rest, wrong first with score >= 0.9",
+                    rest.iter().filter(|j| j.confident_wrong_first).count(),
+                ),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "  {label:<46} {:>8.2}%  ({count} of {m})",
+                    share(count, m)
+                );
+            }
+        }
         let _ = writeln!(out);
         let _ = writeln!(
             out,
@@ -679,7 +745,7 @@ impl Report {
         for (cause, count) in &self.causes {
             let _ = writeln!(out, "  {:<28} {count:>8}", cause.code());
         }
-        if let Some(candidates) = &self.candidates {
+        if let Some(candidates) = self.candidates.as_ref().filter(|_| self.show_candidates) {
             self.candidates_text(&mut out, candidates);
         }
         if show_misses > 0 {
@@ -732,7 +798,7 @@ impl Report {
             .iter()
             .map(|c| c.extra.iter().map(|e| e.2).sum())
             .collect();
-        rows.push(("all three", any, Spread::of(&added)));
+        rows.push(("all of them", any, Spread::of(&added)));
         rows
     }
 
@@ -783,34 +849,45 @@ impl Report {
             out,
             "  by kind of key (a child reached by several kinds counts under each):"
         );
-        for (i, kind) in super::candidates::KINDS.iter().enumerate() {
+        for (i, kind) in KeyKind::ALL.iter().enumerate() {
             let spread = Spread::of(&candidates.iter().map(|c| c.by_kind[i]).collect::<Vec<_>>());
             let _ = writeln!(
                 out,
-                "    {kind:<26} mean {:.1}, p95 {}, max {}",
-                spread.mean, spread.p95, spread.max
+                "    {} {:<26} mean {:.1}, p95 {}, max {}",
+                kind.letter(),
+                kind.label(),
+                spread.mean,
+                spread.p95,
+                spread.max
             );
         }
         let stale = candidates.iter().filter(|c| !c.kinds_match_store).count();
         if stale > 0 {
             let _ = writeln!(
                 out,
-                "    ({stale} searches' keys could not be sorted by kind: bench/candidates.rs no longer mirrors the store's keys)"
+                "    ({stale} searches' keys differ by kind from the keys the store probes)"
             );
         }
         let mut heaviest: Vec<usize> = (0..candidates.len()).collect();
         heaviest.sort_by_key(|&i| std::cmp::Reverse(candidates[i].candidates));
-        let _ = writeln!(out, "  the searches reaching the most children:");
+        let letters: Vec<&str> = KeyKind::ALL.iter().map(|k| k.letter()).collect();
+        let _ = writeln!(
+            out,
+            "  the searches reaching the most children (all, then by kind {}):",
+            letters.join(" / ")
+        );
         for &i in heaviest.iter().take(8) {
             let (kinds, search, _) = &self.described[i];
             let c = &candidates[i];
             let _ = writeln!(
                 out,
-                "    {:>6} ({} / {} / {}) {:>7.1} ms  {kinds} | {search}",
+                "    {:>6} ({}) {:>7.1} ms  {kinds} | {search}",
                 c.candidates,
-                c.by_kind[0],
-                c.by_kind[1],
-                c.by_kind[2],
+                c.by_kind
+                    .iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" / "),
                 self.sequential_latencies[i].as_secs_f64() * 1000.0
             );
         }
@@ -847,6 +924,34 @@ impl Report {
                     json!(share(first, eligible)),
                 )
             }))
+            .chain(
+                self.resolvable()
+                    .into_iter()
+                    .flat_map(|(unresolvable, rest)| {
+                        let m = rest.len();
+                        [
+                            (
+                                "another_child_fits_exactly_as_well".to_owned(),
+                                json!(share(unresolvable, n)),
+                            ),
+                            (
+                                "resolvable_target_first".to_owned(),
+                                json!(share(rest.iter().filter(|j| j.first).count(), m)),
+                            ),
+                            (
+                                "resolvable_target_present".to_owned(),
+                                json!(share(rest.iter().filter(|j| j.present).count(), m)),
+                            ),
+                            (
+                                "resolvable_confident_wrong_first".to_owned(),
+                                json!(share(
+                                    rest.iter().filter(|j| j.confident_wrong_first).count(),
+                                    m
+                                )),
+                            ),
+                        ]
+                    }),
+            )
             .collect();
         json!({
             "nation": {
@@ -868,7 +973,7 @@ impl Report {
             "by_perturbation_count": self.by_count.iter().map(|(k, t)| (k.to_string(), t.json())).collect::<serde_json::Map<_, _>>(),
             "by_criteria": self.by_shape.iter().map(|(k, t)| (k.clone(), t.json())).collect::<serde_json::Map<_, _>>(),
             "misses_by_cause": self.causes.iter().map(|(c, n)| (c.code().to_owned(), json!(n))).collect::<serde_json::Map<_, _>>(),
-            "candidates": self.candidates.as_ref().map(|candidates| {
+            "candidates": self.candidates.as_ref().filter(|_| self.show_candidates).map(|candidates| {
                 let counts: Vec<usize> = candidates.iter().map(|c| c.candidates).collect();
                 json!({
                     "per_search": Spread::of(&counts).json(),

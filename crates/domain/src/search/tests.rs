@@ -267,6 +267,25 @@ fn more_good_matches_than_the_cap_is_too_many_and_says_what_to_add() {
 }
 
 #[test]
+fn one_child_fitting_better_than_many_good_matches_comes_first_rather_than_too_many() {
+    let many: Vec<_> = std::iter::once(candidate(0, 1.0, false))
+        .chain((1..30).map(|i| candidate(i, 0.98, false)))
+        .collect();
+    let results = found(rank(&criteria(BY_NAME_AND_DATE), many));
+    assert_eq!(results.len(), RESULT_CAP);
+    assert_eq!(results[0].score, 1.0);
+    // Eleven that cannot be told apart at the top are still too many.
+    let tied: Vec<_> = (0..11)
+        .map(|i| candidate(i, 0.981, false))
+        .chain(std::iter::once(candidate(11, 0.979, false)))
+        .collect();
+    assert!(matches!(
+        rank(&criteria(BY_NAME_AND_DATE), tied),
+        SearchOutcome::TooMany { .. }
+    ));
+}
+
+#[test]
 fn a_shielded_child_is_found_by_its_visible_fields_but_never_by_postcode_and_its_town_is_hidden() {
     let by_name = found(rank(
         &criteria(BY_NAME_AND_DATE),

@@ -307,7 +307,7 @@ pub(crate) async fn view_child(
     let archived: Option<bool> =
         sqlx::query_scalar("SELECT archived_on IS NOT NULL FROM children WHERE contactpoint_id = $1")
             .bind(id.as_digits())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
     if archived != Some(false) {
         return Err(crate::StorageError::NotFound { what: "child" });

@@ -10,17 +10,68 @@ pub(crate) async fn ping(pool: &sqlx::Pool<Db>) -> Result<(), crate::StorageErro
     Ok(())
 }
 
+/// A transaction that reads and then writes (an audit entry after what it read). On SQLite
+/// it also holds this process's turn at the database's one write lock (see
+/// [`begin_read_then_write`]); the turn passes on when the transaction ends.
+pub(crate) struct ReadThenWrite {
+    tx: sqlx::Transaction<'static, Db>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for ReadThenWrite {
+    type Target = sqlx::Transaction<'static, Db>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for ReadThenWrite {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
+impl ReadThenWrite {
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+/// One turn at the write lock per SQLite database this process has open (by pool).
+fn write_turn(pool: &sqlx::Pool<Db>) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, LazyLock, Mutex};
+    static TURNS: LazyLock<Mutex<HashMap<usize, Arc<tokio::sync::Mutex<()>>>>> =
+        LazyLock::new(|| Mutex::new(HashMap::new()));
+    let pool_key = Arc::as_ptr(&pool.connect_options()) as usize;
+    let mut turns = TURNS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    turns.entry(pool_key).or_default().clone()
+}
+
 /// Begins a transaction that reads and then writes (an audit entry after what it read).
-/// SQLite takes its write lock up front (`BEGIN IMMEDIATE`), waiting its busy timeout for
-/// it: a transaction that began by reading cannot wait for the write lock later, and fails
-/// at once with "database is locked" whenever another connection wrote in the meantime.
-/// PostgreSQL locks rows as it writes them and needs no such care.
+/// SQLite takes its write lock up front (`BEGIN IMMEDIATE`): a transaction that began by
+/// reading cannot wait for the write lock later, and fails at once with "database is
+/// locked" whenever another connection wrote in the meantime. Such transactions in this
+/// process first wait their turn in a queue, so they take the lock one after another as it
+/// is released, instead of polling for it in SQLite's busy handler (which sleeps between
+/// tries, and left the lock idle under load). PostgreSQL locks rows as it writes them and
+/// needs no such care.
 pub(crate) async fn begin_read_then_write(
     pool: &sqlx::Pool<Db>,
-) -> Result<sqlx::Transaction<'static, Db>, crate::StorageError> {
+) -> Result<ReadThenWrite, crate::StorageError> {
     match BACKEND {
-        crate::Backend::Sqlite => Ok(pool.begin_with("BEGIN IMMEDIATE").await?),
-        crate::Backend::Postgres => Ok(pool.begin().await?),
+        crate::Backend::Sqlite => {
+            let turn = write_turn(pool).lock_owned().await;
+            Ok(ReadThenWrite {
+                tx: pool.begin_with("BEGIN IMMEDIATE").await?,
+                _turn: Some(turn),
+            })
+        }
+        crate::Backend::Postgres => Ok(ReadThenWrite {
+            tx: pool.begin().await?,
+            _turn: None,
+        }),
     }
 }
 

@@ -560,33 +560,55 @@ pub(crate) async fn take_totp_step(
     Ok(taken == 1)
 }
 
-/// A live session and its user, or NotFound when it is unknown or ended.
+/// A session as read with its user and the user's organisation, in one statement.
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    session_route: String,
+    session_api_client_id: Option<i64>,
+    session_csrf_token: String,
+    session_created_at: chrono::DateTime<chrono::Utc>,
+    session_last_seen_at: chrono::DateTime<chrono::Utc>,
+    session_expires_at: chrono::DateTime<chrono::Utc>,
+    session_purpose: String,
+    #[sqlx(flatten)]
+    user: crate::rows::UserRow,
+}
+
+/// A live session and its user, or NotFound when it is unknown or ended. One statement: it
+/// is read on every request.
 pub(crate) async fn session(
     pool: &sqlx::Pool<Db>,
     token_digest: &str,
 ) -> Result<crate::SessionRecord, crate::StorageError> {
-    type Row = (i64, String, Option<i64>, String, chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>, String);
-    let row: Row = sqlx::query_as(
-        "SELECT user_id, route, api_client_id, csrf_token, created_at, last_seen_at, expires_at, purpose \
-         FROM sessions WHERE token_digest = $1 AND ended_at IS NULL",
+    let row: SessionRow = sqlx::query_as(
+        "SELECT s.route AS session_route, s.api_client_id AS session_api_client_id, \
+         s.csrf_token AS session_csrf_token, s.created_at AS session_created_at, \
+         s.last_seen_at AS session_last_seen_at, s.expires_at AS session_expires_at, \
+         s.purpose AS session_purpose, \
+         u.id, u.username, u.given_name, u.family_name, u.email, u.role, u.duties, \
+         u.shield_override, u.state, u.criminal_records_checked_on, u.training_completed_on, \
+         u.agreement_accepted_on, u.totp_secret, u.totp_last_step, u.failed_sign_ins, \
+         u.password_hash, u.pin_hash, u.demo, \
+         o.id AS organisation_id, o.kind AS organisation_kind, o.name AS organisation_name, \
+         o.local_authority AS organisation_local_authority, o.accreditation, o.web_access, \
+         o.integration_access \
+         FROM sessions s JOIN users u ON u.id = s.user_id \
+         JOIN organisations o ON o.id = u.organisation_id \
+         WHERE s.token_digest = $1 AND s.ended_at IS NULL",
     )
     .bind(token_digest)
     .fetch_optional(pool)
     .await?
     .ok_or(crate::StorageError::NotFound { what: "session" })?;
-    let user: crate::rows::UserRow = sqlx::query_as(concat!(user_select!(), "WHERE u.id = $1"))
-        .bind(row.0)
-        .fetch_one(pool)
-        .await?;
     Ok(crate::SessionRecord {
-        user: user.into_sign_in()?.user,
-        route: contactpoint_domain::AccessRoute::parse(&row.1).map_err(crate::StorageError::corrupt("sessions"))?,
-        api_client_id: row.2,
-        csrf_token: row.3,
-        created_at: row.4,
-        last_seen_at: row.5,
-        expires_at: row.6,
-        purpose: row.7,
+        user: row.user.into_sign_in()?.user,
+        route: contactpoint_domain::AccessRoute::parse(&row.session_route).map_err(crate::StorageError::corrupt("sessions"))?,
+        api_client_id: row.session_api_client_id,
+        csrf_token: row.session_csrf_token,
+        created_at: row.session_created_at,
+        last_seen_at: row.session_last_seen_at,
+        expires_at: row.session_expires_at,
+        purpose: row.session_purpose,
     })
 }
 
@@ -697,16 +719,40 @@ pub(crate) async fn revoke_api_client(
     audit_and_commit(tx, audit).await
 }
 
+/// A client credential by its database id, with its organisation: one statement, as it is
+/// read on every API request.
 pub(crate) async fn api_client_by_id(
     pool: &sqlx::Pool<Db>,
     id: i64,
 ) -> Result<crate::ApiClientRecord, crate::StorageError> {
-    let client_id: String = sqlx::query_scalar("SELECT client_id FROM api_clients WHERE id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?
-        .ok_or(crate::StorageError::NotFound { what: "api client" })?;
-    api_client(pool, &client_id).await
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        client_name: String,
+        client_id: String,
+        secret_digest: String,
+        revoked: bool,
+        #[sqlx(flatten)]
+        organisation: crate::rows::OrganisationRow,
+    }
+    let row: Row = sqlx::query_as(concat!(
+        "SELECT c.name AS client_name, c.client_id, c.secret_digest, c.revoked_at IS NOT NULL AS revoked, ",
+        "o.id AS organisation_id, o.kind AS organisation_kind, o.name AS organisation_name, ",
+        "o.local_authority AS organisation_local_authority, o.accreditation, o.web_access, ",
+        "o.integration_access FROM api_clients c JOIN organisations o ON o.id = c.organisation_id ",
+        "WHERE c.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(crate::StorageError::NotFound { what: "api client" })?;
+    Ok(crate::ApiClientRecord {
+        id,
+        organisation: row.organisation.into_record()?,
+        name: row.client_name,
+        client_id: row.client_id,
+        secret_digest: row.secret_digest,
+        revoked: row.revoked,
+    })
 }
 
 /// The local ContactPoint team's e-mail address and telephone number.

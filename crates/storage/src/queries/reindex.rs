@@ -20,7 +20,6 @@ pub(crate) async fn index_unindexed_children(pool: &sqlx::Pool<Db>) -> Result<us
             .await?;
         let Some(last) = ids.last().copied() else { break };
         let found = read_candidates(&mut tx, &crate::CandidateLookup::ByChildIds(ids)).await?;
-        let mut keys: Vec<(i64, i64)> = Vec::new();
         let by_cpid: std::collections::HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
             "SELECT contactpoint_id, id FROM children WHERE id > $1 AND id <= $2",
         )
@@ -30,18 +29,12 @@ pub(crate) async fn index_unindexed_children(pool: &sqlx::Pool<Db>) -> Result<us
         .await?
         .into_iter()
         .collect();
-        for child in &found {
-            let id = by_cpid[&child.contactpoint_id.as_digits()];
-            keys.extend(child.findable.index_keys().into_iter().map(|k| (k, id)));
-        }
-        for chunk in keys.chunks(rows_per_statement(2)) {
-            let mut insert = sqlx::QueryBuilder::<Db>::new("INSERT INTO child_search_keys (key, child_id) ");
-            insert.push_values(chunk, |mut row, (key, child_id)| {
-                row.push_bind(*key).push_bind(*child_id);
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        indexed += found.len();
+        let children: Vec<(i64, contactpoint_matching::search::Findable)> = found
+            .into_iter()
+            .map(|child| (by_cpid[&child.contactpoint_id.as_digits()], child.findable))
+            .collect();
+        insert_index_rows(&mut tx, &children).await?;
+        indexed += children.len();
         after = last;
     }
     tx.commit().await?;

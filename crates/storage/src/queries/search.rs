@@ -5,14 +5,22 @@ async fn insert_search_keys(
     tx: &mut sqlx::Transaction<'_, Db>,
     rows: &[(i64, &contactpoint_domain::ChildRecord)],
 ) -> Result<(), crate::StorageError> {
-    let keys: Vec<(i64, i64)> = rows
+    let findables: Vec<(i64, contactpoint_matching::search::Findable)> = rows
         .iter()
-        .flat_map(|(id, record)| {
-            crate::search_index::findable(record)
-                .index_keys()
-                .into_iter()
-                .map(move |key| (key, *id))
-        })
+        .map(|(id, record)| (*id, crate::search_index::findable(record)))
+        .collect();
+    insert_index_rows(tx, &findables).await
+}
+
+/// Writes the search keys of children (database id and what the index needs of each), and
+/// adds the words of their names to the spelling list.
+async fn insert_index_rows(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    children: &[(i64, contactpoint_matching::search::Findable)],
+) -> Result<(), crate::StorageError> {
+    let keys: Vec<(i64, i64)> = children
+        .iter()
+        .flat_map(|(id, child)| child.index_keys().into_iter().map(move |key| (key, *id)))
         .collect();
     for chunk in keys.chunks(rows_per_statement(2)) {
         let mut insert =
@@ -22,7 +30,40 @@ async fn insert_search_keys(
         });
         insert.build().execute(&mut **tx).await?;
     }
+    let words: std::collections::BTreeSet<String> =
+        children.iter().flat_map(|(_, child)| child.name_words()).collect();
+    let spellings: Vec<(i64, &str)> = words
+        .iter()
+        .flat_map(|word| {
+            contactpoint_matching::search::spelling_fragments(word)
+                .into_iter()
+                .map(move |fragment| (fragment, word.as_str()))
+        })
+        .collect();
+    for chunk in spellings.chunks(rows_per_statement(2)) {
+        let mut insert =
+            sqlx::QueryBuilder::<Db>::new("INSERT INTO search_spellings (fragment, word) ");
+        insert.push_values(chunk, |mut row, (fragment, word)| {
+            row.push_bind(*fragment).push_bind(*word);
+        });
+        insert.push(" ON CONFLICT DO NOTHING");
+        insert.build().execute(&mut **tx).await?;
+    }
     Ok(())
+}
+
+/// The words of names the spelling list holds under any of these fragments.
+pub(crate) async fn spellings(
+    pool: &sqlx::Pool<Db>,
+    fragments: &[i64],
+) -> Result<Vec<String>, crate::StorageError> {
+    if fragments.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query =
+        sqlx::QueryBuilder::<Db>::new("SELECT DISTINCT word FROM search_spellings WHERE fragment IN ");
+    push_id_list(&mut query, fragments);
+    Ok(query.build_query_scalar().fetch_all(pool).await?)
 }
 
 #[derive(sqlx::FromRow)]
