@@ -63,6 +63,10 @@ pub fn probe_keys(child: &SuppliedChild, today: NaiveDate) -> Vec<i64> {
             .postcode
             .as_ref()
             .and_then(|p| PostcodeParts::parse(p.as_str())),
+        // Mistyped names reach their child through the date-of-birth keys; the spelling
+        // list is for searches, which may lack a date.
+        given_spellings: Vec::new(),
+        family_spellings: Vec::new(),
     };
     let years = today.year() - 25..=today.year();
     let mut keys = query.probe_keys(years.clone());

@@ -114,7 +114,7 @@ pub(crate) async fn merge_children(
         .bind(&gone.family_name)
         .bind(&gone.name_source)
         .bind(gone.name_supplied_at)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         moved.added_former_names.push(id);
     }
@@ -122,27 +122,27 @@ pub(crate) async fn merge_children(
         "SELECT source, source_record_id FROM supplied_records WHERE child_id = $1 ORDER BY source, source_record_id",
     )
     .bind(gone.id)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **tx)
     .await?;
     sqlx::query("UPDATE supplied_records SET child_id = $1 WHERE child_id = $2")
         .bind(keep.id)
         .bind(gone.id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     // A child is shielded if either record was: a merge never uncovers a child in hiding.
     sqlx::query("UPDATE children SET shielded = $1 WHERE id = $2")
         .bind(keep.shielded || gone.shielded)
         .bind(keep.id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     sqlx::query("UPDATE children SET merged_into = $1 WHERE id = $2")
         .bind(keep.id)
         .bind(gone.id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     sqlx::query("DELETE FROM child_search_keys WHERE child_id = $1")
         .bind(gone.id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     reindex_child(&mut tx, keep.id).await?;
     let merge_id = allocate_ids(&mut tx, "child_merges", 1).await?;
@@ -156,7 +156,7 @@ pub(crate) async fn merge_children(
     .bind(at)
     .bind(by_user_id)
     .bind(serde_json::to_string(&moved).unwrap_or_default())
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     append_audit(&mut tx, audit).await?;
     tx.commit().await?;
@@ -184,12 +184,12 @@ pub(crate) async fn unmerge_children(
         "SELECT survivor_child_id, retired_child_id, moved FROM child_merges WHERE id = $1 AND unmerged_at IS NULL",
     )
     .bind(merge_id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
     let merge = merge.ok_or(crate::StorageError::NotFound { what: "merge not yet undone" })?;
     let survivor_merged: Option<i64> = sqlx::query_scalar("SELECT merged_into FROM children WHERE id = $1")
         .bind(merge.survivor_child_id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
     if survivor_merged.is_some() {
         return Err(crate::StorageError::Invalid(contactpoint_domain::FieldError::new(
@@ -208,7 +208,7 @@ pub(crate) async fn unmerge_children(
     for chunk in moved.added_former_names.chunks(500) {
         let mut delete = sqlx::QueryBuilder::<Db>::new("DELETE FROM child_former_names WHERE id IN ");
         push_id_list(&mut delete, chunk);
-        delete.build().execute(&mut *tx).await?;
+        delete.build().execute(&mut **tx).await?;
     }
     for (source, source_record_id) in &moved.supplied_records {
         sqlx::query(
@@ -218,23 +218,23 @@ pub(crate) async fn unmerge_children(
         .bind(source)
         .bind(source_record_id)
         .bind(merge.survivor_child_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
     sqlx::query("UPDATE children SET shielded = $1 WHERE id = $2")
         .bind(moved.survivor_was_shielded)
         .bind(merge.survivor_child_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     sqlx::query("UPDATE children SET merged_into = NULL WHERE id = $1")
         .bind(back)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     sqlx::query("UPDATE child_merges SET unmerged_at = $1, unmerged_by_user_id = $2 WHERE id = $3")
         .bind(at)
         .bind(by_user_id)
         .bind(merge_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     reindex_child(&mut tx, merge.survivor_child_id).await?;
     reindex_child(&mut tx, back).await?;

@@ -177,7 +177,7 @@ pub(crate) async fn import_involvement_batch(
         )
         .bind(batch.source.as_str())
         .bind(&record.source_record_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?;
         if before.as_ref().is_some_and(|(digest, status, _)| *digest == record.digest && status == "applied") {
             summary.unchanged += 1;
@@ -210,7 +210,7 @@ pub(crate) async fn import_involvement_batch(
             )
             .bind(batch.source.as_str())
             .bind(&record.source_record_id)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?
         } else {
             record.digest.clone()
@@ -227,7 +227,7 @@ pub(crate) async fn import_involvement_batch(
         .bind(status)
         .bind(involvement_id)
         .bind(batch.supplied_at)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
     if let Some(event) = audit(&summary) {

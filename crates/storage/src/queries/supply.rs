@@ -129,15 +129,9 @@ async fn reindex_child(tx: &mut sqlx::Transaction<'_, Db>, child_id: i64) -> Res
         .execute(&mut **tx)
         .await?;
     let found = read_candidates(tx, &crate::CandidateLookup::ByChildIds(vec![child_id])).await?;
-    let keys: Vec<i64> = found.iter().flat_map(|c| c.findable.index_keys()).collect();
-    for chunk in keys.chunks(rows_per_statement(2)) {
-        let mut insert = sqlx::QueryBuilder::<Db>::new("INSERT INTO child_search_keys (key, child_id) ");
-        insert.push_values(chunk, |mut row, key| {
-            row.push_bind(*key).push_bind(child_id);
-        });
-        insert.push(" ON CONFLICT DO NOTHING");
-        insert.build().execute(&mut **tx).await?;
-    }
+    let findables: Vec<(i64, contactpoint_matching::search::Findable)> =
+        found.into_iter().map(|c| (child_id, c.findable)).collect();
+    insert_index_rows(tx, &findables).await?;
     Ok(())
 }
 
@@ -416,7 +410,7 @@ pub(crate) async fn import_supply_batch(
             list.push_bind(*id);
         }
         list.push_unseparated(")");
-        for row in query.build_query_as::<SuppliedRow>().fetch_all(&mut *tx).await? {
+        for row in query.build_query_as::<SuppliedRow>().fetch_all(&mut **tx).await? {
             seen.insert(row.source_record_id.clone(), row);
         }
     }
@@ -442,7 +436,7 @@ pub(crate) async fn import_supply_batch(
                     let found: Option<String> =
                         sqlx::query_scalar("SELECT local_authority FROM postcode_districts WHERE district = $1")
                             .bind(district)
-                            .fetch_optional(&mut *tx)
+                            .fetch_optional(&mut **tx)
                             .await?;
                     let found = found
                         .map(|code| contactpoint_domain::LocalAuthorityCode::parse(&code))
@@ -514,7 +508,7 @@ pub(crate) async fn import_supply_batch(
         .bind(batch.source.as_str())
         .bind(id)
         .bind(batch.supplied_at)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         seen.insert(
             id.clone(),

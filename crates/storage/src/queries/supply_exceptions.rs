@@ -137,7 +137,7 @@ pub(crate) async fn resolve_supply_exception(
         "SELECT source, source_record_id FROM supply_exceptions WHERE id = $1 AND resolved_at IS NULL",
     )
     .bind(id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
     let (source, source_record_id) = waiting.ok_or(crate::StorageError::NotFound { what: "waiting exception" })?;
     let (status, child_id) = match resolution {
@@ -159,7 +159,7 @@ pub(crate) async fn resolve_supply_exception(
     .bind(at)
     .bind(by_user_id)
     .bind(id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     // The supplied record now says where it went, unless the supplier has since sent it again
     // and it was placed afresh.
@@ -172,11 +172,11 @@ pub(crate) async fn resolve_supply_exception(
     .bind(&source)
     .bind(&source_record_id)
     .bind(id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     let contactpoint_id: String = sqlx::query_scalar("SELECT contactpoint_id FROM children WHERE id = $1")
         .bind(child_id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
     append_audit(&mut tx, audit).await?;
     tx.commit().await?;
