@@ -370,7 +370,15 @@ both_backends!(
     |store| {
         // A shielded child (Amelia Smith-Adeyemi, born 2014-06-30, MK40 3PD) and an unshielded
         // duplicate of her made from another source at another address.
-        let catalogue = sample_catalogue();
+        // A second copy of the catalogue, for its ids; services' references are unique.
+        let mut catalogue = sample_catalogue();
+        for service in catalogue
+            .organisations
+            .iter_mut()
+            .flat_map(|o| o.services.iter_mut())
+        {
+            service.reference = None;
+        }
         let ids = store.load_catalogue(&permit(), &catalogue).await.unwrap();
         let mut shielded = sample_child(&catalogue, &ids, 7);
         shielded.involvements.clear();
