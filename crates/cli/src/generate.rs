@@ -142,6 +142,8 @@ pub async fn run(args: GenerateCommand) -> Result<()> {
 async fn load_and_report(store: &Store, spec: &NationSpec) -> Result<()> {
     let started = Instant::now();
     let summary = load_with_progress(store, spec).await?;
+    // Fresh statistics, so the first searches on a large new nation use the indexes.
+    store.analyze().await?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "Generated and loaded {} children in {} local authorities ({} services, {} practitioners) in {:.1} s: {:.0} children a second.",

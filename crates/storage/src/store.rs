@@ -131,6 +131,12 @@ impl Store {
     }
 
     /// Answers when the database answers.
+    /// Refreshes the query planner's statistics; worth running after a bulk load, without
+    /// which PostgreSQL may plan searches on a new nation of a million as if it were empty.
+    pub async fn analyze(&self) -> Result<(), StorageError> {
+        dispatch_to_backend!(self, analyze())
+    }
+
     pub async fn ping(&self) -> Result<(), StorageError> {
         dispatch_to_backend!(self, ping())
     }

@@ -5,6 +5,12 @@ pub(crate) async fn migrate(pool: &sqlx::Pool<Db>) -> Result<(), crate::StorageE
     Ok(())
 }
 
+/// Refreshes the query planner's statistics (after a bulk load).
+pub(crate) async fn analyze(pool: &sqlx::Pool<Db>) -> Result<(), crate::StorageError> {
+    sqlx::query("ANALYZE").execute(pool).await?;
+    Ok(())
+}
+
 pub(crate) async fn ping(pool: &sqlx::Pool<Db>) -> Result<(), crate::StorageError> {
     sqlx::query("SELECT 1").execute(pool).await?;
     Ok(())
