@@ -221,13 +221,8 @@ pub fn place(
                 Some(shielded.local_authority.clone()),
             ),
             None => {
-                let reason = if best.is_some_and(|_| {
-                    probabilities
-                        .iter()
-                        .filter(|p| **p >= thresholds.upper)
-                        .count()
-                        > 1
-                }) {
+                let confident = probabilities.iter().filter(|p| **p >= thresholds.upper);
+                let reason = if confident.count() > 1 {
                     ExceptionReason::Ambiguous
                 } else if probabilities.iter().all(|p| *p < thresholds.lower) {
                     ExceptionReason::NoMatchFromNonAuthoritativeSource

@@ -4,41 +4,11 @@
 use contactpoint_domain::{Permit, SourceCode, SystemTask};
 use contactpoint_intake::{import_reader, FileReport, ImportSettings};
 use contactpoint_storage::supply::{SupplyLink, SupplyStatus};
-use contactpoint_storage::{Backend, Store};
+use contactpoint_storage::Store;
 use contactpoint_supply::Format;
 use contactpoint_test_support::{
-    execute_sql, sample_catalogue, sample_child, sample_local_authority, test_now, TestDatabase,
+    both_backends, execute_sql, sample_catalogue, sample_child, sample_local_authority, test_now,
 };
-
-macro_rules! both_backends {
-    ($name:ident, |$store:ident| $body:block) => {
-        mod $name {
-            use super::*;
-
-            async fn run($store: &Store) $body
-
-            async fn on(backend: Backend) {
-                let Some(db) = TestDatabase::new(backend).await else {
-                    eprintln!("skipped on {}: no test database configured", backend.name());
-                    return;
-                };
-                prepare(&db.store).await;
-                run(&db.store).await;
-                db.drop_database().await;
-            }
-
-            #[tokio::test]
-            async fn on_sqlite() {
-                on(Backend::Sqlite).await;
-            }
-
-            #[tokio::test]
-            async fn on_postgres() {
-                on(Backend::Postgres).await;
-            }
-        }
-    };
-}
 
 fn permit() -> Permit {
     Permit::system_bypass(SystemTask::TestFixture)
@@ -130,6 +100,7 @@ GRO-3,Oliver,,Brennan,2016-02-11,M,8 High Street,Bedford,MK40 1AB,Siobhan,Brenna
 
 both_backends!(
     an_authoritative_file_creates_children_and_importing_it_again_changes_nothing,
+    setup = prepare,
     |store| {
         let first = import(store, "birth_registration", true, BIRTHS).await;
         assert_eq!((first.rows, first.outcome.created), (3, 3));
@@ -175,6 +146,7 @@ both_backends!(
 
 both_backends!(
     records_from_another_source_with_nicknames_and_misspellings_link_to_the_same_children,
+    setup = prepare,
     |store| {
         import(store, "birth_registration", true, BIRTHS).await;
         let registered = links(store, "birth_registration").await;
@@ -206,6 +178,7 @@ NHS-79,Olly,Brennan,2016-11-02,M,8 High Street,Bedford,MK40 1AB,
 
 both_backends!(
     birth_registration_keeps_the_name_and_date_of_birth_and_the_latest_address_wins,
+    setup = prepare,
     |store| {
         import(store, "birth_registration", true, BIRTHS).await;
         let census = "\
@@ -264,6 +237,7 @@ NHS-2,Tobias,Whitfield,2015-06-03,M,25 Mill Lane,Bedford,MK41 7HU
 
 both_backends!(
     a_record_nobody_matches_from_a_source_that_may_not_create_children_waits_for_the_team,
+    setup = prepare,
     |store| {
         import(store, "birth_registration", true, BIRTHS).await;
         let local = "\
@@ -281,6 +255,7 @@ YS-5,Keziah,Ashworth-Mbeki,2012-01-19,MK40 2AA
 
 both_backends!(
     rejected_rows_are_reported_with_line_field_and_reason_and_listed_as_rejected,
+    setup = prepare,
     |store| {
         let file = "\
 source_record_id,given_name,family_name,date_of_birth,postcode
@@ -316,6 +291,7 @@ GRO-11,Grace,Hopper,2016-01-01,MK40 3PD
 
 both_backends!(
     two_records_of_one_child_in_one_file_make_one_child,
+    setup = prepare,
     |store| {
         let file = "\
 source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
@@ -338,6 +314,7 @@ CB-2,Hattie,Okonkwo,2013-09-14,F,5 Bell Lane,Bedford,MK40 2BB
 
 both_backends!(
     a_changed_record_updates_the_child_it_was_placed_on,
+    setup = prepare,
     |store| {
         import(store, "birth_registration", true, BIRTHS).await;
         let moved = BIRTHS.replace(
@@ -367,6 +344,7 @@ both_backends!(
 
 both_backends!(
     a_record_that_could_be_a_shielded_child_never_creates_or_updates_an_unshielded_record,
+    setup = prepare,
     |store| {
         // A shielded child (Amelia Smith-Adeyemi, born 2014-06-30, MK40 3PD) and an unshielded
         // duplicate of her made from another source at another address.
@@ -515,6 +493,7 @@ async fn import_involvements(
 
 both_backends!(
     an_involvement_file_starts_updates_and_ends_involvements_and_reports_what_it_cannot_apply,
+    setup = prepare,
     |store| {
         import(store, "birth_registration", true, BIRTHS).await;
         import(store, "local_systems", false, "source_record_id,given_name,family_name,date_of_birth,postcode\nLS-1,Amelia,Smith-Adeyemi,2014-06-30,MK40 3PD\n").await;
@@ -593,6 +572,90 @@ INV-7,LS-1,,100001,Nobody,Known,2020-09-02,,N,,,,
             2,
             "an update changes the involvement it made, never adds one"
         );
+        assert_trail_intact(store).await;
+    }
+);
+
+both_backends!(
+    the_team_resolves_an_exception_by_linking_it_or_by_creating_a_child,
+    setup = prepare,
+    |store| {
+        import(store, "birth_registration", true, BIRTHS).await;
+        let local = "\
+source_record_id,given_name,family_name,date_of_birth,postcode
+YS-5,Keziah,Ashworth-Mbeki,2012-01-19,MK40 2AA
+YS-6,Tobias,Whitfield,2015-03-06,MK42 9QT
+";
+        let report = import(store, "local_systems", false, local).await;
+        assert_eq!(report.outcome.exceptions, 2, "{report:?}");
+        let waiting = store
+            .supply_exceptions(&permit(), None, false)
+            .await
+            .unwrap();
+        let audit = |e: &contactpoint_storage::supply::SupplyExceptionRecord| {
+            contactpoint_domain::AuditEvent::new(
+                test_now(),
+                contactpoint_domain::AccessRoute::Web,
+                "supply_exception_read",
+                contactpoint_domain::Outcome::Success,
+            )
+            .with("exception", e.id)
+        };
+        let resolved = |action| {
+            contactpoint_domain::AuditEvent::new(
+                test_now(),
+                contactpoint_domain::AccessRoute::Web,
+                action,
+                contactpoint_domain::Outcome::Success,
+            )
+        };
+        let tobias = link(&links(store, "birth_registration").await, "GRO-2")
+            .contactpoint_id
+            .unwrap();
+        for summary in &waiting {
+            let exception = store
+                .supply_exception(&permit(), summary.id, &audit)
+                .await
+                .unwrap();
+            let decision = match exception
+                .candidates
+                .iter()
+                .find(|(c, _)| c.contactpoint_id == tobias)
+            {
+                Some((candidate, _)) => contactpoint_intake::Decision::LinkTo(candidate.child_id),
+                None => contactpoint_intake::Decision::Create,
+            };
+            let resolution = contactpoint_intake::resolution(&exception, decision).unwrap();
+            store
+                .resolve_supply_exception(
+                    &permit(),
+                    exception.id,
+                    &resolution,
+                    None,
+                    test_now(),
+                    &resolved("supply_exception_resolved"),
+                )
+                .await
+                .unwrap();
+            let again = store
+                .supply_exception(&permit(), summary.id, &audit)
+                .await
+                .unwrap();
+            assert_eq!(
+                contactpoint_intake::resolution(&again, decision).unwrap_err(),
+                contactpoint_intake::ResolveError::AlreadyResolved
+            );
+        }
+        let listed = links(store, "local_systems").await;
+        assert_eq!(link(&listed, "YS-6").status, SupplyStatus::Linked);
+        assert_eq!(link(&listed, "YS-6").contactpoint_id, Some(tobias));
+        assert_eq!(link(&listed, "YS-5").status, SupplyStatus::Created);
+        assert_eq!(children(store).await, 4);
+        assert!(store
+            .supply_exceptions(&permit(), None, false)
+            .await
+            .unwrap()
+            .is_empty());
         assert_trail_intact(store).await;
     }
 );

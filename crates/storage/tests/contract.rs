@@ -4,38 +4,8 @@
 use contactpoint_domain::{AddressState, ContactPointId, Permit, SystemTask};
 use contactpoint_storage::{migration_names, Backend, StorageError, Store};
 use contactpoint_test_support::{
-    sample_catalogue, sample_child, sample_local_authority, TestDatabase,
+    both_backends, sample_catalogue, sample_child, sample_local_authority,
 };
-
-/// Generates `NAME::on_sqlite` and `NAME::on_postgres` from one async test body.
-macro_rules! contract_test {
-    ($name:ident, |$store:ident| $body:block) => {
-        mod $name {
-            use super::*;
-
-            async fn run($store: &Store) $body
-
-            async fn on(backend: Backend) {
-                let Some(db) = TestDatabase::new(backend).await else {
-                    eprintln!("skipped on {}: no test database configured", backend.name());
-                    return;
-                };
-                run(&db.store).await;
-                db.drop_database().await;
-            }
-
-            #[tokio::test]
-            async fn on_sqlite() {
-                on(Backend::Sqlite).await;
-            }
-
-            #[tokio::test]
-            async fn on_postgres() {
-                on(Backend::Postgres).await;
-            }
-        }
-    };
-}
 
 fn permit() -> Permit {
     Permit::system_bypass(SystemTask::TestFixture)
@@ -73,7 +43,7 @@ fn both_backends_have_the_same_migrations() {
     assert_eq!(listing("sqlite"), listing("postgres"));
 }
 
-contract_test!(a_child_record_round_trips_with_every_part, |store| {
+both_backends!(a_child_record_round_trips_with_every_part, |store| {
     let (catalogue, ids) = with_catalogue(store).await;
     let record = sample_child(&catalogue, &ids, 1);
     let report = store
@@ -89,7 +59,7 @@ contract_test!(a_child_record_round_trips_with_every_part, |store| {
     assert_eq!(stored, record);
 });
 
-contract_test!(every_address_state_round_trips, |store| {
+both_backends!(every_address_state_round_trips, |store| {
     use contactpoint_domain::ReturnIntention;
     let (catalogue, ids) = with_catalogue(store).await;
     let base = sample_child(&catalogue, &ids, 2);
@@ -125,7 +95,7 @@ contract_test!(every_address_state_round_trips, |store| {
     }
 });
 
-contract_test!(an_unknown_child_is_not_found_rather_than_empty, |store| {
+both_backends!(an_unknown_child_is_not_found_rather_than_empty, |store| {
     let missing = ContactPointId::random(&mut rand::rng());
     let err = store.child_record(&permit(), &missing).await.unwrap_err();
     assert!(
@@ -134,7 +104,7 @@ contract_test!(an_unknown_child_is_not_found_rather_than_empty, |store| {
     );
 });
 
-contract_test!(
+both_backends!(
     a_batch_with_a_broken_record_writes_nothing_at_all,
     |store| {
         let (catalogue, ids) = with_catalogue(store).await;
@@ -156,7 +126,7 @@ contract_test!(
     }
 );
 
-contract_test!(
+both_backends!(
     a_contactpoint_id_already_in_use_is_replaced_and_reported,
     |store| {
         let (catalogue, ids) = with_catalogue(store).await;
@@ -196,7 +166,7 @@ contract_test!(
     }
 );
 
-contract_test!(
+both_backends!(
     the_database_refuses_a_sensitive_service_row_that_is_not_marked_sensitive,
     |store| {
         let (catalogue, ids) = with_catalogue(store).await;
@@ -210,7 +180,7 @@ contract_test!(
     }
 );
 
-contract_test!(
+both_backends!(
     statistics_count_children_shielded_services_and_involvements_per_authority,
     |store| {
         let (catalogue, ids) = with_catalogue(store).await;
@@ -234,7 +204,7 @@ contract_test!(
     }
 );
 
-contract_test!(
+both_backends!(
     loading_the_same_local_authorities_twice_keeps_one_of_each,
     |store| {
         store
@@ -249,7 +219,7 @@ contract_test!(
     }
 );
 
-contract_test!(
+both_backends!(
     a_large_batch_is_split_across_statements_and_loads_whole,
     |store| {
         let (catalogue, ids) = with_catalogue(store).await;
@@ -274,7 +244,7 @@ contract_test!(
     }
 );
 
-contract_test!(the_database_answers_a_ping_until_it_is_closed, |store| {
+both_backends!(the_database_answers_a_ping_until_it_is_closed, |store| {
     store.ping().await.unwrap();
     store.close().await;
     assert!(store.ping().await.is_err());
@@ -288,7 +258,7 @@ async fn search_keys(store: &Store) -> Vec<(i64, i64)> {
     }
 }
 
-contract_test!(
+both_backends!(
     children_stored_before_the_search_index_are_indexed_by_the_next_migration,
     |store| {
         let (catalogue, ids) = with_catalogue(store).await;

@@ -1,39 +1,10 @@
 //! Merging two records of one child and splitting them back, on SQLite and PostgreSQL.
 
 use contactpoint_domain::{AccessRoute, AuditEvent, Outcome, Permit, SystemTask};
-use contactpoint_storage::{Backend, StorageError, Store};
+use contactpoint_storage::{StorageError, Store};
 use contactpoint_test_support::{
-    sample_catalogue, sample_child, sample_local_authority, test_now, TestDatabase,
+    both_backends, sample_catalogue, sample_child, sample_local_authority, test_now,
 };
-
-macro_rules! both_backends {
-    ($name:ident, |$store:ident| $body:block) => {
-        mod $name {
-            use super::*;
-
-            async fn run($store: &Store) $body
-
-            async fn on(backend: Backend) {
-                let Some(db) = TestDatabase::new(backend).await else {
-                    eprintln!("skipped on {}: no test database configured", backend.name());
-                    return;
-                };
-                run(&db.store).await;
-                db.drop_database().await;
-            }
-
-            #[tokio::test]
-            async fn on_sqlite() {
-                on(Backend::Sqlite).await;
-            }
-
-            #[tokio::test]
-            async fn on_postgres() {
-                on(Backend::Postgres).await;
-            }
-        }
-    };
-}
 
 fn permit() -> Permit {
     Permit::system_bypass(SystemTask::TestFixture)

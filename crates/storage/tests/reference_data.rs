@@ -3,47 +3,16 @@
 //! contactpoint-test-support), except under CI=true.
 
 use contactpoint_domain::{LocalAuthorityCode, Permit, SystemTask};
-use contactpoint_storage::{Backend, Store};
 use contactpoint_test_support::{
-    execute_sql, sample_catalogue, sample_local_authority, TestDatabase, SAMPLE_GP_PRACTICE_CODE,
+    both_backends, execute_sql, sample_catalogue, sample_local_authority, SAMPLE_GP_PRACTICE_CODE,
     SAMPLE_SCHOOL_URN,
 };
-
-/// Generates `NAME::on_sqlite` and `NAME::on_postgres` from one async test body.
-macro_rules! reference_test {
-    ($name:ident, |$store:ident| $body:block) => {
-        mod $name {
-            use super::*;
-
-            async fn run($store: &Store) $body
-
-            async fn on(backend: Backend) {
-                let Some(db) = TestDatabase::new(backend).await else {
-                    eprintln!("skipped on {}: no test database configured", backend.name());
-                    return;
-                };
-                run(&db.store).await;
-                db.drop_database().await;
-            }
-
-            #[tokio::test]
-            async fn on_sqlite() {
-                on(Backend::Sqlite).await;
-            }
-
-            #[tokio::test]
-            async fn on_postgres() {
-                on(Backend::Postgres).await;
-            }
-        }
-    };
-}
 
 fn permit() -> Permit {
     Permit::system_bypass(SystemTask::TestFixture)
 }
 
-reference_test!(postcode_districts_place_a_child_by_postcode, |store| {
+both_backends!(postcode_districts_place_a_child_by_postcode, |store| {
     let la = sample_local_authority();
     store
         .load_local_authorities(&permit(), std::slice::from_ref(&la))
@@ -84,7 +53,7 @@ reference_test!(postcode_districts_place_a_child_by_postcode, |store| {
     );
 });
 
-reference_test!(a_district_of_an_unknown_authority_is_refused, |store| {
+both_backends!(a_district_of_an_unknown_authority_is_refused, |store| {
     let unknown = LocalAuthorityCode::parse("E06000099").unwrap();
     assert!(store
         .load_postcode_districts(&permit(), &[("ZZ1".into(), unknown)])
@@ -92,7 +61,7 @@ reference_test!(a_district_of_an_unknown_authority_is_refused, |store| {
         .is_err());
 });
 
-reference_test!(services_keep_their_national_references, |store| {
+both_backends!(services_keep_their_national_references, |store| {
     store
         .load_local_authorities(&permit(), &[sample_local_authority()])
         .await

@@ -1,8 +1,13 @@
 //! What tests share: a fresh database on either backend, a fixed clock and builders for
 //! records that pass every rule.
 
+mod backends;
 mod database;
 mod records;
+
+/// The storage crate, for the paths [`both_backends!`] expands to.
+#[doc(hidden)]
+pub use contactpoint_storage as storage;
 
 pub use database::{execute_sql, postgres_url, TestDatabase};
 pub use records::{

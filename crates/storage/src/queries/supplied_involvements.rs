@@ -184,7 +184,7 @@ pub(crate) async fn import_involvement_batch(
             continue;
         }
         let existing = before.and_then(|(_, _, id)| id);
-        let (status, involvement_id) = match resolve_involvement(&mut tx, batch.source, record, batch.supplied_at).await? {
+        let involvement_id = match resolve_involvement(&mut tx, batch.source, record, batch.supplied_at).await? {
             Ok((child_id, involvement)) => {
                 let id = write_involvement(&mut tx, existing, child_id, &involvement).await?;
                 if existing.is_some() {
@@ -192,28 +192,17 @@ pub(crate) async fn import_involvement_batch(
                 } else {
                     summary.started += 1;
                 }
-                ("applied", Some(id))
+                Some(id)
             }
             Err(problem) => {
                 summary.rejected.push((index, problem));
-                // An involvement applied before stays as it was.
-                match existing {
-                    Some(id) => ("applied", Some(id)),
-                    None => ("rejected", None),
+                // An involvement applied before stays as it was, under its old digest, so
+                // the refused new version is tried again next time.
+                if existing.is_some() {
+                    continue;
                 }
+                None
             }
-        };
-        let digest = if status == "applied" && summary.rejected.last().is_some_and(|(i, _)| *i == index) {
-            // Keep the old digest, so the rejected new version is tried again next time.
-            sqlx::query_scalar::<_, String>(
-                "SELECT digest FROM supplied_involvements WHERE source = $1 AND source_record_id = $2",
-            )
-            .bind(batch.source.as_str())
-            .bind(&record.source_record_id)
-            .fetch_one(&mut **tx)
-            .await?
-        } else {
-            record.digest.clone()
         };
         sqlx::query(
             "INSERT INTO supplied_involvements (source, source_record_id, digest, status, involvement_id, supplied_at) \
@@ -223,8 +212,8 @@ pub(crate) async fn import_involvement_batch(
         )
         .bind(batch.source.as_str())
         .bind(&record.source_record_id)
-        .bind(digest)
-        .bind(status)
+        .bind(&record.digest)
+        .bind(if involvement_id.is_some() { "applied" } else { "rejected" })
         .bind(involvement_id)
         .bind(batch.supplied_at)
         .execute(&mut **tx)

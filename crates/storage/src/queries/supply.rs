@@ -135,6 +135,30 @@ async fn reindex_child(tx: &mut sqlx::Transaction<'_, Db>, child_id: i64) -> Res
     Ok(())
 }
 
+/// Sets one of a child's values with the supplier and time it came from (the columns
+/// `{column}`, `{column}_source` and `{column}_supplied_at`).
+async fn set_with_provenance<'v, V>(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    child_id: i64,
+    column: &'static str,
+    value: V,
+    provenance: &contactpoint_domain::Provenance,
+) -> Result<(), crate::StorageError>
+where
+    V: sqlx::Encode<'v, Db> + sqlx::Type<Db> + Send + 'v,
+{
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE children SET {column} = $1, {column}_source = $2, {column}_supplied_at = $3 WHERE id = $4"
+    )))
+    .bind(value)
+    .bind(provenance.source.as_str())
+    .bind(provenance.supplied_at)
+    .bind(child_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Applies the values a linked record brings; returns whether anything changed.
 async fn apply_child_changes(
     tx: &mut sqlx::Transaction<'_, Db>,
@@ -164,35 +188,13 @@ async fn apply_child_changes(
         .await?;
     }
     if let Some((gender, p)) = &changes.gender {
-        sqlx::query("UPDATE children SET gender = $1, gender_source = $2, gender_supplied_at = $3 WHERE id = $4")
-            .bind(gender.code())
-            .bind(p.source.as_str())
-            .bind(p.supplied_at)
-            .bind(child_id)
-            .execute(&mut **tx)
-            .await?;
+        set_with_provenance(tx, child_id, "gender", gender.code(), p).await?;
     }
     if let Some((date, p)) = &changes.date_of_birth {
-        sqlx::query(
-            "UPDATE children SET date_of_birth = $1, date_of_birth_source = $2, date_of_birth_supplied_at = $3 WHERE id = $4",
-        )
-        .bind(*date)
-        .bind(p.source.as_str())
-        .bind(p.supplied_at)
-        .bind(child_id)
-        .execute(&mut **tx)
-        .await?;
+        set_with_provenance(tx, child_id, "date_of_birth", *date, p).await?;
     }
     if let Some((date, p)) = &changes.date_of_death {
-        sqlx::query(
-            "UPDATE children SET date_of_death = $1, date_of_death_source = $2, date_of_death_supplied_at = $3 WHERE id = $4",
-        )
-        .bind(*date)
-        .bind(p.source.as_str())
-        .bind(p.supplied_at)
-        .bind(child_id)
-        .execute(&mut **tx)
-        .await?;
+        set_with_provenance(tx, child_id, "date_of_death", *date, p).await?;
     }
     if let Some(change) = &changes.address {
         // The open address closes the day the new one begins (or the day it began, if the
