@@ -5,7 +5,7 @@
 
 use crate::import::{ImportError, ImportSettings};
 use chrono::{DateTime, Utc};
-use contactpoint_domain::{AuditEvent, Outcome, Permit};
+use contactpoint_domain::{AuditEvent, Outcome, Permit, SensitiveBasis};
 use contactpoint_storage::supply::{
     IncomingInvolvement, InvolvedChild, InvolvementBatch, InvolvementSummary,
 };
@@ -29,12 +29,44 @@ pub struct InvolvementReport {
     pub rejected: Vec<Rejected>,
 }
 
+/// SHA-256 of an involvement's values, written out field by field so the digest never
+/// depends on how a type happens to print itself.
 fn digest(record: &SuppliedInvolvement) -> String {
-    // The checked values, in a fixed order; the line is not part of the record.
-    let mut copy = record.clone();
-    copy.line = 0;
+    let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    let child = match &record.child {
+        ChildReference::SourceRecord(id) => format!("record:{id}"),
+        ChildReference::ContactPoint(id) => format!("contactpoint:{}", id.as_digits()),
+    };
+    let practitioner = record
+        .practitioner
+        .as_ref()
+        .map(|(g, f)| format!("{} {}", g.as_str(), f.as_str()))
+        .unwrap_or_default();
+    let basis = match &record.sensitive_basis {
+        None => String::new(),
+        Some(SensitiveBasis::Consent { given_by, given_on }) => {
+            format!("consent:{}:{given_on}", given_by.code())
+        }
+        Some(SensitiveBasis::ChildProtection { reference }) => {
+            format!("child_protection:{reference}")
+        }
+    };
+    let fields = [
+        record.source_record_id.clone(),
+        child,
+        record.service_reference.clone(),
+        practitioner,
+        record.started_on.to_string(),
+        date(record.ended_on),
+        record.lead_professional.to_string(),
+        date(record.caf_completed_on),
+        basis,
+    ];
     let mut hash = Sha256::new();
-    hash.update(format!("{copy:?}").as_bytes());
+    for field in fields {
+        hash.update(field.as_bytes());
+        hash.update([0x1e]);
+    }
     data_encoding::HEXLOWER.encode(&hash.finalize())
 }
 
