@@ -7,6 +7,7 @@ mod generate;
 mod serve;
 mod settings;
 mod stats;
+mod supplier;
 mod supply;
 
 use anyhow::Result;
@@ -49,6 +50,9 @@ enum Command {
     /// Import suppliers' files, and report what became of every supplied record.
     #[command(subcommand)]
     Supply(supply::SupplyCommand),
+    /// Register and revoke suppliers' system accounts, which send records through the API.
+    #[command(subcommand)]
+    Supplier(supplier::SupplierCommand),
     /// Measure the system on a generated nation (not for production databases: it adds a
     /// practitioner and a case-management client, and fills the audit trail).
     #[command(subcommand)]
@@ -133,6 +137,7 @@ fn main() -> Result<()> {
             Command::Admin(command) => admin::run(command).await,
             Command::Bench(command) => bench::run(command).await,
             Command::Supply(command) => supply::run(command).await,
+            Command::Supplier(command) => supplier::run(command).await,
         }
     })
 }

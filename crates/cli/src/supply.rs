@@ -74,7 +74,7 @@ pub async fn run(command: SupplyCommand) -> Result<()> {
 }
 
 /// The supplier named on the command line, which must be one the directory knows.
-async fn known_source(store: &Store, name: &str) -> Result<SourceCode> {
+pub(crate) async fn known_source(store: &Store, name: &str) -> Result<SourceCode> {
     let source = SourceCode::parse(name).map_err(|e| anyhow::anyhow!("--source: {e}"))?;
     let known = store.source_codes().await?;
     if !known.contains(&source) {

@@ -35,7 +35,7 @@ pub use involvement::{ConsentGiver, Involvement, SensitiveBasis};
 pub use local_authority::LocalAuthorityCode;
 pub use names::{FamilyName, GivenName, MiddleNames};
 pub use permit::{Permit, SystemTask};
-pub use policy::{authorize, Action, Actor, Denied, Target};
+pub use policy::{authorize, authorize_supply, Action, Actor, Denied, SupplierSystem, Target};
 pub use projection::{project, ProjectedRecord, ProjectionKind, ViewReason, Viewer};
 pub use provenance::{Provenance, SourceCode};
 pub use service::{OrganisationKind, PractitionerRef, ServiceCategory, ServiceRef};

@@ -16,7 +16,8 @@ pub enum SystemTask {
     SignIn,
     /// Setting up the demonstration's accounts.
     DemoSetUp,
-    /// Setting up a deployment from the command line (the first national administrator).
+    /// Setting up a deployment from the command line (the first national administrator,
+    /// suppliers' system accounts).
     Bootstrap,
     /// Setting up a search benchmark's practitioner and case-management client on a
     /// generated database.
@@ -35,7 +36,14 @@ pub struct Permit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Grant {
     System(SystemTask),
-    User { user_id: i64, action: Action },
+    User {
+        user_id: i64,
+        action: Action,
+    },
+    /// A supplier's system sending its records through the API.
+    Supplier {
+        account_id: i64,
+    },
 }
 
 impl Permit {
@@ -43,6 +51,20 @@ impl Permit {
     pub fn system_bypass(task: SystemTask) -> Self {
         Self {
             granted: Grant::System(task),
+        }
+    }
+
+    pub(crate) fn for_supplier(account_id: i64) -> Self {
+        Self {
+            granted: Grant::Supplier { account_id },
+        }
+    }
+
+    /// The supplier's system account this permit was issued to, if it was one.
+    pub fn supplier_account(&self) -> Option<i64> {
+        match self.granted {
+            Grant::Supplier { account_id } => Some(account_id),
+            _ => None,
         }
     }
 
@@ -56,7 +78,7 @@ impl Permit {
     pub fn system_task(&self) -> Option<SystemTask> {
         match self.granted {
             Grant::System(task) => Some(task),
-            Grant::User { .. } => None,
+            Grant::User { .. } | Grant::Supplier { .. } => None,
         }
     }
 
@@ -64,7 +86,7 @@ impl Permit {
     pub fn user(&self) -> Option<(i64, Action)> {
         match self.granted {
             Grant::User { user_id, action } => Some((user_id, action)),
-            Grant::System(_) => None,
+            Grant::System(_) | Grant::Supplier { .. } => None,
         }
     }
 }

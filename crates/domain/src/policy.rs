@@ -2,7 +2,7 @@
 //! API, mediated access, the command line), and is the only maker of a user's [`Permit`].
 
 use crate::identity::{AccessRoute, Duty, Role};
-use crate::{LocalAuthorityCode, Permit};
+use crate::{LocalAuthorityCode, Permit, SourceCode};
 
 /// Who is asking: a signed-in user as the session knows them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,10 +37,14 @@ pub enum Action {
     OverrideShield,
     /// See and acknowledge the alerts raised when someone overrides shielding.
     HandleShieldAlerts,
+    /// See the supplied records that wait for a person and decide each: link or create.
+    ResolveSupplyExceptions,
+    /// Merge two records of one child, and undo a merge.
+    MergeChildren,
 }
 
 impl Action {
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 17] = [
         Self::ViewOwnAccount,
         Self::EndOwnSessions,
         Self::EnrolSecurityToken,
@@ -56,6 +60,8 @@ impl Action {
         Self::ViewChild,
         Self::OverrideShield,
         Self::HandleShieldAlerts,
+        Self::ResolveSupplyExceptions,
+        Self::MergeChildren,
     ];
 
     /// Administrative changes need the PIN and token again at the moment they are made.
@@ -68,6 +74,7 @@ impl Action {
                 | Self::UnlockUser
                 | Self::ManageApiClients
                 | Self::OverrideShield
+                | Self::MergeChildren
         )
     }
 }
@@ -79,6 +86,9 @@ pub enum Target {
     Own,
     /// Something belonging to a local authority: its organisations, users, audit trail.
     LocalAuthority(LocalAuthorityCode),
+    /// Something no local authority is responsible for: supplied records whose postcode
+    /// places them nowhere.
+    NoLocalAuthority,
 }
 
 /// Why an action was refused. Deliberately coarse: callers show a plain 403.
@@ -141,6 +151,15 @@ pub fn authorize(actor: &Actor, action: Action, target: &Target) -> Result<Permi
         }
         // The responsible team brokers contact for shielded children, so it is told.
         A::HandleShieldAlerts => actor.role == Role::LocalTeam && in_own_authority(actor, target),
+        // Keeping the data right is the team's data management duty, in its own authority;
+        // records no authority is responsible for fall to the national administrators.
+        A::ResolveSupplyExceptions => {
+            has_duty(actor, Duty::DataManagement) && in_own_authority(actor, target)
+                || national && *target == Target::NoLocalAuthority
+        }
+        A::MergeChildren => {
+            has_duty(actor, Duty::DataManagement) && in_own_authority(actor, target)
+        }
         // The override is for child-protection practitioners (police, social workers) only.
         A::OverrideShield => {
             *target == Target::Own && actor.shield_override && actor.role == Role::Practitioner
@@ -148,6 +167,25 @@ pub fn authorize(actor: &Actor, action: Action, target: &Target) -> Result<Permi
     };
     if allowed {
         Ok(Permit::for_user(actor.user_id, action))
+    } else {
+        Err(Denied)
+    }
+}
+
+/// A supplier's system, as its client credential establishes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupplierSystem {
+    pub account_id: i64,
+    /// The one source the account sends records for.
+    pub source: SourceCode,
+    pub revoked: bool,
+}
+
+/// A supplier's system may send records for its own source only, while its account stands.
+/// It reads nothing: what became of its records is for the command line and the team.
+pub fn authorize_supply(system: &SupplierSystem, source: &SourceCode) -> Result<Permit, Denied> {
+    if !system.revoked && system.source == *source {
+        Ok(Permit::for_supplier(system.account_id))
     } else {
         Err(Denied)
     }

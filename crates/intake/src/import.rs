@@ -20,11 +20,10 @@ pub struct ImportSettings {
     pub authoritative: bool,
     /// Records per transaction.
     pub batch_size: usize,
-    /// Who is importing, for the audit trail: the route, and the user (a supplier's system
-    /// account) and API client when it came through the API.
+    /// Who is importing, for the audit trail: the route, and the supplier's system account
+    /// when it came through the API.
     pub route: AccessRoute,
-    pub actor_user_id: Option<i64>,
-    pub api_client_id: Option<i64>,
+    pub supplier_account_id: Option<i64>,
 }
 
 impl ImportSettings {
@@ -37,8 +36,7 @@ impl ImportSettings {
             authoritative,
             batch_size: Self::DEFAULT_BATCH_SIZE,
             route: AccessRoute::System,
-            actor_user_id: None,
-            api_client_id: None,
+            supplier_account_id: None,
         }
     }
 }
@@ -83,10 +81,10 @@ pub async fn import_reader(
     permit: &Permit,
     settings: &ImportSettings,
     name: &str,
-    input: impl Read,
+    input: impl Read + Send,
     format: Format,
     now: DateTime<Utc>,
-    progress: &mut dyn FnMut(u64),
+    progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<FileReport, ImportError> {
     let today = now.date_naive();
     let place_settings = PlaceSettings::new(settings.source.clone(), settings.authoritative, now);
@@ -159,7 +157,7 @@ pub async fn import_file(
     settings: &ImportSettings,
     path: &Path,
     now: DateTime<Utc>,
-    progress: &mut dyn FnMut(u64),
+    progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<FileReport, ImportError> {
     let format = Format::of_path(path)?;
     let file = std::fs::File::open(path)
@@ -187,7 +185,6 @@ fn batch_audit(
         "supply_batch_imported",
         Outcome::Success,
     )
-    .through_client(settings.api_client_id)
     .with("source", settings.source.as_str())
     .with("file", file)
     .with("lines", format!("{first_line}-{last_line}"))
@@ -197,6 +194,8 @@ fn batch_audit(
     .with("exceptions", summary.exceptions.to_string())
     .with("rejected", summary.rejected.to_string())
     .with("unchanged", summary.unchanged.to_string());
-    event.actor_user_id = settings.actor_user_id;
+    if let Some(account) = settings.supplier_account_id {
+        event = event.with("supplier_account", account);
+    }
     event
 }

@@ -95,10 +95,10 @@ pub async fn import_involvements(
     permit: &Permit,
     settings: &ImportSettings,
     name: &str,
-    input: impl Read,
+    input: impl Read + Send,
     format: Format,
     now: DateTime<Utc>,
-    progress: &mut dyn FnMut(u64),
+    progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<InvolvementReport, ImportError> {
     let mut rows = read_involvements(input, format, now.date_naive())?;
     let mut report = InvolvementReport::default();
@@ -135,7 +135,6 @@ pub async fn import_involvements(
                     "supply_involvements_imported",
                     Outcome::Success,
                 )
-                .through_client(settings.api_client_id)
                 .with("source", settings.source.as_str())
                 .with("file", name)
                 .with("lines", format!("{first_line}-{}", lines.1))
@@ -143,7 +142,9 @@ pub async fn import_involvements(
                 .with("updated", summary.updated)
                 .with("rejected", summary.rejected.len())
                 .with("unchanged", summary.unchanged);
-                event.actor_user_id = settings.actor_user_id;
+                if let Some(account) = settings.supplier_account_id {
+                    event = event.with("supplier_account", account);
+                }
                 event
             })
         };

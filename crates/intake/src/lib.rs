@@ -4,11 +4,13 @@
 //! win by precedence, created as a new child (authoritative sources only), or queued for the
 //! local team. Storage applies each batch in one transaction with its audit entry.
 
+pub mod compare;
 pub mod import;
 pub mod involvements;
 pub mod place;
 pub mod resolve;
 
+pub use compare::{side_by_side, Agreement, ComparedField};
 pub use import::{digest, import_file, import_reader, FileReport, ImportError, ImportSettings};
 pub use involvements::{import_involvements, InvolvementReport};
 pub use place::{place, probe_keys, PlaceSettings};

@@ -4,7 +4,7 @@
 use contactpoint_domain::{Permit, SourceCode, SystemTask};
 use contactpoint_intake::{import_reader, FileReport, ImportSettings};
 use contactpoint_storage::supply::{SupplyLink, SupplyStatus};
-use contactpoint_storage::Store;
+use contactpoint_storage::{ExceptionQueue, Store};
 use contactpoint_supply::Format;
 use contactpoint_test_support::{
     both_backends, execute_sql, sample_catalogue, sample_child, sample_local_authority, test_now,
@@ -12,6 +12,16 @@ use contactpoint_test_support::{
 
 fn permit() -> Permit {
     Permit::system_bypass(SystemTask::TestFixture)
+}
+
+/// The audit entry of a look at a queue of exceptions.
+fn listed_audit() -> contactpoint_domain::AuditEvent {
+    contactpoint_domain::AuditEvent::new(
+        test_now(),
+        contactpoint_domain::AccessRoute::System,
+        "supply_exceptions_read",
+        contactpoint_domain::Outcome::Success,
+    )
 }
 
 /// Bedford, its catalogue, and the postcode districts that place new children there.
@@ -455,7 +465,7 @@ NHS-7,Amelia,Rose Olúwadámilọ́lá,Smith-Adeyemi,2014-06-30,F,14 Castle Road
 /// Every exception: its reason, its local authority and whether it is held for shielding.
 async fn exceptions(store: &Store) -> Vec<(String, String, bool)> {
     store
-        .supply_exceptions(&permit(), None, false)
+        .supply_exceptions(&permit(), ExceptionQueue::Every, false, &listed_audit())
         .await
         .unwrap()
         .into_iter()
@@ -589,7 +599,7 @@ YS-6,Tobias,Whitfield,2015-03-06,MK42 9QT
         let report = import(store, "local_systems", false, local).await;
         assert_eq!(report.outcome.exceptions, 2, "{report:?}");
         let waiting = store
-            .supply_exceptions(&permit(), None, false)
+            .supply_exceptions(&permit(), ExceptionQueue::Every, false, &listed_audit())
             .await
             .unwrap();
         let audit = |e: &contactpoint_storage::supply::SupplyExceptionRecord| {
@@ -614,7 +624,7 @@ YS-6,Tobias,Whitfield,2015-03-06,MK42 9QT
             .unwrap();
         for summary in &waiting {
             let exception = store
-                .supply_exception(&permit(), summary.id, &audit)
+                .supply_exception(&permit(), ExceptionQueue::Every, summary.id, &audit)
                 .await
                 .unwrap();
             let decision = match exception
@@ -629,6 +639,7 @@ YS-6,Tobias,Whitfield,2015-03-06,MK42 9QT
             store
                 .resolve_supply_exception(
                     &permit(),
+                    ExceptionQueue::Every,
                     exception.id,
                     &resolution,
                     None,
@@ -638,7 +649,7 @@ YS-6,Tobias,Whitfield,2015-03-06,MK42 9QT
                 .await
                 .unwrap();
             let again = store
-                .supply_exception(&permit(), summary.id, &audit)
+                .supply_exception(&permit(), ExceptionQueue::Every, summary.id, &audit)
                 .await
                 .unwrap();
             assert_eq!(
@@ -652,7 +663,7 @@ YS-6,Tobias,Whitfield,2015-03-06,MK42 9QT
         assert_eq!(link(&listed, "YS-5").status, SupplyStatus::Created);
         assert_eq!(children(store).await, 4);
         assert!(store
-            .supply_exceptions(&permit(), None, false)
+            .supply_exceptions(&permit(), ExceptionQueue::Every, false, &listed_audit())
             .await
             .unwrap()
             .is_empty());

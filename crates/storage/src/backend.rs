@@ -19,6 +19,7 @@ pub(crate) mod sqlite {
     include!("queries/merges.rs");
     include!("queries/supplied_involvements.rs");
     include!("queries/postcode_districts.rs");
+    include!("queries/supplier_accounts.rs");
 }
 
 pub(crate) mod postgres {
@@ -39,4 +40,5 @@ pub(crate) mod postgres {
     include!("queries/merges.rs");
     include!("queries/supplied_involvements.rs");
     include!("queries/postcode_districts.rs");
+    include!("queries/supplier_accounts.rs");
 }

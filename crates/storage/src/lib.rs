@@ -9,6 +9,7 @@
 pub mod audit_chain;
 mod backend;
 mod catalogue;
+mod data_management;
 mod error;
 mod identity;
 mod rows;
@@ -16,11 +17,13 @@ mod search_index;
 mod shield_alerts;
 mod store;
 mod store_identity;
+mod supplier_accounts;
 pub mod supply;
 
 pub use catalogue::{
     Catalogue, CatalogueIds, LocalAuthority, NewOrganisation, NewPractitioner, NewService,
 };
+pub use data_management::{ExceptionQueue, MergeRecord};
 pub use error::StorageError;
 pub use identity::{
     ApiClientRecord, NewSession, NewUser, OrganisationRecord, RegisteredKeyRow, SessionRecord,
@@ -29,6 +32,7 @@ pub use identity::{
 pub use search_index::{findable, CandidateLookup, FoundChild, SearchDecision};
 pub use shield_alerts::{ChildAccess, NewShieldAlert, ShieldAlertRecord};
 pub use store::{Backend, LoadReport, LocalAuthorityStats, Store};
+pub use supplier_accounts::{NewSupplierAccount, SupplierAccountRecord};
 
 /// Migration file names per backend, for the test that keeps the two listings equal.
 pub fn migration_names(backend: Backend) -> Vec<String> {

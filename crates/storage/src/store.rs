@@ -277,37 +277,41 @@ impl Store {
         dispatch_to_backend!(self, import_supply_batch(permit, batch, place, audit))
     }
 
-    /// Exceptions waiting (or all, with `include_resolved`) for one local authority's team,
-    /// or for every authority with `None`; oldest first, at most 500.
+    /// The exceptions of `queue` waiting (or all, with `include_resolved`), oldest first, at
+    /// most 500, read with the audit entry of the look.
     pub async fn supply_exceptions(
         &self,
         permit: &Permit,
-        local_authority: Option<&contactpoint_domain::LocalAuthorityCode>,
+        queue: crate::ExceptionQueue<'_>,
         include_resolved: bool,
+        audit: &contactpoint_domain::AuditEvent,
     ) -> Result<Vec<crate::supply::SupplyExceptionRecord>, StorageError> {
         dispatch_to_backend!(
             self,
-            supply_exceptions(permit, local_authority, include_resolved)
+            supply_exceptions(permit, queue, include_resolved, audit)
         )
     }
 
-    /// One exception with its candidates side by side, read with the audit entry of the look.
+    /// One exception of `queue` with its candidates side by side, read with the audit entry of
+    /// the look; NotFound outside the queue.
     pub async fn supply_exception(
         &self,
         permit: &Permit,
+        queue: crate::ExceptionQueue<'_>,
         id: i64,
         audit_for: &(dyn Fn(&crate::supply::SupplyExceptionRecord) -> contactpoint_domain::AuditEvent
               + Sync),
     ) -> Result<crate::supply::SupplyExceptionRecord, StorageError> {
-        dispatch_to_backend!(self, supply_exception(permit, id, audit_for))
+        dispatch_to_backend!(self, supply_exception(permit, queue, id, audit_for))
     }
 
-    /// Resolves a waiting exception (link to a child or create one) with its audit entry;
-    /// returns the ContactPoint ID of the child the record now belongs to.
+    /// Resolves a waiting exception of `queue` (link to a child or create one) with its audit
+    /// entry; returns the ContactPoint ID of the child the record now belongs to.
     #[allow(clippy::too_many_arguments)]
     pub async fn resolve_supply_exception(
         &self,
         permit: &Permit,
+        queue: crate::ExceptionQueue<'_>,
         id: i64,
         resolution: &crate::supply::Resolution,
         by_user_id: Option<i64>,
@@ -316,17 +320,32 @@ impl Store {
     ) -> Result<ContactPointId, StorageError> {
         dispatch_to_backend!(
             self,
-            resolve_supply_exception(permit, id, resolution, by_user_id, at, audit)
+            resolve_supply_exception(permit, queue, id, resolution, by_user_id, at, audit)
         )
+    }
+
+    /// Two or more records side by side, as a merge compares them (each named by the field
+    /// it came in), read with the audit entry of the look. With `within`, each must be a
+    /// child of that authority.
+    pub async fn children_to_compare(
+        &self,
+        permit: &Permit,
+        within: Option<&contactpoint_domain::LocalAuthorityCode>,
+        ids: &[(&str, &ContactPointId)],
+        audit: &contactpoint_domain::AuditEvent,
+    ) -> Result<Vec<crate::supply::LinkCandidate>, StorageError> {
+        dispatch_to_backend!(self, children_to_compare(permit, within, ids, audit))
     }
 
     /// Merges two records of the same child: the retired record's involvements, parents
     /// and carers, former names and supplied records move to the survivor, its name becomes
-    /// a former name there, and its ID leads to the survivor. Returns the merge's id.
+    /// a former name there, and its ID leads to the survivor. Returns the merge's id. With
+    /// `within`, both must be children of that authority.
     #[allow(clippy::too_many_arguments)]
     pub async fn merge_children(
         &self,
         permit: &Permit,
+        within: Option<&contactpoint_domain::LocalAuthorityCode>,
         survivor: &ContactPointId,
         retired: &ContactPointId,
         by_user_id: Option<i64>,
@@ -335,14 +354,16 @@ impl Store {
     ) -> Result<i64, StorageError> {
         dispatch_to_backend!(
             self,
-            merge_children(permit, survivor, retired, by_user_id, at, audit)
+            merge_children(permit, within, survivor, retired, by_user_id, at, audit)
         )
     }
 
-    /// Undoes a merge: both records exactly as they were before it.
+    /// Undoes a merge: both records exactly as they were before it. With `within`, only a
+    /// merge whose surviving record is a child of that authority.
     pub async fn unmerge_children(
         &self,
         permit: &Permit,
+        within: Option<&contactpoint_domain::LocalAuthorityCode>,
         merge_id: i64,
         by_user_id: Option<i64>,
         at: chrono::DateTime<chrono::Utc>,
@@ -350,8 +371,47 @@ impl Store {
     ) -> Result<(), StorageError> {
         dispatch_to_backend!(
             self,
-            unmerge_children(permit, merge_id, by_user_id, at, audit)
+            unmerge_children(permit, within, merge_id, by_user_id, at, audit)
         )
+    }
+
+    /// The latest 200 merges whose surviving record is a child of `within` (all, for
+    /// `None`), newest first, read with the audit entry of the look.
+    pub async fn child_merges(
+        &self,
+        permit: &Permit,
+        within: Option<&contactpoint_domain::LocalAuthorityCode>,
+        audit: &contactpoint_domain::AuditEvent,
+    ) -> Result<Vec<crate::MergeRecord>, StorageError> {
+        dispatch_to_backend!(self, child_merges(permit, within, audit))
+    }
+
+    /// Registers a supplier's system account with its audit entry; returns its id.
+    pub async fn register_supplier_account(
+        &self,
+        permit: &Permit,
+        account: &crate::NewSupplierAccount,
+        audit: &contactpoint_domain::AuditEvent,
+    ) -> Result<i64, StorageError> {
+        dispatch_to_backend!(self, register_supplier_account(permit, account, audit))
+    }
+
+    /// A supplier's system account by its client ID (NotFound if there is none).
+    pub async fn supplier_account(
+        &self,
+        client_id: &str,
+    ) -> Result<crate::SupplierAccountRecord, StorageError> {
+        dispatch_to_backend!(self, supplier_account(client_id))
+    }
+
+    /// Revokes a supplier's system account with its audit entry.
+    pub async fn revoke_supplier_account(
+        &self,
+        permit: &Permit,
+        client_id: &str,
+        audit: &contactpoint_domain::AuditEvent,
+    ) -> Result<(), StorageError> {
+        dispatch_to_backend!(self, revoke_supplier_account(permit, client_id, audit))
     }
 
     /// The ContactPoint ID a record now lives under: the survivor's, for a record merged

@@ -57,6 +57,7 @@ both_backends!(
         store
             .merge_children(
                 &permit(),
+                None,
                 &retired.contactpoint_id,
                 &survivor.contactpoint_id,
                 None,
@@ -112,6 +113,7 @@ both_backends!(
         let merge = store
             .merge_children(
                 &permit(),
+                None,
                 &second.contactpoint_id,
                 &first.contactpoint_id,
                 None,
@@ -123,6 +125,7 @@ both_backends!(
         store
             .unmerge_children(
                 &permit(),
+                None,
                 merge,
                 None,
                 test_now(),
@@ -154,6 +157,7 @@ both_backends!(
         let again = store
             .unmerge_children(
                 &permit(),
+                None,
                 merge,
                 None,
                 test_now(),
@@ -173,6 +177,7 @@ both_backends!(a_record_cannot_be_merged_with_itself_or_twice, |store| {
     let itself = store
         .merge_children(
             &permit(),
+            None,
             &first.contactpoint_id,
             &first.contactpoint_id,
             None,
@@ -184,6 +189,7 @@ both_backends!(a_record_cannot_be_merged_with_itself_or_twice, |store| {
     store
         .merge_children(
             &permit(),
+            None,
             &first.contactpoint_id,
             &second.contactpoint_id,
             None,
@@ -195,6 +201,7 @@ both_backends!(a_record_cannot_be_merged_with_itself_or_twice, |store| {
     let twice = store
         .merge_children(
             &permit(),
+            None,
             &first.contactpoint_id,
             &second.contactpoint_id,
             None,

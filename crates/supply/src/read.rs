@@ -90,27 +90,31 @@ impl SuppliedKind for SuppliedInvolvement {
 /// The rows of a child file, checked one at a time. A file whose header is wrong is
 /// refused whole; a row that is wrong is a [`Rejected`] and the rest go on.
 pub fn read_children<'r>(
-    input: impl Read + 'r,
+    input: impl Read + Send + 'r,
     format: Format,
     today: NaiveDate,
-) -> Result<Box<dyn Iterator<Item = Result<SuppliedChild, Rejected>> + 'r>, SupplyFileError> {
+) -> Result<Box<dyn Iterator<Item = Result<SuppliedChild, Rejected>> + Send + 'r>, SupplyFileError>
+{
     read_rows(input, format, today)
 }
 
 /// The rows of an involvement file, checked one at a time, as [`read_children`] does.
 pub fn read_involvements<'r>(
-    input: impl Read + 'r,
+    input: impl Read + Send + 'r,
     format: Format,
     today: NaiveDate,
-) -> Result<Box<dyn Iterator<Item = Result<SuppliedInvolvement, Rejected>> + 'r>, SupplyFileError> {
+) -> Result<
+    Box<dyn Iterator<Item = Result<SuppliedInvolvement, Rejected>> + Send + 'r>,
+    SupplyFileError,
+> {
     read_rows(input, format, today)
 }
 
 fn read_rows<'r, T: SuppliedKind + 'r>(
-    input: impl Read + 'r,
+    input: impl Read + Send + 'r,
     format: Format,
     today: NaiveDate,
-) -> Result<Box<dyn Iterator<Item = Result<T, Rejected>> + 'r>, SupplyFileError> {
+) -> Result<Box<dyn Iterator<Item = Result<T, Rejected>> + Send + 'r>, SupplyFileError> {
     match format {
         Format::Csv => csv_rows(input, today),
         Format::JsonLines => Ok(Box::new(json_rows(input, today))),
@@ -143,9 +147,9 @@ fn check<T: SuppliedKind>(line: u64, raw: &RawRow<'_>, today: NaiveDate) -> Resu
 }
 
 fn csv_rows<'r, T: SuppliedKind + 'r>(
-    input: impl Read + 'r,
+    input: impl Read + Send + 'r,
     today: NaiveDate,
-) -> Result<Box<dyn Iterator<Item = Result<T, Rejected>> + 'r>, SupplyFileError> {
+) -> Result<Box<dyn Iterator<Item = Result<T, Rejected>> + Send + 'r>, SupplyFileError> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
     let header = reader
         .headers()
@@ -203,9 +207,9 @@ fn csv_rows<'r, T: SuppliedKind + 'r>(
 }
 
 fn json_rows<'r, T: SuppliedKind + 'r>(
-    input: impl Read + 'r,
+    input: impl Read + Send + 'r,
     today: NaiveDate,
-) -> impl Iterator<Item = Result<T, Rejected>> + 'r {
+) -> impl Iterator<Item = Result<T, Rejected>> + Send + 'r {
     BufReader::new(input)
         .lines()
         .enumerate()

@@ -10,7 +10,7 @@ use contactpoint_domain::{
     authorize, project, Action, AuditEvent, ContactPointId, FieldError, Outcome, ProjectedRecord,
     Target, ViewReason, Viewer,
 };
-use contactpoint_storage::NewShieldAlert;
+use contactpoint_storage::{NewShieldAlert, StorageError};
 
 /// The warning a user must accept before a shield override.
 pub const OVERRIDE_WARNING: &str = "Overriding shielding starts an immediate investigation. \
@@ -38,7 +38,7 @@ pub async fn view_child(
         Some(_) => authorize(&who.actor(), Action::OverrideShield, &Target::Own)?,
         None => authorize(&who.actor(), Action::ViewChild, &Target::Own)?,
     };
-    let id = ContactPointId::parse(contactpoint_id)?;
+    let asked = ContactPointId::parse(contactpoint_id)?;
     let reason = ViewReason::parse(reason_code, reason_text)?;
     if let Some(o) = shield_override {
         if !o.warning_accepted {
@@ -50,6 +50,12 @@ pub async fn view_child(
         }
         require_fresh(state, who, o.pin, o.otp, "shield_override").await?;
     }
+    // A record retired by a merge leads to the record it was merged into.
+    let id = match state.store.current_contactpoint_id(&asked).await {
+        Ok(current) => current,
+        Err(StorageError::NotFound { .. }) => asked,
+        Err(e) => return Err(e.into()),
+    };
     let user = &who.session.user;
     let viewer = Viewer {
         role: user.role,
@@ -74,6 +80,9 @@ pub async fn view_child(
             .with("projection", shown.projection.code());
         if let ViewReason::Other(text) = &reason {
             event = event.with("reason_text", text);
+        }
+        if asked != id {
+            event = event.with("asked_for", asked.as_digits());
         }
         if shield_override.is_some() {
             event = event.with("shield_override", "requested");

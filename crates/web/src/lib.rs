@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod children;
+pub mod data_management;
 mod error;
 mod health;
 pub mod html;
@@ -15,7 +16,7 @@ pub mod session;
 pub mod shield_alerts;
 pub mod signin;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
 use axum::routing::{get, post, put, MethodRouter};
 use axum::Router;
@@ -102,7 +103,8 @@ impl<S: Send + Sync> FromRequestParts<S> for SourceAddress {
 /// Who may reach a route at all; the handler then asks the policy about the exact action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// Anyone: the home page, sign-in, health, the OpenAPI document.
+    /// Anyone: the home page, sign-in, health, the OpenAPI document; and the routes that check
+    /// a client credential themselves (sessions, suppliers' systems).
     Public,
     /// Any signed-in user (their own account).
     SignedIn,
@@ -305,6 +307,76 @@ pub fn route_table() -> Vec<(RouteInfo, MethodRouter<AppState>)> {
                 Administration,
             ),
             post(api::alerts::acknowledge),
+        ),
+        (
+            r("GET", "/admin/exceptions", Administration),
+            get(pages::data_management::exceptions),
+        ),
+        (
+            r("GET", "/admin/exceptions/{id}", Administration),
+            get(pages::data_management::exception),
+        ),
+        (
+            r("POST", "/admin/exceptions/{id}/resolve", Administration),
+            post(pages::data_management::resolve),
+        ),
+        (
+            r("GET", "/admin/merges", Administration),
+            get(pages::data_management::merges),
+        ),
+        (
+            r("GET", "/admin/merges/compare", Administration),
+            get(pages::data_management::compare),
+        ),
+        (
+            r("POST", "/admin/merges", Administration),
+            post(pages::data_management::merge),
+        ),
+        (
+            r("POST", "/admin/merges/{id}/unmerge", Administration),
+            post(pages::data_management::unmerge),
+        ),
+        (
+            r("GET", "/api/supply-exceptions", Administration),
+            get(api::data_management::list_exceptions),
+        ),
+        (
+            r("GET", "/api/supply-exceptions/{id}", Administration),
+            get(api::data_management::get_exception),
+        ),
+        (
+            r(
+                "POST",
+                "/api/supply-exceptions/{id}/resolve",
+                Administration,
+            ),
+            post(api::data_management::resolve_exception),
+        ),
+        (
+            r("GET", "/api/merges", Administration),
+            get(api::data_management::list_merges),
+        ),
+        (
+            r("GET", "/api/merges/compare", Administration),
+            get(api::data_management::compare),
+        ),
+        (
+            r("POST", "/api/merges", Administration),
+            post(api::data_management::merge),
+        ),
+        (
+            r("POST", "/api/merges/{id}/unmerge", Administration),
+            post(api::data_management::unmerge),
+        ),
+        (
+            r("POST", "/api/supply/children", Public),
+            post(api::supply::supply_children)
+                .layer(DefaultBodyLimit::max(api::supply::MAX_BODY_BYTES)),
+        ),
+        (
+            r("POST", "/api/supply/involvements", Public),
+            post(api::supply::supply_involvements)
+                .layer(DefaultBodyLimit::max(api::supply::MAX_BODY_BYTES)),
         ),
         (
             r("GET", "/children", SignedIn),

@@ -16,34 +16,36 @@ fn actor(role: Role, duties: &[Duty], shield_override: bool) -> Actor {
     }
 }
 
-fn targets() -> [Target; 3] {
+fn targets() -> [Target; 4] {
     [
         Target::Own,
         Target::LocalAuthority(LocalAuthorityCode::parse("E06000055").unwrap()),
         Target::LocalAuthority(LocalAuthorityCode::parse("E09000002").unwrap()),
+        Target::NoLocalAuthority,
     ]
 }
 
 /// Each row: who, then for each action in `Action::ALL` order the targets allowed, as a
-/// string of three characters (own, same authority, other authority): `y` allowed, `.` refused.
+/// string of four characters (own, same authority, other authority, no authority): `y`
+/// allowed, `.` refused.
 #[rustfmt::skip]
-fn expected() -> Vec<(&'static str, Actor, [&'static str; 15])> {
+fn expected() -> Vec<(&'static str, Actor, [&'static str; 17])> {
     use Duty::*;
     use Role::*;
-    //                                                        own   ends  enrol  orgs  accr  users  create change unlock api   audit  search view  override alerts
+    //                                                        own   ends  enrol  orgs  accr  users  create change unlock api   audit  search view  override alerts exceptions merge
     vec![
-        ("practitioner",              actor(Practitioner, &[], false),           ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", "...", "y..", "y..", "...", "..."]),
-        ("practitioner with override", actor(Practitioner, &[], true),           ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", "...", "y..", "y..", "y..", "..."]),
-        ("mediator",                  actor(Mediator, &[], false),               ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", "...", "y..", "y..", "...", "..."]),
-        ("team, user administration", actor(LocalTeam, &[UserAdministration], false), ["y..", "y..", "y..", ".y.", ".y.", ".y.", ".y.", ".y.", ".y.", ".y.", ".y.", "y..", "y..", "...", ".y."]),
-        ("team, data management",     actor(LocalTeam, &[DataManagement], false), ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", ".y.", "y..", "y..", "...", ".y."]),
-        ("team, helpdesk",            actor(LocalTeam, &[Helpdesk], false),      ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", ".y.", "y..", "y..", "...", ".y."]),
-        ("auditor",                   actor(Auditor, &[], false),                ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", ".y.", "...", "...", "...", "..."]),
-        ("auditor with override",     actor(Auditor, &[], true),                 ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", ".y.", "...", "...", "...", "..."]),
-        ("national administrator",    actor(NationalAdministrator, &[], false),  ["y..", "y..", "y..", ".yy", ".yy", ".yy", ".yy", ".yy", ".yy", ".yy", "...", "y..", "y..", "...", "..."]),
-        ("team with override",        actor(LocalTeam, &[UserAdministration], true), ["y..", "y..", "y..", ".y.", ".y.", ".y.", ".y.", ".y.", ".y.", ".y.", ".y.", "y..", "y..", "...", ".y."]),
-        ("mediator with override",    actor(Mediator, &[], true),                ["y..", "y..", "y..", "...", "...", "...", "...", "...", "...", "...", "...", "y..", "y..", "...", "..."]),
-        ("national admin with override", actor(NationalAdministrator, &[], true), ["y..", "y..", "y..", ".yy", ".yy", ".yy", ".yy", ".yy", ".yy", ".yy", "...", "y..", "y..", "...", "..."]),
+        ("practitioner",              actor(Practitioner, &[], false),           ["y...", "y...", "y...", "....", "....", "....", "....", "....", "....", "....", "....", "y...", "y...", "....", "....", "....", "...."]),
+        ("practitioner with override", actor(Practitioner, &[], true),           ["y...", "y...", "y...", "....", "....", "....", "....", "....", "....", "....", "....", "y...", "y...", "y...", "....", "....", "...."]),
+        ("mediator",                  actor(Mediator, &[], false),               ["y...", "y...", "y...", "....", "....", "....", "....", "....", "....", "....", "....", "y...", "y...", "....", "....", "....", "...."]),
+        ("team, user administration", actor(LocalTeam, &[UserAdministration], false), ["y...", "y...", "y...", ".y..", ".y..", ".y..", ".y..", ".y..", ".y..", ".y..", ".y..", "y...", "y...", "....", ".y..", "....", "...."]),
+        ("team, data management",     actor(LocalTeam, &[DataManagement], false), ["y...", "y...", "y...", "....", "....", "....", "....", "....", "....", "....", ".y..", "y...", "y...", "....", ".y..", ".y..", ".y.."]),
+        ("team, helpdesk",            actor(LocalTeam, &[Helpdesk], false),      ["y...", "y...", "y...", "....", "....", "....", "....", "....", "....", "....", ".y..", "y...", "y...", "....", ".y..", "....", "...."]),
+        ("auditor",                   actor(Auditor, &[], false),                ["y...", "y...", "y...", "....", "....", "....", "....", "....", "....", "....", ".y..", "....", "....", "....", "....", "....", "...."]),
+        ("auditor with override",     actor(Auditor, &[], true),                 ["y...", "y...", "y...", "....", "....", "....", "....", "....", "....", "....", ".y..", "....", "....", "....", "....", "....", "...."]),
+        ("national administrator",    actor(NationalAdministrator, &[], false),  ["y...", "y...", "y...", ".yy.", ".yy.", ".yy.", ".yy.", ".yy.", ".yy.", ".yy.", "....", "y...", "y...", "....", "....", "...y", "...."]),
+        ("team with override",        actor(LocalTeam, &[UserAdministration], true), ["y...", "y...", "y...", ".y..", ".y..", ".y..", ".y..", ".y..", ".y..", ".y..", ".y..", "y...", "y...", "....", ".y..", "....", "...."]),
+        ("mediator with override",    actor(Mediator, &[], true),                ["y...", "y...", "y...", "....", "....", "....", "....", "....", "....", "....", "....", "y...", "y...", "....", "....", "....", "...."]),
+        ("national admin with override", actor(NationalAdministrator, &[], true), ["y...", "y...", "y...", ".yy.", ".yy.", ".yy.", ".yy.", ".yy.", ".yy.", ".yy.", "....", "y...", "y...", "....", "....", "...y", "...."]),
     ]
 }
 
@@ -58,7 +60,7 @@ fn the_policy_matches_the_table_for_every_role_action_and_target() {
                 if want != got {
                     wrong.push(format!(
                         "{who} {action:?} on {}: expected {want}, got {got}",
-                        ["own", "same LA", "other LA"][t]
+                        ["own", "same LA", "other LA", "no LA"][t]
                     ));
                 }
             }
@@ -128,4 +130,25 @@ fn a_permit_records_who_it_was_given_to_and_for_what() {
     let permit = authorize(&a, Action::SearchChildren, &Target::Own).unwrap();
     assert_eq!(permit.user(), Some((7, Action::SearchChildren)));
     assert_eq!(permit.system_task(), None);
+}
+
+#[test]
+fn a_suppliers_system_sends_records_for_its_own_source_only_while_its_account_stands() {
+    let births = SourceCode::parse("birth_registration").unwrap();
+    let census = SourceCode::parse("schools_census").unwrap();
+    let system = SupplierSystem {
+        account_id: 3,
+        source: births.clone(),
+        revoked: false,
+    };
+    let permit = authorize_supply(&system, &births).unwrap();
+    assert_eq!(permit.supplier_account(), Some(3));
+    assert_eq!(permit.user(), None);
+    assert_eq!(permit.system_task(), None);
+    assert!(authorize_supply(&system, &census).is_err());
+    let revoked = SupplierSystem {
+        revoked: true,
+        ..system
+    };
+    assert!(authorize_supply(&revoked, &births).is_err());
 }

@@ -45,25 +45,37 @@ struct MergeParty {
     family_name: String,
     shielded: bool,
     merged_into: Option<i64>,
+    local_authority: String,
     name_source: String,
     name_supplied_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// A record a merge may take part in: in the directory, in the authority the caller works
+/// for (`within`; any for the system's own tasks), and not itself merged away.
 async fn merge_party(
     tx: &mut sqlx::Transaction<'_, Db>,
+    within: Option<&contactpoint_domain::LocalAuthorityCode>,
     id: &contactpoint_domain::ContactPointId,
     field: &str,
 ) -> Result<MergeParty, crate::StorageError> {
     let party: Option<MergeParty> = sqlx::query_as(
-        "SELECT id, given_name, family_name, shielded, merged_into, name_source, name_supplied_at \
+        "SELECT id, given_name, family_name, shielded, merged_into, local_authority, name_source, name_supplied_at \
          FROM children WHERE contactpoint_id = $1",
     )
     .bind(id.as_digits())
     .fetch_optional(&mut **tx)
     .await?;
-    let party = party.ok_or_else(|| {
-        crate::StorageError::Invalid(contactpoint_domain::FieldError::new(field, "the ContactPoint ID of a child in the directory"))
-    })?;
+    let party = party
+        .filter(|p| within.is_none_or(|la| la.as_str() == p.local_authority))
+        .ok_or_else(|| {
+            crate::StorageError::Invalid(contactpoint_domain::FieldError::new(
+                field,
+                match within {
+                    Some(_) => "the ContactPoint ID of a child your authority is responsible for",
+                    None => "the ContactPoint ID of a child in the directory",
+                },
+            ))
+        })?;
     if party.merged_into.is_some() {
         return Err(crate::StorageError::Invalid(contactpoint_domain::FieldError::new(
             field,
@@ -73,10 +85,13 @@ async fn merge_party(
     Ok(party)
 }
 
-/// Merges `retired` into `survivor` with its audit entry; returns the merge's id.
+/// Merges `retired` into `survivor` with its audit entry; returns the merge's id. Both must
+/// be children of `within`, when given.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn merge_children(
     pool: &sqlx::Pool<Db>,
     _permit: &contactpoint_domain::Permit,
+    within: Option<&contactpoint_domain::LocalAuthorityCode>,
     survivor: &contactpoint_domain::ContactPointId,
     retired: &contactpoint_domain::ContactPointId,
     by_user_id: Option<i64>,
@@ -90,8 +105,8 @@ pub(crate) async fn merge_children(
         )));
     }
     let mut tx = begin_read_then_write(pool).await?;
-    let keep = merge_party(&mut tx, survivor, "survivor").await?;
-    let gone = merge_party(&mut tx, retired, "retired").await?;
+    let keep = merge_party(&mut tx, within, survivor, "survivor").await?;
+    let gone = merge_party(&mut tx, within, retired, "retired").await?;
     let mut moved = MergeMoved {
         involvements: ids_of(&mut tx, "involvements", gone.id).await?,
         parents_carers: ids_of(&mut tx, "parents_carers", gone.id).await?,
@@ -168,12 +183,16 @@ struct MergeRow {
     survivor_child_id: i64,
     retired_child_id: i64,
     moved: String,
+    local_authority: String,
 }
 
-/// Splits a merge back into the two records exactly as they were, with its audit entry.
+/// Splits a merge back into the two records exactly as they were, with its audit entry. With
+/// `within`, only a merge whose surviving record is a child of that authority.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn unmerge_children(
     pool: &sqlx::Pool<Db>,
     _permit: &contactpoint_domain::Permit,
+    within: Option<&contactpoint_domain::LocalAuthorityCode>,
     merge_id: i64,
     by_user_id: Option<i64>,
     at: chrono::DateTime<chrono::Utc>,
@@ -181,11 +200,14 @@ pub(crate) async fn unmerge_children(
 ) -> Result<(), crate::StorageError> {
     let mut tx = begin_read_then_write(pool).await?;
     let merge: Option<MergeRow> = sqlx::query_as(
-        "SELECT survivor_child_id, retired_child_id, moved FROM child_merges WHERE id = $1 AND unmerged_at IS NULL",
+        "SELECT m.survivor_child_id, m.retired_child_id, m.moved, c.local_authority \
+         FROM child_merges m JOIN children c ON c.id = m.survivor_child_id \
+         WHERE m.id = $1 AND m.unmerged_at IS NULL",
     )
     .bind(merge_id)
     .fetch_optional(&mut **tx)
     .await?;
+    let merge = merge.filter(|m| within.is_none_or(|la| la.as_str() == m.local_authority));
     let merge = merge.ok_or(crate::StorageError::NotFound { what: "merge not yet undone" })?;
     let survivor_merged: Option<i64> = sqlx::query_scalar("SELECT merged_into FROM children WHERE id = $1")
         .bind(merge.survivor_child_id)
@@ -266,4 +288,83 @@ pub(crate) async fn current_contactpoint_id(
         }
     }
     contactpoint_domain::ContactPointId::parse(&current).map_err(crate::StorageError::corrupt("children"))
+}
+
+#[derive(sqlx::FromRow)]
+struct MergeListRow {
+    id: i64,
+    survivor: String,
+    survivor_given_name: String,
+    survivor_family_name: String,
+    retired: String,
+    retired_given_name: String,
+    retired_family_name: String,
+    merged_at: chrono::DateTime<chrono::Utc>,
+    merged_by_user_id: Option<i64>,
+    unmerged_at: Option<chrono::DateTime<chrono::Utc>>,
+    unmerged_by_user_id: Option<i64>,
+}
+
+/// The latest 200 merges whose surviving record is a child of `within` (all, for `None`),
+/// newest first, read with the audit entry of the look.
+pub(crate) async fn child_merges(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    within: Option<&contactpoint_domain::LocalAuthorityCode>,
+    audit: &contactpoint_domain::AuditEvent,
+) -> Result<Vec<crate::MergeRecord>, crate::StorageError> {
+    use contactpoint_domain::ContactPointId;
+    let mut query = sqlx::QueryBuilder::<Db>::new(
+        "SELECT m.id, s.contactpoint_id AS survivor, s.given_name AS survivor_given_name, \
+         s.family_name AS survivor_family_name, r.contactpoint_id AS retired, \
+         r.given_name AS retired_given_name, r.family_name AS retired_family_name, m.merged_at, \
+         m.merged_by_user_id, m.unmerged_at, m.unmerged_by_user_id \
+         FROM child_merges m JOIN children s ON s.id = m.survivor_child_id \
+         JOIN children r ON r.id = m.retired_child_id WHERE 1 = 1",
+    );
+    if let Some(la) = within {
+        query.push(" AND s.local_authority = ").push_bind(la.as_str());
+    }
+    query.push(" ORDER BY m.merged_at DESC, m.id DESC LIMIT 200");
+    let mut tx = begin_read_then_write(pool).await?;
+    let rows: Vec<MergeListRow> = query.build_query_as().fetch_all(&mut **tx).await?;
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    let corrupt = |e| crate::StorageError::corrupt("children")(e);
+    rows.into_iter()
+        .map(|row| {
+            Ok(crate::MergeRecord {
+                id: row.id,
+                survivor: ContactPointId::parse(&row.survivor).map_err(&corrupt)?,
+                survivor_name: format!("{} {}", row.survivor_given_name, row.survivor_family_name),
+                retired: ContactPointId::parse(&row.retired).map_err(&corrupt)?,
+                retired_name: format!("{} {}", row.retired_given_name, row.retired_family_name),
+                merged_at: row.merged_at,
+                merged_by_user_id: row.merged_by_user_id,
+                unmerged_at: row.unmerged_at,
+                unmerged_by_user_id: row.unmerged_by_user_id,
+            })
+        })
+        .collect()
+}
+
+/// Two or more records side by side, as a merge compares them: each must be a child of
+/// `within` (when given) not merged away; read with the audit entry of the look.
+pub(crate) async fn children_to_compare(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    within: Option<&contactpoint_domain::LocalAuthorityCode>,
+    ids: &[(&str, &contactpoint_domain::ContactPointId)],
+    audit: &contactpoint_domain::AuditEvent,
+) -> Result<Vec<crate::supply::LinkCandidate>, crate::StorageError> {
+    let mut tx = begin_read_then_write(pool).await?;
+    let mut children = Vec::with_capacity(ids.len());
+    for (field, id) in ids {
+        let party = merge_party(&mut tx, within, id, field).await?;
+        let mut found = link_candidates_by_id(&mut tx, &[party.id]).await?;
+        children.push(found.pop().ok_or(crate::StorageError::NotFound { what: "child" })?);
+    }
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(children)
 }

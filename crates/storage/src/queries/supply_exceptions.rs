@@ -58,28 +58,40 @@ fn supply_exception_from_row(
     })
 }
 
-/// The exceptions of one local authority (or of all, for `None`), oldest first; only those
-/// waiting unless `include_resolved`.
+/// The exceptions in `queue`, oldest first, at most 500; only those waiting unless
+/// `include_resolved`. The look is recorded with `audit` in the same transaction.
 pub(crate) async fn supply_exceptions(
     pool: &sqlx::Pool<Db>,
     _permit: &contactpoint_domain::Permit,
-    local_authority: Option<&contactpoint_domain::LocalAuthorityCode>,
+    queue: crate::ExceptionQueue<'_>,
     include_resolved: bool,
+    audit: &contactpoint_domain::AuditEvent,
 ) -> Result<Vec<crate::supply::SupplyExceptionRecord>, crate::StorageError> {
     let mut query = sqlx::QueryBuilder::<Db>::new(format!("SELECT {SUPPLY_EXCEPTION_COLUMNS} WHERE 1 = 1"));
-    if let Some(la) = local_authority {
-        query.push(" AND e.local_authority = ").push_bind(la.as_str());
+    match queue {
+        crate::ExceptionQueue::Authority(la) => {
+            query.push(" AND e.local_authority = ").push_bind(la.as_str());
+        }
+        crate::ExceptionQueue::Unplaced => {
+            query.push(" AND e.local_authority IS NULL");
+        }
+        crate::ExceptionQueue::Every => {}
     }
     if !include_resolved {
         query.push(" AND e.resolved_at IS NULL");
     }
     query.push(" ORDER BY e.raised_at, e.id LIMIT 500");
-    let rows: Vec<SupplyExceptionRow> = query.build_query_as().fetch_all(pool).await?;
-    rows.into_iter().map(supply_exception_from_row).collect()
+    let mut tx = begin_read_then_write(pool).await?;
+    let rows: Vec<SupplyExceptionRow> = query.build_query_as().fetch_all(&mut **tx).await?;
+    let exceptions = rows.into_iter().map(supply_exception_from_row).collect::<Result<Vec<_>, _>>()?;
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(exceptions)
 }
 
 async fn read_supply_exception(
     tx: &mut sqlx::Transaction<'_, Db>,
+    queue: crate::ExceptionQueue<'_>,
     id: i64,
 ) -> Result<crate::supply::SupplyExceptionRecord, crate::StorageError> {
     let row: Option<SupplyExceptionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -89,6 +101,9 @@ async fn read_supply_exception(
     .fetch_optional(&mut **tx)
     .await?;
     let mut exception = supply_exception_from_row(row.ok_or(crate::StorageError::NotFound { what: "exception" })?)?;
+    if !queue.reaches(exception.local_authority.as_ref()) {
+        return Err(crate::StorageError::NotFound { what: "exception" });
+    }
     let scored: Vec<(i64, f64)> = sqlx::query_as(
         "SELECT child_id, probability FROM supply_exception_candidates WHERE exception_id = $1 ORDER BY probability DESC, child_id",
     )
@@ -105,26 +120,29 @@ async fn read_supply_exception(
     Ok(exception)
 }
 
-/// One exception with its candidate children, read together with the audit entry of the
-/// look (`audit_for` makes it from the exception).
+/// One exception of `queue` with its candidate children, read together with the audit entry
+/// of the look (`audit_for` makes it from the exception).
 pub(crate) async fn supply_exception(
     pool: &sqlx::Pool<Db>,
     _permit: &contactpoint_domain::Permit,
+    queue: crate::ExceptionQueue<'_>,
     id: i64,
     audit_for: &(dyn Fn(&crate::supply::SupplyExceptionRecord) -> contactpoint_domain::AuditEvent + Sync),
 ) -> Result<crate::supply::SupplyExceptionRecord, crate::StorageError> {
     let mut tx = begin_read_then_write(pool).await?;
-    let exception = read_supply_exception(&mut tx, id).await?;
+    let exception = read_supply_exception(&mut tx, queue, id).await?;
     append_audit(&mut tx, &audit_for(&exception)).await?;
     tx.commit().await?;
     Ok(exception)
 }
 
-/// Resolves a waiting exception as the team decided, with its audit entry, in one
-/// transaction; NotFound when it does not exist or was resolved already.
+/// Resolves a waiting exception of `queue` as the team decided, with its audit entry, in one
+/// transaction; NotFound when it is not in the queue or was resolved already.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn resolve_supply_exception(
     pool: &sqlx::Pool<Db>,
     _permit: &contactpoint_domain::Permit,
+    queue: crate::ExceptionQueue<'_>,
     id: i64,
     resolution: &crate::supply::Resolution,
     by_user_id: Option<i64>,
@@ -133,13 +151,21 @@ pub(crate) async fn resolve_supply_exception(
 ) -> Result<contactpoint_domain::ContactPointId, crate::StorageError> {
     use crate::supply::{Resolution, SupplyStatus};
     let mut tx = begin_read_then_write(pool).await?;
-    let waiting: Option<(String, String)> = sqlx::query_as(
-        "SELECT source, source_record_id FROM supply_exceptions WHERE id = $1 AND resolved_at IS NULL",
+    let waiting: Option<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT source, source_record_id, local_authority FROM supply_exceptions WHERE id = $1 AND resolved_at IS NULL",
     )
     .bind(id)
     .fetch_optional(&mut **tx)
     .await?;
-    let (source, source_record_id) = waiting.ok_or(crate::StorageError::NotFound { what: "waiting exception" })?;
+    let not_found = crate::StorageError::NotFound { what: "waiting exception" };
+    let (source, source_record_id, local_authority) = waiting.ok_or(not_found)?;
+    let local_authority = local_authority
+        .map(|la| contactpoint_domain::LocalAuthorityCode::parse(&la))
+        .transpose()
+        .map_err(crate::StorageError::corrupt("supply_exceptions"))?;
+    if !queue.reaches(local_authority.as_ref()) {
+        return Err(crate::StorageError::NotFound { what: "waiting exception" });
+    }
     let (status, child_id) = match resolution {
         Resolution::Link { child_id, changes } => {
             apply_child_changes(&mut tx, *child_id, changes).await?;

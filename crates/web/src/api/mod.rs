@@ -5,7 +5,9 @@ pub mod admin;
 pub mod alerts;
 pub mod audit;
 pub mod children;
+pub mod data_management;
 pub mod sessions;
+pub mod supply;
 
 use utoipa::OpenApi;
 
@@ -13,7 +15,7 @@ use utoipa::OpenApi;
 #[openapi(
     info(
         title = "ContactPoint API",
-        description = "For accredited case-management systems acting for a signed-in practitioner, and for administration. Every call is audited as the user, through the system. Errors are JSON: {\"error\": {\"code\", \"message\"}}.",
+        description = "For accredited case-management systems acting for a signed-in practitioner, for administration, and for accredited suppliers' systems sending their records. Every call is audited as the user, through the system. Errors are JSON: {\"error\": {\"code\", \"message\"}}.",
         version = "0.1.0"
     ),
     paths(
@@ -35,6 +37,15 @@ use utoipa::OpenApi;
         audit::child_history,
         alerts::acknowledge,
         children::view,
+        data_management::list_exceptions,
+        data_management::get_exception,
+        data_management::resolve_exception,
+        data_management::list_merges,
+        data_management::compare,
+        data_management::merge,
+        data_management::unmerge,
+        supply::supply_children,
+        supply::supply_involvements,
     ),
     components(schemas(
         crate::error::ErrorEnvelope,
@@ -53,6 +64,20 @@ use utoipa::OpenApi;
         admin::ClientRegistered,
         audit::AuditEntry,
         children::ViewRequest,
+        data_management::ComparedChild,
+        data_management::ExceptionCandidate,
+        data_management::FieldComparison,
+        data_management::ComparedValue,
+        data_management::SupplyException,
+        data_management::ResolveRequest,
+        data_management::Resolved,
+        data_management::Merge,
+        data_management::Comparison,
+        data_management::MergeRequest,
+        data_management::MergeCreated,
+        supply::RejectedRow,
+        supply::ChildrenSupplied,
+        supply::InvolvementsSupplied,
     )),
     modifiers(&Security)
 )]

@@ -37,6 +37,25 @@ pub async fn show(user: PageUser) -> Result<Html<String>, PageError> {
     } else {
         ""
     };
+    let data = if authorize(
+        &user.0.actor(),
+        Action::ResolveSupplyExceptions,
+        &Target::LocalAuthority(u.organisation.local_authority.clone()),
+    )
+    .is_ok()
+    {
+        r#"<h2>Data management</h2><ul><li><a href="/admin/exceptions">Supplied records waiting for a decision</a></li><li><a href="/admin/merges">Merge two records of one child</a></li></ul>"#
+    } else if authorize(
+        &user.0.actor(),
+        Action::ResolveSupplyExceptions,
+        &Target::NoLocalAuthority,
+    )
+    .is_ok()
+    {
+        r#"<h2>Data management</h2><ul><li><a href="/admin/exceptions">Supplied records no authority could be found for</a></li></ul>"#
+    } else {
+        ""
+    };
     let idle = crate::session::IDLE_MINUTES;
     let body = format!(
         r#"<h1>Your account</h1>
@@ -50,6 +69,7 @@ pub async fn show(user: PageUser) -> Result<Html<String>, PageError> {
 </table>
 <p class="notice">You are signed out after {idle} minutes without activity, and after 12 hours in any case.</p>
 {admin}
+{data}
 {audit}
 <h2>Password and PIN</h2>
 <p><a href="/account/password">Change your password or PIN</a></p>

@@ -285,10 +285,17 @@ pub async fn view(
         }
         Err(_) => String::new(),
     };
+    let merged = match contactpoint_domain::ContactPointId::parse(&id) {
+        Ok(asked) if asked != record.contactpoint_id => format!(
+            r#"<p class="notice" role="note">ContactPoint ID {} was merged into this record: it is the same child.</p>"#,
+            escape(&asked.as_digits())
+        ),
+        _ => String::new(),
+    };
     Ok(shown(
         &user,
         &format!("{} {}", record.given_name, record.family_name),
-        &format!("{}{history}", render_record(&record)),
+        &format!("{merged}{}{history}", render_record(&record)),
     ))
 }
 

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod alerts;
 pub mod audit;
 pub mod children;
+pub mod data_management;
 pub mod sign_in;
 
 use crate::error::PageError;

@@ -1,0 +1,25 @@
+//! Suppliers' system accounts, as storage keeps them.
+
+use contactpoint_domain::SourceCode;
+
+/// A supplier's system account, looked up by its client ID to check its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupplierAccountRecord {
+    pub id: i64,
+    pub source: SourceCode,
+    pub name: String,
+    pub client_id: String,
+    pub secret_digest: String,
+    pub authoritative: bool,
+    pub revoked: bool,
+}
+
+/// What registering an account stores.
+#[derive(Debug, Clone)]
+pub struct NewSupplierAccount {
+    pub source: SourceCode,
+    pub name: String,
+    pub client_id: String,
+    pub secret_digest: String,
+    pub authoritative: bool,
+}

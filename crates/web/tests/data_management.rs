@@ -1,0 +1,717 @@
+//! The local team's data management through the real router: the exceptions queue (each
+//! waiting record beside its candidates, resolved by linking or creating), merging and
+//! unmerging, who may reach them, and the audit entries each leaves.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::*;
+use contactpoint_domain::{Duty, Permit, Role, SourceCode, SystemTask};
+use contactpoint_intake::{import_reader, ImportSettings};
+use contactpoint_storage::supply::SupplyStatus;
+use contactpoint_supply::Format;
+use contactpoint_test_support::{execute_sql, test_now};
+use serde_json::json;
+
+const BIRTHS: &str = "\
+source_record_id,given_name,middle_names,family_name,date_of_birth,gender,address_line1,town,postcode
+GRO-1,Amelia,Rose,Smith-Adeyemi,2014-06-30,F,14 Castle Road,Bedford,MK40 3PD
+GRO-2,Tobias,,Whitfield,2015-06-03,M,3 Mill Lane,Bedford,MK41 7HT
+GRO-3,Oliver,,Brennan,2016-02-11,M,8 High Street,Bedford,MK40 1AB
+";
+
+/// A local system's records: Tobias with his birth date's day and month swapped (waits,
+/// beside Tobias), a child nobody has supplied before (waits, no candidate), and one from a
+/// postcode no authority is known for (waits in the national queue).
+const LOCAL: &str = "\
+source_record_id,given_name,family_name,date_of_birth,postcode
+YS-5,Keziah,Ashworth-Mbeki,2012-01-19,MK40 2AA
+YS-6,Tobias,Whitfield,2015-03-06,MK42 9QT
+YS-7,Ifeoma,Castellano,2013-05-17,SW1A 1AA
+";
+
+async fn supply(app: &TestApp, source: &str, authoritative: bool, csv: &str) {
+    let settings = ImportSettings::system(SourceCode::parse(source).unwrap(), authoritative);
+    import_reader(
+        &app.db.store,
+        &Permit::system_bypass(SystemTask::TestFixture),
+        &settings,
+        "test.csv",
+        csv.as_bytes(),
+        Format::Csv,
+        test_now(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+}
+
+/// Bedford's postcode districts, the births, then the local system's file.
+async fn three_waiting(app: &TestApp) {
+    execute_sql(
+        &app.db.store,
+        "INSERT INTO postcode_districts (district, local_authority) VALUES \
+         ('MK40', 'E06000055'), ('MK41', 'E06000055'), ('MK42', 'E06000055')",
+    )
+    .await
+    .unwrap();
+    supply(app, "birth_registration", true, BIRTHS).await;
+    supply(app, "local_systems", false, LOCAL).await;
+    app.audit_since_last_look().await;
+}
+
+async fn contactpoint_id_of(app: &TestApp, source: &str, record: &str) -> String {
+    let links = app
+        .db
+        .store
+        .supply_links(
+            &Permit::system_bypass(SystemTask::TestFixture),
+            &SourceCode::parse(source).unwrap(),
+            None,
+            100,
+        )
+        .await
+        .unwrap();
+    let link = links
+        .iter()
+        .find(|l| l.source_record_id == record)
+        .unwrap_or_else(|| panic!("{record} is listed"));
+    link.contactpoint_id
+        .as_ref()
+        .map(|id| id.as_digits())
+        .unwrap_or_default()
+}
+
+async fn status_of(app: &TestApp, source: &str, record: &str) -> SupplyStatus {
+    app.db
+        .store
+        .supply_links(
+            &Permit::system_bypass(SystemTask::TestFixture),
+            &SourceCode::parse(source).unwrap(),
+            None,
+            100,
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|l| l.source_record_id == record)
+        .map(|l| l.status)
+        .unwrap()
+}
+
+async fn data_manager(app: &TestApp, username: &str, organisation: usize) -> TestUser {
+    app.user_with(
+        username,
+        Role::LocalTeam,
+        &[Duty::DataManagement],
+        organisation,
+        true,
+        |_| {},
+    )
+    .await
+}
+
+fn waiting_id(list: &serde_json::Value, record: &str) -> i64 {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["source_record_id"] == record)
+        .unwrap_or_else(|| panic!("{record} waits: {list}"))["id"]
+        .as_i64()
+        .unwrap()
+}
+
+on_both_backends!(
+    the_team_sees_a_waiting_record_beside_its_candidates_and_links_it_to_the_right_child,
+    demo_mode(),
+    |app| {
+        three_waiting(app).await;
+        let team = data_manager(app, "data.manager", 1).await;
+        let token = app.api_sign_in(&team).await;
+        app.audit_since_last_look().await;
+
+        let list = app
+            .api("GET", "/api/supply-exceptions", Some(&token), None)
+            .await;
+        assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+        let records: Vec<String> = list
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["source_record_id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            records,
+            ["YS-5", "YS-6"],
+            "Bedford's queue holds Bedford's records only"
+        );
+
+        let id = waiting_id(&list.json(), "YS-6");
+        let one = app
+            .api(
+                "GET",
+                &format!("/api/supply-exceptions/{id}"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(one.status, StatusCode::OK, "{}", one.body);
+        let shown = one.json();
+        let tobias = contactpoint_id_of(app, "birth_registration", "GRO-2").await;
+        assert_eq!(shown["candidates"][0]["child"]["contactpoint_id"], tobias);
+        let score = shown["candidates"][0]["score"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&score), "{score}");
+        let agreement = |field: &str| {
+            shown["comparison"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["field"] == field)
+                .map(|f| f["candidates"][0]["agreement"].as_str().unwrap().to_owned())
+                .unwrap()
+        };
+        assert_eq!(agreement("given_name"), "agrees");
+        assert_eq!(agreement("family_name"), "agrees");
+        assert_eq!(agreement("date_of_birth"), "differs");
+        assert_eq!(agreement("postcode"), "differs");
+
+        let resolved = app
+            .api(
+                "POST",
+                &format!("/api/supply-exceptions/{id}/resolve"),
+                Some(&token),
+                Some(json!({"decision": "link", "contactpoint_id": tobias})),
+            )
+            .await;
+        assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+        assert_eq!(resolved.json()["contactpoint_id"], tobias);
+        assert_eq!(
+            status_of(app, "local_systems", "YS-6").await,
+            SupplyStatus::Linked
+        );
+        assert_eq!(
+            contactpoint_id_of(app, "local_systems", "YS-6").await,
+            tobias
+        );
+
+        let again = app
+            .api(
+                "POST",
+                &format!("/api/supply-exceptions/{id}/resolve"),
+                Some(&token),
+                Some(json!({"decision": "create"})),
+            )
+            .await;
+        assert_eq!(
+            again.status,
+            StatusCode::NOT_FOUND,
+            "a decided exception is decided once"
+        );
+
+        let actions: Vec<String> = app.audited().await.into_iter().map(|(a, _)| a).collect();
+        assert_eq!(
+            actions,
+            [
+                "supply_exceptions_read",
+                "supply_exception_read",
+                "supply_exception_read",
+                "supply_exception_resolved",
+                "supply_exception_read",
+            ],
+            "each look and the decision are on the trail; the refused second decision only looked"
+        );
+    }
+);
+
+on_both_backends!(
+    a_decision_names_the_field_that_cannot_be_applied,
+    demo_mode(),
+    |app| {
+        three_waiting(app).await;
+        let team = data_manager(app, "data.fields", 1).await;
+        let token = app.api_sign_in(&team).await;
+        let list = app
+            .api("GET", "/api/supply-exceptions", Some(&token), None)
+            .await;
+        let id = waiting_id(&list.json(), "YS-6");
+        let amelia = contactpoint_id_of(app, "birth_registration", "GRO-1").await;
+        for (body, field) in [
+            (json!({"decision": "maybe"}), "decision"),
+            (json!({"decision": "link"}), "contactpoint_id"),
+            (
+                json!({"decision": "link", "contactpoint_id": "12"}),
+                "contactpoint_id",
+            ),
+            (
+                json!({"decision": "link", "contactpoint_id": amelia}),
+                "contactpoint_id",
+            ),
+        ] {
+            let reply = app
+                .api(
+                    "POST",
+                    &format!("/api/supply-exceptions/{id}/resolve"),
+                    Some(&token),
+                    Some(body.clone()),
+                )
+                .await;
+            assert_eq!(
+                reply.status,
+                StatusCode::BAD_REQUEST,
+                "{body}: {}",
+                reply.body
+            );
+            assert!(
+                reply.json()["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(field),
+                "{body}: {}",
+                reply.body
+            );
+        }
+        assert_eq!(
+            status_of(app, "local_systems", "YS-6").await,
+            SupplyStatus::Exception,
+            "nothing was applied"
+        );
+    }
+);
+
+on_both_backends!(
+    on_the_pages_the_team_compares_a_record_field_by_field_and_creates_a_child_from_it,
+    demo_mode(),
+    |app| {
+        three_waiting(app).await;
+        let team = data_manager(app, "page.manager", 1).await;
+        let cookie = app.web_sign_in(&team).await;
+        let queue = app.get("/admin/exceptions", Some(&cookie)).await;
+        assert_eq!(queue.status, StatusCode::OK, "{}", queue.body);
+        assert!(queue.body.contains("2 waiting."), "{}", queue.body);
+        assert!(queue.body.contains("Keziah Ashworth-Mbeki"));
+        assert!(
+            !queue.body.contains("Castellano"),
+            "another queue's record is not shown"
+        );
+
+        app.next_step();
+        let token = app.api_sign_in(&team).await;
+        let list = app
+            .api("GET", "/api/supply-exceptions", Some(&token), None)
+            .await;
+        let keziah = waiting_id(&list.json(), "YS-5");
+        let tobias = waiting_id(&list.json(), "YS-6");
+        let page = app
+            .get(&format!("/admin/exceptions/{tobias}"), Some(&cookie))
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(
+            page.body.contains("(agrees)") && page.body.contains("(differs)"),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains("create a new child"));
+
+        let csrf = page.hidden("csrf").unwrap();
+        let created = app
+            .post_form(
+                &format!("/admin/exceptions/{keziah}/resolve"),
+                &format!("cp_session={cookie}"),
+                &[("csrf", &csrf), ("decision", "create")],
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+        assert_eq!(
+            status_of(app, "local_systems", "YS-5").await,
+            SupplyStatus::Created
+        );
+        let child = contactpoint_id_of(app, "local_systems", "YS-5").await;
+        let record = app
+            .db
+            .store
+            .child_record(
+                &Permit::system_bypass(SystemTask::TestFixture),
+                &contactpoint_domain::ContactPointId::parse(&child).unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(record.family_name.as_str(), "Ashworth-Mbeki");
+        assert_eq!(record.local_authority.as_str(), HOME_LA);
+
+        let forged = app
+            .post_form(
+                &format!("/admin/exceptions/{tobias}/resolve"),
+                &format!("cp_session={cookie}"),
+                &[("csrf", "not-the-token"), ("decision", "create")],
+            )
+            .await;
+        assert_eq!(forged.status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            status_of(app, "local_systems", "YS-6").await,
+            SupplyStatus::Exception
+        );
+        let after = app.get("/admin/exceptions", Some(&cookie)).await;
+        assert!(after.body.contains("1 waiting."), "{}", after.body);
+    }
+);
+
+on_both_backends!(
+    only_a_data_manager_of_the_records_authority_reaches_its_queue,
+    demo_mode(),
+    |app| {
+        three_waiting(app).await;
+        let home = data_manager(app, "home.manager", 1).await;
+        let home_token = app.api_sign_in(&home).await;
+        let list = app
+            .api("GET", "/api/supply-exceptions", Some(&home_token), None)
+            .await;
+        let id = waiting_id(&list.json(), "YS-6");
+
+        let elsewhere = data_manager(app, "barking.manager", 2).await;
+        let token = app.api_sign_in(&elsewhere).await;
+        let theirs = app
+            .api("GET", "/api/supply-exceptions", Some(&token), None)
+            .await;
+        assert_eq!(theirs.status, StatusCode::OK);
+        assert_eq!(
+            theirs.json(),
+            json!([]),
+            "another authority's queue is empty"
+        );
+        let one = app
+            .api(
+                "GET",
+                &format!("/api/supply-exceptions/{id}"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(one.status, StatusCode::NOT_FOUND);
+        let decide = app
+            .api(
+                "POST",
+                &format!("/api/supply-exceptions/{id}/resolve"),
+                Some(&token),
+                Some(json!({"decision": "create"})),
+            )
+            .await;
+        assert_eq!(decide.status, StatusCode::NOT_FOUND);
+
+        let administrator = app
+            .user_with(
+                "users.only",
+                Role::LocalTeam,
+                &[Duty::UserAdministration],
+                1,
+                true,
+                |_| {},
+            )
+            .await;
+        let practitioner = app.user("a.practitioner", Role::Practitioner, &[], 0).await;
+        for user in [&administrator, &practitioner] {
+            let token = app.api_sign_in(user).await;
+            for (method, path, body) in [
+                ("GET", "/api/supply-exceptions".to_owned(), None),
+                ("GET", format!("/api/supply-exceptions/{id}"), None),
+                (
+                    "POST",
+                    format!("/api/supply-exceptions/{id}/resolve"),
+                    Some(json!({"decision": "create"})),
+                ),
+                ("GET", "/api/merges".to_owned(), None),
+            ] {
+                let reply = app.api(method, &path, Some(&token), body).await;
+                assert_eq!(
+                    reply.status,
+                    StatusCode::FORBIDDEN,
+                    "{} {method} {path}",
+                    user.username
+                );
+            }
+        }
+        assert_eq!(
+            status_of(app, "local_systems", "YS-6").await,
+            SupplyStatus::Exception
+        );
+    }
+);
+
+on_both_backends!(
+    a_record_no_authority_is_found_for_waits_for_the_national_administrators,
+    demo_mode(),
+    |app| {
+        three_waiting(app).await;
+        let national = app
+            .user_with(
+                "national.admin",
+                Role::NationalAdministrator,
+                &[],
+                1,
+                true,
+                |_| {},
+            )
+            .await;
+        let token = app.api_sign_in(&national).await;
+        let list = app
+            .api("GET", "/api/supply-exceptions", Some(&token), None)
+            .await;
+        assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+        let records: Vec<String> = list
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["source_record_id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(records, ["YS-7"]);
+        assert_eq!(list.json()[0]["local_authority"], serde_json::Value::Null);
+        let id = waiting_id(&list.json(), "YS-7");
+        let create = app
+            .api(
+                "POST",
+                &format!("/api/supply-exceptions/{id}/resolve"),
+                Some(&token),
+                Some(json!({"decision": "create"})),
+            )
+            .await;
+        assert_eq!(
+            create.status,
+            StatusCode::BAD_REQUEST,
+            "a child needs an authority: {}",
+            create.body
+        );
+        assert!(create.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("decision"));
+    }
+);
+
+/// Two records of Amelia, as two suppliers might have made them, each with a service.
+async fn two_records_of_one_child(app: &TestApp) -> (String, String) {
+    let (catalogue, ids) = load_sample_catalogue(app).await;
+    let first = contactpoint_test_support::sample_child(&catalogue, &ids, 1);
+    let mut second = contactpoint_test_support::sample_child(&catalogue, &ids, 2);
+    second.given_name = contactpoint_domain::GivenName::parse("Amy").unwrap();
+    load_children(app, &[first.clone(), second.clone()]).await;
+    app.audit_since_last_look().await;
+    (
+        first.contactpoint_id.as_digits(),
+        second.contactpoint_id.as_digits(),
+    )
+}
+
+on_both_backends!(
+    a_merge_needs_fresh_factors_leads_the_retired_id_to_the_survivor_and_can_be_undone,
+    demo_mode(),
+    |app| {
+        let (survivor, retired) = two_records_of_one_child(app).await;
+        let team = data_manager(app, "merge.manager", 1).await;
+        let token = app.api_sign_in(&team).await;
+        app.audit_since_last_look().await;
+        let compared = app
+            .api(
+                "GET",
+                &format!("/api/merges/compare?survivor={survivor}&retired={retired}"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(compared.status, StatusCode::OK, "{}", compared.body);
+        assert_eq!(compared.json()["retired"]["given_name"], "Amy");
+
+        app.next_step();
+        let wrong = app
+            .api("POST", "/api/merges", Some(&token), Some(json!({"survivor": survivor, "retired": retired, "pin": "000000", "otp": app.code(&team)})))
+            .await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.body);
+        app.next_step();
+        let merged = app
+            .api("POST", "/api/merges", Some(&token), Some(json!({"survivor": survivor, "retired": retired, "pin": team.pin, "otp": app.code(&team)})))
+            .await;
+        assert_eq!(merged.status, StatusCode::CREATED, "{}", merged.body);
+        let merge_id = merged.json()["id"].as_i64().unwrap();
+        let actions: Vec<String> = app.audited().await.into_iter().map(|(a, _)| a).collect();
+        assert_eq!(
+            actions,
+            [
+                "children_compared",
+                "fresh_authentication",
+                "children_merged"
+            ],
+            "the look, the wrong PIN and the merge are each recorded"
+        );
+
+        let practitioner = app.user("merge.viewer", Role::Practitioner, &[], 0).await;
+        let viewer = app.api_sign_in(&practitioner).await;
+        app.audit_since_last_look().await;
+        let shown = app
+            .api(
+                "POST",
+                &format!("/api/children/{retired}/view"),
+                Some(&viewer),
+                Some(json!({"reason": "coordinating_support"})),
+            )
+            .await;
+        assert_eq!(shown.status, StatusCode::OK, "{}", shown.body);
+        assert_eq!(
+            shown.json()["contactpoint_id"],
+            survivor,
+            "the retired ID leads to the survivor"
+        );
+        let viewed = app.audit_since_last_look().await;
+        let details: serde_json::Value = serde_json::from_str(&viewed[0].details).unwrap();
+        assert_eq!(viewed[0].action, "child_viewed");
+        assert_eq!(viewed[0].subject_id.as_deref(), Some(survivor.as_str()));
+        assert_eq!(
+            details["asked_for"], retired,
+            "the view records the ID asked for"
+        );
+
+        let listed = app.api("GET", "/api/merges", Some(&token), None).await;
+        assert_eq!(listed.json()[0]["id"], merge_id);
+        assert_eq!(listed.json()[0]["retired"], retired);
+        app.next_step();
+        let undone = app
+            .api(
+                "POST",
+                &format!("/api/merges/{merge_id}/unmerge"),
+                Some(&token),
+                Some(json!({"pin": team.pin, "otp": app.code(&team)})),
+            )
+            .await;
+        assert_eq!(undone.status, StatusCode::NO_CONTENT, "{}", undone.body);
+        let shown = app
+            .api(
+                "POST",
+                &format!("/api/children/{retired}/view"),
+                Some(&viewer),
+                Some(json!({"reason": "coordinating_support"})),
+            )
+            .await;
+        assert_eq!(
+            shown.json()["contactpoint_id"],
+            retired,
+            "after the unmerge the record is itself again"
+        );
+        assert_eq!(shown.json()["given_name"], "Amy");
+        app.next_step();
+        let twice = app
+            .api(
+                "POST",
+                &format!("/api/merges/{merge_id}/unmerge"),
+                Some(&token),
+                Some(json!({"pin": team.pin, "otp": app.code(&team)})),
+            )
+            .await;
+        assert_eq!(twice.status, StatusCode::NOT_FOUND);
+    }
+);
+
+on_both_backends!(
+    a_team_merges_only_its_own_authoritys_children,
+    demo_mode(),
+    |app| {
+        let (survivor, retired) = two_records_of_one_child(app).await;
+        let elsewhere = data_manager(app, "barking.merger", 2).await;
+        let token = app.api_sign_in(&elsewhere).await;
+        let compared = app
+            .api(
+                "GET",
+                &format!("/api/merges/compare?survivor={survivor}&retired={retired}"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(
+            compared.status,
+            StatusCode::BAD_REQUEST,
+            "{}",
+            compared.body
+        );
+        assert!(compared.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("survivor"));
+        app.next_step();
+        let merged = app
+            .api("POST", "/api/merges", Some(&token), Some(json!({"survivor": survivor, "retired": retired, "pin": elsewhere.pin, "otp": app.code(&elsewhere)})))
+            .await;
+        assert_eq!(merged.status, StatusCode::BAD_REQUEST, "{}", merged.body);
+        let same = app
+            .api(
+                "GET",
+                &format!("/api/merges/compare?survivor={survivor}&retired={survivor}"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(same.status, StatusCode::BAD_REQUEST);
+    }
+);
+
+on_both_backends!(
+    on_the_pages_the_team_compares_two_records_merges_them_and_undoes_it,
+    demo_mode(),
+    |app| {
+        let (survivor, retired) = two_records_of_one_child(app).await;
+        let team = data_manager(app, "merge.pages", 1).await;
+        let cookie = app.web_sign_in(&team).await;
+        let account = app.get("/account", Some(&cookie)).await;
+        assert!(
+            account.body.contains(r#"href="/admin/merges""#),
+            "the account page leads there"
+        );
+        let compare = app
+            .get(
+                &format!("/admin/merges/compare?survivor={survivor}&retired={retired}"),
+                Some(&cookie),
+            )
+            .await;
+        assert_eq!(compare.status, StatusCode::OK, "{}", compare.body);
+        assert!(compare.body.contains("Amy") && compare.body.contains("(differs)"));
+        let csrf = compare.hidden("csrf").unwrap();
+        app.next_step();
+        let merged = app
+            .post_form(
+                "/admin/merges",
+                &format!("cp_session={cookie}"),
+                &[
+                    ("csrf", &csrf),
+                    ("survivor", &survivor),
+                    ("retired", &retired),
+                    ("pin", &team.pin),
+                    ("otp", &app.code(&team)),
+                ],
+            )
+            .await;
+        assert_eq!(merged.status, StatusCode::SEE_OTHER, "{}", merged.body);
+        let list = app.get("/admin/merges", Some(&cookie)).await;
+        assert!(
+            list.body.contains(&retired) && list.body.contains("Undo the merge"),
+            "{}",
+            list.body
+        );
+        let merge_id = list
+            .body
+            .split("/admin/merges/")
+            .find_map(|s| s.split_once("/unmerge").map(|(id, _)| id.to_owned()))
+            .unwrap();
+        app.next_step();
+        let undone = app
+            .post_form(
+                &format!("/admin/merges/{merge_id}/unmerge"),
+                &format!("cp_session={cookie}"),
+                &[
+                    ("csrf", &csrf),
+                    ("pin", &team.pin),
+                    ("otp", &app.code(&team)),
+                ],
+            )
+            .await;
+        assert_eq!(undone.status, StatusCode::SEE_OTHER, "{}", undone.body);
+        let list = app.get("/admin/merges", Some(&cookie)).await;
+        assert!(list.body.contains("Undone"), "{}", list.body);
+    }
+);
