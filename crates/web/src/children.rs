@@ -10,7 +10,7 @@ use contactpoint_domain::{
     authorize, project, Action, AuditEvent, ContactPointId, FieldError, Outcome, ProjectedRecord,
     Target, ViewReason, Viewer,
 };
-use contactpoint_storage::{NewShieldAlert, StorageError};
+use contactpoint_storage::NewShieldAlert;
 
 /// The warning a user must accept before a shield override.
 pub const OVERRIDE_WARNING: &str = "Overriding shielding starts an immediate investigation. \
@@ -50,12 +50,6 @@ pub async fn view_child(
         }
         require_fresh(state, who, o.pin, o.otp, "shield_override").await?;
     }
-    // A record retired by a merge leads to the record it was merged into.
-    let id = match state.store.current_contactpoint_id(&asked).await {
-        Ok(current) => current,
-        Err(StorageError::NotFound { .. }) => asked,
-        Err(e) => return Err(e.into()),
-    };
     let user = &who.session.user;
     let viewer = Viewer {
         role: user.role,
@@ -81,7 +75,8 @@ pub async fn view_child(
         if let ViewReason::Other(text) = &reason {
             event = event.with("reason_text", text);
         }
-        if asked != id {
+        // A record retired by a merge opens the survivor: the entry keeps the ID asked for.
+        if record.contactpoint_id != asked {
             event = event.with("asked_for", asked.as_digits());
         }
         if shield_override.is_some() {
@@ -99,7 +94,7 @@ pub async fn view_child(
     });
     let record = state
         .store
-        .view_child(&permit, &id, &audit_for, alert.as_ref())
+        .view_child(&permit, &asked, &audit_for, alert.as_ref())
         .await?;
     let team = state
         .store

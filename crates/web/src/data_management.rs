@@ -13,7 +13,7 @@ use contactpoint_domain::{
 };
 use contactpoint_intake::{resolution, Decision, ResolveError};
 use contactpoint_storage::supply::{LinkCandidate, SupplyExceptionRecord};
-use contactpoint_storage::{ExceptionQueue, MergeRecord};
+use contactpoint_storage::{ExceptionQueue, MergeRecord, StorageError};
 
 /// The queue a user works: their authority's, or for national administrators the records
 /// no authority is responsible for.
@@ -75,19 +75,22 @@ pub async fn exception(
 
 impl From<ResolveError> for ServiceError {
     fn from(e: ResolveError) -> Self {
-        // A decided exception is no longer waiting: as if it were not in the queue.
-        if e == ResolveError::AlreadyResolved {
-            return ServiceError::Storage(contactpoint_storage::StorageError::NotFound {
-                what: "waiting exception",
-            });
-        }
-        let text = e.to_string();
-        let (field, expected) = text.split_once(": ").unwrap_or(("decision", &text));
-        let field = match field {
-            "child" => "contactpoint_id",
-            "decision" => "decision",
-            _ => "record",
+        let field = match e {
+            // A decided exception is no longer waiting: as if it were not in the queue.
+            ResolveError::AlreadyResolved => {
+                return ServiceError::Storage(StorageError::NotFound {
+                    what: "waiting exception",
+                })
+            }
+            ResolveError::NotACandidate => "contactpoint_id",
+            ResolveError::CannotCreate => "decision",
+            ResolveError::Unreadable(_) => "record",
         };
+        // The message reads "field: what would do"; the envelope names the field itself.
+        let text = e.to_string();
+        let expected = text
+            .split_once(": ")
+            .map_or(text.as_str(), |(_, rest)| rest);
         ServiceError::Invalid(FieldError::new(field, expected))
     }
 }
@@ -175,6 +178,9 @@ pub async fn compare(
     let permit = merge_permit(who)?;
     let survivor = ContactPointId::parse_field("survivor", survivor)?;
     let retired = ContactPointId::parse_field("retired", retired)?;
+    if survivor == retired {
+        return Err(FieldError::new("retired", "a different child from the one that stays").into());
+    }
     let audit = event(state, who, "children_compared")
         .with("survivor", survivor.as_digits())
         .with("retired", retired.as_digits());
@@ -188,11 +194,9 @@ pub async fn compare(
             &audit,
         )
         .await?;
-    let gone = both.pop();
-    let keep = both.pop();
-    match (keep, gone) {
-        (Some(keep), Some(gone)) => Ok((keep, gone)),
-        _ => Err(FieldError::new("retired", "a different child from the one that stays").into()),
+    match (both.pop(), both.pop()) {
+        (Some(gone), Some(keep)) => Ok((keep, gone)),
+        _ => Err(StorageError::NotFound { what: "child" }.into()),
     }
 }
 

@@ -248,6 +248,20 @@ impl FromRequestParts<AppState> for ApiUser {
 }
 
 /// Compares a submitted CSRF token with the expected one in constant time.
+/// The client ID and secret of an HTTP Basic `Authorization` header, if it holds one.
+pub(crate) fn basic_credential(headers: &axum::http::HeaderMap) -> Option<(String, String)> {
+    let encoded = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Basic ")?;
+    let decoded = data_encoding::BASE64
+        .decode(encoded.trim().as_bytes())
+        .ok()?;
+    let (id, secret) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
+    Some((id.to_owned(), secret.to_owned()))
+}
+
 pub fn csrf_matches(expected: &str, submitted: &str) -> bool {
     use subtle::ConstantTimeEq;
     !expected.is_empty() && expected.as_bytes().ct_eq(submitted.as_bytes()).into()

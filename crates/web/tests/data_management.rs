@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use common::*;
 use contactpoint_domain::{Duty, Permit, Role, SourceCode, SystemTask};
 use contactpoint_intake::{import_reader, ImportSettings};
-use contactpoint_storage::supply::SupplyStatus;
+use contactpoint_storage::supply::{SupplyLink, SupplyStatus};
 use contactpoint_supply::Format;
 use contactpoint_test_support::{execute_sql, test_now};
 use serde_json::json;
@@ -60,29 +60,8 @@ async fn three_waiting(app: &TestApp) {
     app.audit_since_last_look().await;
 }
 
-async fn contactpoint_id_of(app: &TestApp, source: &str, record: &str) -> String {
-    let links = app
-        .db
-        .store
-        .supply_links(
-            &Permit::system_bypass(SystemTask::TestFixture),
-            &SourceCode::parse(source).unwrap(),
-            None,
-            100,
-        )
-        .await
-        .unwrap();
-    let link = links
-        .iter()
-        .find(|l| l.source_record_id == record)
-        .unwrap_or_else(|| panic!("{record} is listed"));
-    link.contactpoint_id
-        .as_ref()
-        .map(|id| id.as_digits())
-        .unwrap_or_default()
-}
-
-async fn status_of(app: &TestApp, source: &str, record: &str) -> SupplyStatus {
+/// What became of a supplied record, as `supply links` reports it.
+async fn link_of(app: &TestApp, source: &str, record: &str) -> SupplyLink {
     app.db
         .store
         .supply_links(
@@ -95,8 +74,19 @@ async fn status_of(app: &TestApp, source: &str, record: &str) -> SupplyStatus {
         .unwrap()
         .into_iter()
         .find(|l| l.source_record_id == record)
-        .map(|l| l.status)
-        .unwrap()
+        .unwrap_or_else(|| panic!("{record} is listed"))
+}
+
+async fn contactpoint_id_of(app: &TestApp, source: &str, record: &str) -> String {
+    link_of(app, source, record)
+        .await
+        .contactpoint_id
+        .map(|id| id.as_digits())
+        .unwrap_or_default()
+}
+
+async fn status_of(app: &TestApp, source: &str, record: &str) -> SupplyStatus {
+    link_of(app, source, record).await.status
 }
 
 async fn data_manager(app: &TestApp, username: &str, organisation: usize) -> TestUser {
@@ -520,6 +510,19 @@ on_both_backends!(
             .await;
         assert_eq!(compared.status, StatusCode::OK, "{}", compared.body);
         assert_eq!(compared.json()["retired"]["given_name"], "Amy");
+        let itself = app
+            .api(
+                "GET",
+                &format!("/api/merges/compare?survivor={survivor}&retired={survivor}"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(itself.status, StatusCode::BAD_REQUEST, "{}", itself.body);
+        assert!(itself.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("retired"));
 
         app.next_step();
         let wrong = app

@@ -293,6 +293,36 @@ async fn read_child(
     crate::rows::assemble_child(child, former, addresses, parents, involvements)
 }
 
+/// The record a view of `id` opens, in one query for a record never merged: a record retired by
+/// a merge leads to the one it was merged into; an archived record is not opened by a view
+/// (only by the archive's own readers), nor is an unknown one.
+async fn openable_contactpoint_id(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    id: &contactpoint_domain::ContactPointId,
+) -> Result<contactpoint_domain::ContactPointId, crate::StorageError> {
+    let not_found = || crate::StorageError::NotFound { what: "child" };
+    let mut current = *id;
+    // A chain of merges is followed to its end (bounded, in case of a cycle written by hand).
+    for _ in 0..16 {
+        let row: Option<(bool, Option<String>)> = sqlx::query_as(
+            "SELECT c.archived_on IS NOT NULL, s.contactpoint_id FROM children c \
+             LEFT JOIN children s ON s.id = c.merged_into WHERE c.contactpoint_id = $1",
+        )
+        .bind(current.as_digits())
+        .fetch_optional(&mut **tx)
+        .await?;
+        match row {
+            None | Some((true, None)) => return Err(not_found()),
+            Some((false, None)) => return Ok(current),
+            Some((_, Some(survivor))) => {
+                current = contactpoint_domain::ContactPointId::parse(&survivor)
+                    .map_err(crate::StorageError::corrupt("children"))?;
+            }
+        }
+    }
+    Err(not_found())
+}
+
 /// Reads a child's whole record and appends the audit entry `audit_for` makes from it, in one
 /// transaction: nothing is returned unless the view is on the trail.
 pub(crate) async fn view_child(
@@ -303,15 +333,7 @@ pub(crate) async fn view_child(
     override_alert: Option<&crate::NewShieldAlert>,
 ) -> Result<contactpoint_domain::ChildRecord, crate::StorageError> {
     let mut tx = begin_read_then_write(pool).await?;
-    // An archived record is not opened by a view (only by the archive's own readers).
-    let archived: Option<bool> =
-        sqlx::query_scalar("SELECT archived_on IS NOT NULL FROM children WHERE contactpoint_id = $1")
-            .bind(id.as_digits())
-            .fetch_optional(&mut **tx)
-            .await?;
-    if archived != Some(false) {
-        return Err(crate::StorageError::NotFound { what: "child" });
-    }
+    let id = &openable_contactpoint_id(&mut tx, id).await?;
     let record = read_child(&mut tx, id).await?;
     append_audit(&mut tx, &audit_for(&record)).await?;
     if let Some(alert) = override_alert.filter(|_| record.shielded) {

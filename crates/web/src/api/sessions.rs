@@ -7,7 +7,7 @@ use crate::session::ApiUser;
 use crate::signin::{sign_in, Factors, Refusal};
 use crate::{AppState, SourceAddress};
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use contactpoint_auth::token_digest;
 use contactpoint_domain::{authorize, AccessRoute, Action, AuditEvent, Outcome, Target};
@@ -43,17 +43,9 @@ fn refused() -> ApiError {
 
 /// The case-management system's client credential from HTTP Basic authentication.
 async fn client(state: &AppState, headers: &HeaderMap) -> Option<i64> {
-    let encoded = headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Basic ")?;
-    let decoded = data_encoding::BASE64
-        .decode(encoded.trim().as_bytes())
-        .ok()?;
-    let (client_id, secret) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
-    let record = state.store.api_client(client_id).await.ok()?;
-    let secret_ok = crate::session::csrf_matches(&record.secret_digest, &token_digest(secret));
+    let (client_id, secret) = crate::session::basic_credential(headers)?;
+    let record = state.store.api_client(&client_id).await.ok()?;
+    let secret_ok = crate::session::csrf_matches(&record.secret_digest, &token_digest(&secret));
     let accredited = record.organisation.accreditation
         == contactpoint_domain::Accreditation::Accredited
         && record.organisation.integration_access;

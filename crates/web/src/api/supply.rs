@@ -79,24 +79,30 @@ fn refused() -> ApiError {
     )
 }
 
+/// What a supplier's request carries: the permit and import settings of the system behind
+/// its credential, and the format its body is in.
+struct Sending {
+    permit: Permit,
+    settings: ImportSettings,
+    format: Format,
+}
+
+async fn sending(state: &AppState, headers: &HeaderMap) -> Result<Sending, ApiError> {
+    let (permit, settings) = supplier(state, headers).await?;
+    let format = format_of(headers)?;
+    Ok(Sending {
+        permit,
+        settings,
+        format,
+    })
+}
+
 /// The supplier's system behind the request's credential, with its permit and settings.
 async fn supplier(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<(Permit, ImportSettings), ApiError> {
-    let credential = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|v| data_encoding::BASE64.decode(v.trim().as_bytes()).ok())
-        .and_then(|v| String::from_utf8(v).ok());
-    let Some((client_id, secret)) = credential
-        .as_deref()
-        .and_then(|c| c.split_once(':'))
-        .map(|(id, secret)| (id.to_owned(), secret.to_owned()))
-    else {
-        return Err(refused());
-    };
+    let (client_id, secret) = crate::session::basic_credential(headers).ok_or_else(refused)?;
     let account = match state.store.supplier_account(&client_id).await {
         Ok(account) => account,
         Err(contactpoint_storage::StorageError::NotFound { .. }) => {
@@ -182,8 +188,11 @@ pub async fn supply_children(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<ChildrenSupplied>, ApiError> {
-    let (permit, settings) = supplier(&state, &headers).await?;
-    let format = format_of(&headers)?;
+    let Sending {
+        permit,
+        settings,
+        format,
+    } = sending(&state, &headers).await?;
     let report = import_reader(
         &state.store,
         &permit,
@@ -222,8 +231,11 @@ pub async fn supply_involvements(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<InvolvementsSupplied>, ApiError> {
-    let (permit, settings) = supplier(&state, &headers).await?;
-    let format = format_of(&headers)?;
+    let Sending {
+        permit,
+        settings,
+        format,
+    } = sending(&state, &headers).await?;
     let report = import_involvements(
         &state.store,
         &permit,

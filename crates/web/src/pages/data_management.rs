@@ -135,15 +135,12 @@ pub async fn exception(
             )
         })
         .collect();
-    let decide = if exception.resolution.is_some() {
-        let r = exception
-            .resolution
-            .as_ref()
-            .map(|r| (r.status.code(), r.contactpoint_id.as_digits(), when(r.at)));
-        let (status, child, at) = r.unwrap_or_default();
+    let decide = if let Some(decided) = &exception.resolution {
         format!(
-            r#"<p class="notice">Decided {at}: {status}, ContactPoint ID {}.</p>"#,
-            escape(&child)
+            r#"<p class="notice">Decided {}: {}, ContactPoint ID {}.</p>"#,
+            when(decided.at),
+            decided.status.code(),
+            escape(&decided.contactpoint_id.as_digits())
         )
     } else {
         let links: String = exception
