@@ -175,7 +175,10 @@ fn progress_bar(children: u64) -> ProgressBar {
     bar
 }
 
-fn write_files_with_progress(spec: &NationSpec, dir: &Path) -> Result<SupplierFilesSummary> {
+pub(crate) fn write_files_with_progress(
+    spec: &NationSpec,
+    dir: &Path,
+) -> Result<SupplierFilesSummary> {
     let bar = progress_bar(spec.children);
     let summary = write_supplier_files(spec, dir, |n| bar.set_position(n))
         .with_context(|| format!("writing the supplier files into {}", dir.display()))?;

@@ -81,3 +81,94 @@ fn bench_search_reports_latency_views_and_quality_then_reuses_its_nation() {
     assert!(json["views"][1]["per_second"].is_number());
     assert_eq!(json["search_latency"].as_array().map(Vec::len), Some(2));
 }
+
+fn bench_supply(url: &str, files: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_contactpoint"))
+        .args([
+            "bench",
+            "supply",
+            "--children",
+            "400",
+            "--json",
+            "--database-url",
+            url,
+        ])
+        .arg("--files-dir")
+        .arg(files)
+        .env("CONTACTPOINT_LOG", "warn")
+        .output()
+        .expect("the binary runs")
+}
+
+#[test]
+fn bench_supply_loads_the_four_national_files_and_judges_every_record_against_the_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = dir.path().join("supplied");
+    let url = format!("sqlite://{}", dir.path().join("supply.sqlite3").display());
+
+    let output = bench_supply(&url, &files);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let truth_rows = std::fs::read_to_string(files.join("truth.csv"))
+        .unwrap()
+        .lines()
+        .count() as u64
+        - 1;
+    assert_eq!(
+        report["rows"].as_u64().unwrap(),
+        truth_rows,
+        "every supplied row is imported"
+    );
+    let sources: Vec<&str> = report["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            "birth_registration",
+            "nhs_demographics",
+            "schools_census",
+            "child_benefit"
+        ]
+    );
+    let accuracy = &report["accuracy"];
+    assert_eq!(
+        accuracy["missing"], 0,
+        "supply links accounts for every row"
+    );
+    assert_eq!(
+        accuracy["wrongly_accepted"], 0,
+        "every deliberately bad row is rejected"
+    );
+    for figure in ["precision", "recall", "f1"] {
+        let value = accuracy[figure].as_f64().unwrap();
+        assert!(value > 0.5 && value <= 1.0, "{figure}: {value}");
+    }
+    assert!(report["records_per_second"].as_f64().unwrap() > 0.0);
+    assert!(report["peak_memory_mib"].as_f64().unwrap() > 0.0);
+    assert!(
+        report["files_seconds"].is_number(),
+        "the files were written"
+    );
+
+    // An initial load needs an empty database: the second run refuses and says why, and the
+    // files already written are kept for another database.
+    let again = bench_supply(&url, &files);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("needs an empty database"));
+    let elsewhere = format!("sqlite://{}", dir.path().join("other.sqlite3").display());
+    let reused: serde_json::Value =
+        serde_json::from_slice(&bench_supply(&elsewhere, &files).stdout).unwrap();
+    assert!(reused["files_seconds"].is_null(), "the files were reused");
+    assert_eq!(
+        reused["accuracy"], report["accuracy"],
+        "the same files load the same way"
+    );
+}

@@ -6,6 +6,7 @@ mod candidates;
 mod queries;
 mod report;
 mod setup;
+mod supply;
 
 use anyhow::{bail, Context, Result};
 use axum::body::{Body, Bytes};
@@ -33,6 +34,10 @@ pub enum BenchCommand {
     /// Generates the nation into the database first, or reuses it when it already holds
     /// that many children. Adds a practitioner and a case-management client each run.
     Search(SearchArgs),
+    /// The initial load of the four national suppliers' files for a generated nation into an
+    /// empty database: records a second end to end, peak memory, and accuracy against the
+    /// truth file (pairwise precision, recall and F1, children split or merged wrongly).
+    Supply(supply::SupplyArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -71,6 +76,7 @@ pub struct SearchArgs {
 pub async fn run(command: BenchCommand) -> Result<()> {
     match command {
         BenchCommand::Search(args) => search(args).await,
+        BenchCommand::Supply(args) => supply::run(args).await,
     }
 }
 

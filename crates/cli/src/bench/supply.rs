@@ -1,0 +1,364 @@
+//! `contactpoint bench supply`: the initial load of the four national suppliers' files into
+//! an empty directory, end to end through the real import (reading, matching, placing, the
+//! batch transactions with their audit entries), then judged against the truth file.
+
+mod accuracy;
+
+use accuracy::{measure, Accuracy, Placed, Truth};
+use anyhow::{bail, Context, Result};
+use chrono::NaiveDate;
+use contactpoint_domain::{Permit, SourceCode, SystemTask};
+use contactpoint_intake::{import_file, ImportSettings};
+use contactpoint_storage::supply::SupplyStatus;
+use contactpoint_storage::Store;
+use contactpoint_synthetic::{load_reference_data, NationSpec, Supplier};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Debug, clap::Args)]
+pub struct SupplyArgs {
+    /// How many children the nation has.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub children: u64,
+    /// The nation's seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The date the nation is drawn at and the records are supplied on, YYYY-MM-DD.
+    #[arg(long, default_value = "2026-11-23")]
+    pub as_of: NaiveDate,
+    /// An empty database (sqlite://PATH or postgres://USER@HOST:PORT/DB): the benchmark
+    /// loads the reference data, then the four suppliers' files.
+    #[arg(long, env = "CONTACTPOINT_DATABASE_URL")]
+    pub database_url: String,
+    /// Where the suppliers' files are written (reused when DIR/truth.csv is there already).
+    #[arg(long, value_name = "DIR")]
+    pub files_dir: PathBuf,
+    /// Records per transaction.
+    #[arg(long, default_value_t = ImportSettings::DEFAULT_BATCH_SIZE)]
+    pub batch_size: usize,
+    /// Print the report as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The order of the initial load, and who may create children: the register of births and
+/// the NHS register between them hold every child; the schools census and child benefit
+/// link to them, and what they cannot link waits for the local teams.
+const LOAD_ORDER: [(Supplier, bool); 4] = [
+    (Supplier::BirthRegistration, true),
+    (Supplier::NhsDemographics, true),
+    (Supplier::SchoolsCensus, false),
+    (Supplier::ChildBenefit, false),
+];
+
+#[derive(Debug, serde::Serialize)]
+struct SourceFigures {
+    source: String,
+    authoritative: bool,
+    rows: u64,
+    seconds: f64,
+    records_per_second: f64,
+    linked: usize,
+    updated: usize,
+    created: usize,
+    exceptions: usize,
+    rejected: usize,
+    unchanged: usize,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Report {
+    backend: &'static str,
+    children: u64,
+    seed: u64,
+    as_of: NaiveDate,
+    batch_size: usize,
+    files_seconds: Option<f64>,
+    rows: u64,
+    import_seconds: f64,
+    records_per_second: f64,
+    peak_memory_mib: Option<f64>,
+    sources: Vec<SourceFigures>,
+    accuracy: Accuracy,
+}
+
+pub async fn run(args: SupplyArgs) -> Result<()> {
+    let spec = crate::generate::nation_spec(&crate::generate::GenerateArgs {
+        children: args.children,
+        seed: args.seed,
+        database_url: args.database_url.clone(),
+        local_authorities: Vec::new(),
+        as_of: Some(args.as_of),
+    })?;
+    let files_seconds = ensure_files(&spec, &args.files_dir)?;
+
+    let store = Store::connect(&args.database_url).await?;
+    store.migrate().await?;
+    if !store.stats().await?.is_empty() {
+        bail!("--database-url: the database already holds local authorities; the benchmark measures an initial load and needs an empty database");
+    }
+    load_reference_data(&store, &spec)
+        .await
+        .context("loading the reference data")?;
+
+    let permit = Permit::system_bypass(SystemTask::SupplyImport);
+    let mut sources = Vec::new();
+    let started = Instant::now();
+    for (supplier, authoritative) in LOAD_ORDER {
+        sources.push(import_source(&store, &permit, &spec, &args, supplier, authoritative).await?);
+    }
+    let import_seconds = started.elapsed().as_secs_f64();
+    let rows: u64 = sources.iter().map(|s| s.rows).sum();
+
+    eprintln!("Judging every record against truth.csv...");
+    let links = all_links(&store, &permit).await?;
+    let accuracy = judge(&args.files_dir.join("truth.csv"), links)?;
+    store.close().await;
+
+    let report = Report {
+        backend: if args.database_url.starts_with("postgres") {
+            "postgresql"
+        } else {
+            "sqlite"
+        },
+        children: args.children,
+        seed: args.seed,
+        as_of: args.as_of,
+        batch_size: args.batch_size,
+        files_seconds,
+        rows,
+        import_seconds,
+        records_per_second: rows as f64 / import_seconds.max(f64::EPSILON),
+        peak_memory_mib: peak_memory_mib(),
+        sources,
+        accuracy,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report);
+    }
+    Ok(())
+}
+
+/// Writes the suppliers' files unless `dir` holds them already; the seconds it took.
+fn ensure_files(spec: &NationSpec, dir: &Path) -> Result<Option<f64>> {
+    if dir.join("truth.csv").exists() {
+        eprintln!("Reusing the suppliers' files in {}.", dir.display());
+        return Ok(None);
+    }
+    eprintln!(
+        "Writing the suppliers' files of {} children into {}...",
+        spec.children,
+        dir.display()
+    );
+    let started = Instant::now();
+    crate::generate::write_files_with_progress(spec, dir)?;
+    Ok(Some(started.elapsed().as_secs_f64()))
+}
+
+async fn import_source(
+    store: &Store,
+    permit: &Permit,
+    spec: &NationSpec,
+    args: &SupplyArgs,
+    supplier: Supplier,
+    authoritative: bool,
+) -> Result<SourceFigures> {
+    let source = SourceCode::parse(supplier.source()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut settings = ImportSettings::system(source, authoritative);
+    settings.batch_size = args.batch_size.max(1);
+    let path = args.files_dir.join(supplier.file_name());
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} {msg}: {human_pos} rows ({per_sec})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_message(supplier.source());
+    let started = Instant::now();
+    let mut progress = |rows: u64| bar.set_position(rows);
+    let report = import_file(store, permit, &settings, &path, spec.as_of, &mut progress)
+        .await
+        .with_context(|| format!("importing {}", path.display()))?;
+    // Fresh statistics after each source, as an operator would run them after a bulk load,
+    // so that the next source's candidate reads use the indexes.
+    store.analyze().await?;
+    let seconds = started.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let o = &report.outcome;
+    eprintln!(
+        "{}: {} rows in {:.1} s ({:.0} a second)",
+        supplier.source(),
+        report.rows,
+        seconds,
+        report.rows as f64 / seconds.max(f64::EPSILON)
+    );
+    Ok(SourceFigures {
+        source: supplier.source().to_owned(),
+        authoritative,
+        rows: report.rows,
+        seconds,
+        records_per_second: report.rows as f64 / seconds.max(f64::EPSILON),
+        linked: o.linked,
+        updated: o.updated,
+        created: o.created,
+        exceptions: o.exceptions,
+        rejected: report.rejected.len(),
+        unchanged: o.unchanged,
+    })
+}
+
+/// Where every supplied record went, keyed by source and identifier.
+async fn all_links(store: &Store, permit: &Permit) -> Result<HashMap<(String, String), Placed>> {
+    let mut links = HashMap::new();
+    for (supplier, _) in LOAD_ORDER {
+        let source = SourceCode::parse(supplier.source()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut after: Option<String> = None;
+        loop {
+            let page = store
+                .supply_links(permit, &source, after.as_deref(), 50_000)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.source_record_id.clone());
+            for link in page {
+                let placed = match (link.status, link.contactpoint_id) {
+                    (SupplyStatus::Linked | SupplyStatus::Created, Some(id)) => {
+                        Placed::Child(id.as_digits().to_string())
+                    }
+                    (SupplyStatus::Rejected, _) => Placed::Rejected,
+                    _ => Placed::Exception,
+                };
+                links.insert(
+                    (supplier.source().to_owned(), link.source_record_id),
+                    placed,
+                );
+            }
+        }
+    }
+    Ok(links)
+}
+
+fn judge(truth_path: &Path, mut links: HashMap<(String, String), Placed>) -> Result<Accuracy> {
+    let mut reader = csv::Reader::from_path(truth_path)
+        .with_context(|| format!("reading {}", truth_path.display()))?;
+    let mut judged = Vec::new();
+    for row in reader.records() {
+        let row = row.with_context(|| format!("reading {}", truth_path.display()))?;
+        let (Some(source), Some(id), Some(person), Some(expected)) =
+            (row.get(0), row.get(1), row.get(2), row.get(3))
+        else {
+            bail!("{}: a row without four columns", truth_path.display());
+        };
+        let placed = links
+            .remove(&(source.to_owned(), id.to_owned()))
+            .unwrap_or(Placed::Missing);
+        judged.push((
+            Truth {
+                source: source.to_owned(),
+                person: person.to_owned(),
+                expected_rejected: expected == "rejected",
+            },
+            placed,
+        ));
+    }
+    Ok(measure(&judged))
+}
+
+/// The most resident memory this process has had (Linux), in MiB.
+fn peak_memory_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+fn percent(x: f64) -> String {
+    format!("{:.3} %", x * 100.0)
+}
+
+fn print_report(report: &Report) {
+    println!(
+        "Initial load of {} children (seed {}, as of {}) on {}, {} records a transaction",
+        report.children, report.seed, report.as_of, report.backend, report.batch_size
+    );
+    if let Some(seconds) = report.files_seconds {
+        println!("  suppliers' files written in {seconds:.1} s (not counted below)");
+    }
+    println!(
+        "  {} records in {:.1} s: {:.0} records a second end to end; peak memory of this process {}",
+        report.rows,
+        report.import_seconds,
+        report.records_per_second,
+        report
+            .peak_memory_mib
+            .map(|m| format!("{m:.0} MiB"))
+            .unwrap_or_else(|| "unknown".to_owned())
+    );
+    println!(
+        "  {:<20} {:>5} {:>10} {:>8} {:>8} {:>10} {:>9} {:>9} {:>10} {:>9}",
+        "source",
+        "auth",
+        "rows",
+        "s",
+        "rows/s",
+        "linked",
+        "updated",
+        "created",
+        "exceptions",
+        "rejected"
+    );
+    for s in &report.sources {
+        println!(
+            "  {:<20} {:>5} {:>10} {:>8.1} {:>8.0} {:>10} {:>9} {:>9} {:>10} {:>9}",
+            s.source,
+            if s.authoritative { "yes" } else { "no" },
+            s.rows,
+            s.seconds,
+            s.records_per_second,
+            s.linked,
+            s.updated,
+            s.created,
+            s.exceptions,
+            s.rejected
+        );
+    }
+    let a = &report.accuracy;
+    println!(
+        "Accuracy against truth.csv ({} good rows of {} children):",
+        a.records, a.children
+    );
+    println!(
+        "  pairwise precision {}, recall {}, F1 {} ({} linked pairs, {} right, of {} true pairs)",
+        percent(a.precision),
+        percent(a.recall),
+        percent(a.f1),
+        a.linked_pairs,
+        a.right_pairs,
+        a.true_pairs
+    );
+    println!(
+        "  children split over several records {} ({}), merged with another child {} ({})",
+        percent(a.split_share()),
+        a.split_children,
+        percent(a.merged_share()),
+        a.merged_children
+    );
+    println!(
+        "  rows waiting in the exceptions queue {} ({}, of {} children); good rows rejected {}, bad rows taken {}, rows not accounted for {}",
+        percent(a.exception_share()),
+        a.exceptions,
+        a.children_with_exceptions,
+        a.wrongly_rejected,
+        a.wrongly_accepted,
+        a.missing
+    );
+    println!("  rows not on their child's main record, by source (exception / another child / rejected):");
+    for (source, astray) in &a.astray {
+        println!(
+            "    {:<20} {:>9} ({} / {} / {})",
+            source, astray.rows, astray.exception, astray.other_child, astray.rejected
+        );
+    }
+}
