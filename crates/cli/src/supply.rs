@@ -45,6 +45,10 @@ pub struct ImportArgs {
     /// Records per transaction.
     #[arg(long, default_value_t = ImportSettings::DEFAULT_BATCH_SIZE)]
     pub batch_size: usize,
+    /// How many children the nation served has: the matching model's prior is one chance in
+    /// this many that a record is any one child (docs/MATCHING.md). England's by default.
+    #[arg(long, default_value_t = contactpoint_matching::linkage::NATIONAL_POPULATION)]
+    pub population: u64,
     /// The files, imported in the order given.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
@@ -107,6 +111,7 @@ async fn import(args: ImportArgs) -> Result<()> {
     let source = known_source(&store, &args.source).await?;
     let mut settings = ImportSettings::system(source, args.authoritative);
     settings.batch_size = args.batch_size.max(1);
+    settings.population = args.population.max(2);
     let permit = Permit::system_bypass(SystemTask::SupplyImport);
     let mut failed = Vec::new();
     for path in &args.files {

@@ -6,6 +6,7 @@
 use crate::place::{place, probe_keys, PlaceSettings};
 use chrono::{DateTime, Utc};
 use contactpoint_domain::{AccessRoute, AuditEvent, Outcome, Permit, SourceCode};
+use contactpoint_matching::linkage::NATIONAL_POPULATION;
 use contactpoint_storage::supply::{BatchSummary, IncomingRecord, SupplyBatch};
 use contactpoint_storage::{StorageError, Store};
 use contactpoint_supply::{read_children, Format, Rejected, SuppliedChild, SupplyFileError};
@@ -24,6 +25,9 @@ pub struct ImportSettings {
     /// when it came through the API.
     pub route: AccessRoute,
     pub supplier_account_id: Option<i64>,
+    /// How many children the nation served has: the matching model's prior is one chance
+    /// in this many that a record is any one child (docs/MATCHING.md).
+    pub population: u64,
 }
 
 impl ImportSettings {
@@ -37,6 +41,7 @@ impl ImportSettings {
             batch_size: Self::DEFAULT_BATCH_SIZE,
             route: AccessRoute::System,
             supplier_account_id: None,
+            population: NATIONAL_POPULATION,
         }
     }
 }
@@ -87,7 +92,8 @@ pub async fn import_reader(
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<FileReport, ImportError> {
     let today = now.date_naive();
-    let place_settings = PlaceSettings::new(settings.source.clone(), settings.authoritative, now);
+    let place_settings = PlaceSettings::new(settings.source.clone(), settings.authoritative, now)
+        .for_population(settings.population);
     let mut rows = read_children(input, format, today)?;
     let mut report = FileReport::default();
     loop {

@@ -40,6 +40,12 @@ impl PlaceSettings {
         }
     }
 
+    /// The same settings for a nation of `children` children (the default is England's).
+    pub fn for_population(mut self, children: u64) -> Self {
+        self.model = self.model.for_population(children);
+        self
+    }
+
     fn provenance(&self) -> Provenance {
         Provenance::new(self.source.clone(), self.supplied_at)
     }
@@ -132,25 +138,48 @@ fn candidate_person(candidate: &LinkCandidate) -> linkage::SuppliedPerson {
     }
 }
 
-/// The probability that the record is each candidate, in the candidates' order.
-pub fn score(child: &SuppliedChild, candidates: &[LinkCandidate], model: &Model) -> Vec<f64> {
+/// How often a source sends one child twice under two of its own identifiers: the chance,
+/// for a candidate this source already holds a record of, that the new record is that child
+/// all the same. A register of births enters each birth once; the other national registers
+/// hold the odd duplicate (configured generously, at 2 in 100, so that an exact duplicate
+/// within one household still links); local systems more. The evidence is weighed
+/// as a Fellegi-Sunter field: `log2(rate)` bits (the chance that a source holds a record of
+/// some other child is close to 1), so a duplicate with every value alike still links and
+/// a record that merely resembles a child the source already sent does not.
+pub fn repeat_rate(source: &SourceCode) -> f64 {
+    match source.as_str() {
+        SourceCode::BIRTH_REGISTRATION => 0.000_1,
+        SourceCode::NHS_DEMOGRAPHICS | SourceCode::CHILD_BENEFIT | SourceCode::SCHOOLS_CENSUS => {
+            0.02
+        }
+        _ => 0.05,
+    }
+}
+
+/// The probability that the record from `source` is each candidate, in the candidates' order.
+pub fn score(
+    child: &SuppliedChild,
+    source: &SourceCode,
+    candidates: &[LinkCandidate],
+    model: &Model,
+) -> Vec<f64> {
     let record = linkage::normalise(&supplied_person(child));
+    let repeat = repeat_rate(source).log2();
     candidates
         .iter()
         .map(|c| {
             let known = linkage::normalise(&candidate_person(c));
-            let mut best = model.score(&record, &known).probability;
+            let mut best = model.score(&record, &known).weight;
             // A child with several former family names is compared under each of them.
             for former in c.former_family_names.iter().skip(1) {
                 let mut person = candidate_person(c);
                 person.former_family_name = Some(former.clone());
-                best = best.max(
-                    model
-                        .score(&record, &linkage::normalise(&person))
-                        .probability,
-                );
+                best = best.max(model.score(&record, &linkage::normalise(&person)).weight);
             }
-            best
+            if c.supplied_by.contains(source) {
+                best += repeat;
+            }
+            linkage::probability(best)
         })
         .collect()
 }
@@ -168,7 +197,7 @@ pub fn place(
             return link(child, candidate, context, settings);
         }
     }
-    let probabilities = score(child, context.candidates, &settings.model);
+    let probabilities = score(child, &settings.source, context.candidates, &settings.model);
     let thresholds = &settings.thresholds;
     let exception = |reason, shielding_hold, local_authority: Option<LocalAuthorityCode>| {
         let mut shown: Vec<(i64, f64)> = context

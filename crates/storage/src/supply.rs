@@ -56,6 +56,8 @@ pub struct LinkCandidate {
     pub middle_names: Option<String>,
     pub family_name: String,
     pub former_family_names: Vec<String>,
+    /// The suppliers that have placed a record on this child (linked or created).
+    pub supplied_by: Vec<SourceCode>,
     pub gender: Gender,
     pub date_of_birth: NaiveDate,
     pub date_of_death: Option<NaiveDate>,

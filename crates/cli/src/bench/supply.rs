@@ -38,9 +38,19 @@ pub struct SupplyArgs {
     /// Records per transaction.
     #[arg(long, default_value_t = ImportSettings::DEFAULT_BATCH_SIZE)]
     pub batch_size: usize,
+    /// The population the matching prior assumes; by default the nation's own size, which
+    /// is the whole population its files come from (a deployment gives England's).
+    #[arg(long)]
+    pub population: Option<u64>,
     /// Print the report as JSON instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+impl SupplyArgs {
+    fn population(&self) -> u64 {
+        self.population.unwrap_or(self.children).max(2)
+    }
 }
 
 /// The order of the initial load, and who may create children: the register of births and
@@ -75,6 +85,7 @@ struct Report {
     seed: u64,
     as_of: NaiveDate,
     batch_size: usize,
+    population: u64,
     files_seconds: Option<f64>,
     rows: u64,
     import_seconds: f64,
@@ -127,6 +138,7 @@ pub async fn run(args: SupplyArgs) -> Result<()> {
         seed: args.seed,
         as_of: args.as_of,
         batch_size: args.batch_size,
+        population: args.population(),
         files_seconds,
         rows,
         import_seconds,
@@ -170,6 +182,7 @@ async fn import_source(
     let source = SourceCode::parse(supplier.source()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut settings = ImportSettings::system(source, authoritative);
     settings.batch_size = args.batch_size.max(1);
+    settings.population = args.population();
     let path = args.files_dir.join(supplier.file_name());
     let bar = ProgressBar::new_spinner();
     bar.set_style(
@@ -280,8 +293,8 @@ fn percent(x: f64) -> String {
 
 fn print_report(report: &Report) {
     println!(
-        "Initial load of {} children (seed {}, as of {}) on {}, {} records a transaction",
-        report.children, report.seed, report.as_of, report.backend, report.batch_size
+        "Initial load of {} children (seed {}, as of {}) on {}, {} records a transaction, matching prior 1 in {}",
+        report.children, report.seed, report.as_of, report.backend, report.batch_size, report.population
     );
     if let Some(seconds) = report.files_seconds {
         println!("  suppliers' files written in {seconds:.1} s (not counted below)");

@@ -15,7 +15,9 @@
 //! frequencies among siblings (twins share a date of birth; siblings hardly ever share a
 //! given name).
 
-use super::compare::{Comparison, FamilyLevel, Field, NameLevel, Stratum, FIELD_COUNT};
+use super::compare::{
+    AddressLevel, Comparison, FamilyLevel, Field, NameLevel, PostcodeLevel, Stratum, FIELD_COUNT,
+};
 use super::frequencies::{adjusted_u, NameFrequencies};
 use super::normalise::NormalisedPerson;
 use std::sync::Arc;
@@ -186,8 +188,19 @@ impl Model {
     /// comparison's stratum (the fields defining the stratum weigh nothing).
     pub fn partial_weights(&self, comparison: &Comparison) -> [f64; FIELD_COUNT] {
         let stratum = comparison.stratum();
+        let moved = matches!(
+            comparison.postcode,
+            PostcodeLevel::District | PostcodeLevel::Area | PostcodeLevel::Different
+        );
         Field::ALL.map(|f| {
             if stratum.defining_fields().contains(&f) {
+                0.0
+            } else if f == Field::AddressLine
+                && moved
+                && comparison.address_line == AddressLevel::Different
+            {
+                // Two postcodes outside one sector are two addresses: that the first lines
+                // differ too says nothing more (the postcode's weight has counted the move).
                 0.0
             } else {
                 self.field(f).weight_in(stratum, comparison.level(f))

@@ -844,3 +844,23 @@ fn a_rare_name_counts_for_more_than_a_common_one_with_frequencies() {
         assert!((s.weight - model.prior_weight(s.comparison.stratum()) - sum).abs() < 1e-9);
     }
 }
+
+#[test]
+fn once_the_postcodes_say_the_family_moved_a_different_first_address_line_weighs_nothing_more() {
+    let model = Model::configured();
+    let known = normalise(&katherine());
+    let mut moved = katherine();
+    moved.address_line1 = Some("40 Park Avenue".into());
+    moved.postcode = Some("MK41 7HT".into());
+    let score = model.score(&normalise(&moved), &known);
+    assert_eq!(score.comparison.postcode, compare::PostcodeLevel::Area);
+    assert_eq!(score.comparison.address_line, compare::AddressLevel::Different);
+    assert_eq!(score.partial_weights[Field::AddressLine.index()], 0.0);
+
+    // At the same postcode, a different first line is still evidence of two homes.
+    let mut next_door = katherine();
+    next_door.address_line1 = Some("14 High Street".into());
+    let score = model.score(&normalise(&next_door), &known);
+    assert_eq!(score.comparison.postcode, compare::PostcodeLevel::Full);
+    assert!(score.partial_weights[Field::AddressLine.index()] < 0.0);
+}

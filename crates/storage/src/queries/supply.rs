@@ -66,6 +66,20 @@ async fn link_candidates_by_id(
     for row in former.build_query_as::<CandidateFormerName>().fetch_all(&mut **tx).await? {
         former_by_child.entry(row.child_id).or_default().push(row.family_name);
     }
+    // Which suppliers already hold a record of each candidate: a source rarely sends one
+    // child twice under two identifiers, which is evidence against a match.
+    let mut held = sqlx::QueryBuilder::<Db>::new(
+        "SELECT DISTINCT child_id, source FROM supplied_records \
+         WHERE status IN ('linked', 'created') AND child_id IN ",
+    );
+    push_id_list(&mut held, ids);
+    let mut sources_by_child: std::collections::HashMap<i64, Vec<contactpoint_domain::SourceCode>> =
+        Default::default();
+    for (child_id, source) in held.build_query_as::<(i64, String)>().fetch_all(&mut **tx).await? {
+        let source = contactpoint_domain::SourceCode::parse(&source)
+            .map_err(crate::StorageError::corrupt("supplied_records"))?;
+        sources_by_child.entry(child_id).or_default().push(source);
+    }
     let corrupt = crate::StorageError::corrupt;
     rows.into_iter()
         .map(|row| {
@@ -87,6 +101,7 @@ async fn link_candidates_by_id(
                 middle_names: row.middle_names,
                 family_name: row.family_name,
                 former_family_names: former_by_child.remove(&row.id).unwrap_or_default(),
+                supplied_by: sources_by_child.remove(&row.id).unwrap_or_default(),
                 gender: Gender::parse(&row.gender).map_err(corrupt("children"))?,
                 date_of_birth: row.date_of_birth,
                 date_of_death: row.date_of_death,
