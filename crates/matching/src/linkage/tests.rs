@@ -857,8 +857,10 @@ fn once_the_postcodes_say_the_family_moved_a_different_first_address_line_weighs
     assert_eq!(score.comparison.address_line, compare::AddressLevel::Different);
     assert_eq!(score.partial_weights[Field::AddressLine.index()], 0.0);
 
-    // At the same postcode, a different first line is still evidence of two homes.
+    // At the same postcode, a different first line is still evidence of two homes (under
+    // another family name, so that the pair is not weighed as one household).
     let mut next_door = katherine();
+    next_door.family_name = "Jones".into();
     next_door.address_line1 = Some("14 High Street".into());
     let score = model.score(&normalise(&next_door), &known);
     assert_eq!(score.comparison.postcode, compare::PostcodeLevel::Full);
