@@ -130,6 +130,11 @@ pub async fn import_reader(
                 digest: digest(child),
                 probe_keys: probe_keys(child, today),
                 postcode_district: child.postcode.as_ref().map(|p| p.outward().to_owned()),
+                service_references: [&child.school_urn, &child.gp_practice_code]
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+                    .collect(),
             })
             .collect();
         let batch = SupplyBatch {

@@ -711,3 +711,42 @@ YS-6,Tobias,Whitfield,2015-03-06,MK42 9QT
         assert_trail_intact(store).await;
     }
 );
+
+both_backends!(
+    a_new_child_without_a_postcode_is_placed_where_its_gp_practice_is_and_without_either_waits,
+    setup = prepare,
+    |store| {
+        execute_sql(
+            store,
+            "UPDATE services SET reference = 'K81001' WHERE name = 'Castle Lower School'",
+        )
+        .await
+        .unwrap();
+        let file = "\
+source_record_id,given_name,family_name,date_of_birth,gender,gp_practice_code
+9434765919,Imogen,Hartley,2019-04-02,F,K81001
+9434765920,Rufus,Hartley,2017-01-20,M,
+";
+        let report = import(store, "nhs_demographics", true, file).await;
+        assert_eq!(
+            (report.outcome.created, report.outcome.exceptions),
+            (1, 1),
+            "{report:?}"
+        );
+        let listed = links(store, "nhs_demographics").await;
+        let imogen = store
+            .child_record(
+                &permit(),
+                &link(&listed, "9434765919").contactpoint_id.unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(imogen.local_authority, sample_local_authority().code);
+        assert_eq!(link(&listed, "9434765920").status, SupplyStatus::Exception);
+        assert_eq!(
+            exceptions(store).await,
+            vec![("no_local_authority".to_owned(), String::new(), false)]
+        );
+        assert_trail_intact(store).await;
+    }
+);

@@ -45,6 +45,9 @@ pub struct IncomingRecord {
     pub probe_keys: Vec<i64>,
     /// The district of the supplied postcode, to place a new child.
     pub postcode_district: Option<String>,
+    /// The national references of the child's school and GP practice: where a new child is
+    /// placed when the postcode places it nowhere.
+    pub service_references: Vec<String>,
 }
 
 /// A child a supplied record might be, with what matching and precedence need.
@@ -250,7 +253,8 @@ pub struct PlacementContext<'a> {
     /// The child this source's identifier was placed on before, if any: the supplier is
     /// updating a record it sent earlier.
     pub known_child: Option<i64>,
-    /// The local authority of the supplied postcode's district, if known.
+    /// The local authority of the supplied postcode's district, or, when that is unknown,
+    /// of the child's school or GP practice.
     pub district_authority: Option<&'a LocalAuthorityCode>,
 }
 

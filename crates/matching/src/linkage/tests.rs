@@ -854,7 +854,10 @@ fn once_the_postcodes_say_the_family_moved_a_different_first_address_line_weighs
     moved.postcode = Some("MK41 7HT".into());
     let score = model.score(&normalise(&moved), &known);
     assert_eq!(score.comparison.postcode, compare::PostcodeLevel::Area);
-    assert_eq!(score.comparison.address_line, compare::AddressLevel::Different);
+    assert_eq!(
+        score.comparison.address_line,
+        compare::AddressLevel::Different
+    );
     assert_eq!(score.partial_weights[Field::AddressLine.index()], 0.0);
 
     // At the same postcode, a different first line is still evidence of two homes (under

@@ -446,7 +446,7 @@ pub(crate) async fn import_supply_batch(
             Some(child_id) => link_candidates_by_id(&mut tx, &[child_id]).await?,
             None => link_candidates_by_keys(&mut tx, &record.probe_keys).await?,
         };
-        let district_authority = match &record.postcode_district {
+        let mut district_authority = match &record.postcode_district {
             Some(district) => match districts.get(district) {
                 Some(found) => found.clone(),
                 None => {
@@ -465,6 +465,22 @@ pub(crate) async fn import_supply_batch(
             },
             None => None,
         };
+        for reference in &record.service_references {
+            if district_authority.is_some() {
+                break;
+            }
+            let found: Option<String> = sqlx::query_scalar(
+                "SELECT o.local_authority FROM services s JOIN organisations o ON o.id = s.organisation_id \
+                 WHERE s.reference = $1",
+            )
+            .bind(reference)
+            .fetch_optional(&mut **tx)
+            .await?;
+            district_authority = found
+                .map(|code| contactpoint_domain::LocalAuthorityCode::parse(&code))
+                .transpose()
+                .map_err(crate::StorageError::corrupt("organisations"))?;
+        }
         let placement = place(&PlacementContext {
             index,
             candidates: &candidates,
