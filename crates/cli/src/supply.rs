@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use contactpoint_domain::{Clock, Permit, SourceCode, SystemClock, SystemTask};
-use contactpoint_intake::{import_involvements, import_reader, ImportSettings};
+use contactpoint_intake::{import_involvements, import_reader, retry_waiting, ImportSettings};
 use contactpoint_storage::Store;
 use contactpoint_supply::{Format, Rejected};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -20,6 +20,11 @@ pub enum SupplyCommand {
     /// moment: records already imported with the same values are skipped. Rejected rows are
     /// listed in FILE.rejects.csv beside each file and in the summary.
     Import(ImportArgs),
+    /// Try again the source's records still waiting in the exceptions queue, against the
+    /// directory as it is now: after a bulk load, many wait only for a child another source
+    /// has since brought in. Each is judged as of when it was supplied; those that still
+    /// cannot be placed wait on, with their candidates brought up to date.
+    Retry(RetryArgs),
     /// Write what became of every record a source supplied, as CSV on standard output:
     /// source,source_record_id,contactpoint_id,status (linked, created, exception, rejected).
     Links(LinksArgs),
@@ -54,6 +59,25 @@ pub struct ImportArgs {
     pub files: Vec<PathBuf>,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct RetryArgs {
+    /// sqlite://PATH or postgres://USER@HOST:PORT/DB
+    #[arg(long, env = "CONTACTPOINT_DATABASE_URL")]
+    pub database_url: String,
+    /// The supplier whose waiting records to try again.
+    #[arg(long)]
+    pub source: String,
+    /// The source may create a child when no child matches a record.
+    #[arg(long)]
+    pub authoritative: bool,
+    /// Records per transaction.
+    #[arg(long, default_value_t = ImportSettings::DEFAULT_BATCH_SIZE)]
+    pub batch_size: usize,
+    /// How many children the nation served has (the matching prior); England's by default.
+    #[arg(long, default_value_t = contactpoint_matching::linkage::NATIONAL_POPULATION)]
+    pub population: u64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Records {
     Children,
@@ -73,6 +97,7 @@ pub struct LinksArgs {
 pub async fn run(command: SupplyCommand) -> Result<()> {
     match command {
         SupplyCommand::Import(args) => import(args).await,
+        SupplyCommand::Retry(args) => retry(args).await,
         SupplyCommand::Links(args) => links(args).await,
     }
 }
@@ -281,6 +306,38 @@ fn print_rejections(rejects: &Path, rejected: &[Rejected]) {
         println!("  ... and {} more", rejected.len() - 10);
     }
     println!("  every rejected row is listed in {}", rejects.display());
+}
+
+async fn retry(args: RetryArgs) -> Result<()> {
+    let store = Store::connect(&args.database_url).await?;
+    store.migrate().await?;
+    let source = known_source(&store, &args.source).await?;
+    let mut settings = ImportSettings::system(source, args.authoritative);
+    settings.batch_size = args.batch_size.max(1);
+    settings.population = args.population.max(2);
+    let permit = Permit::system_bypass(SystemTask::SupplyImport);
+    let started = Instant::now();
+    let report = retry_waiting(&store, &permit, &settings, SystemClock.now(), &mut |_| {}).await?;
+    let o = &report.outcome;
+    println!(
+        "{}: {} waiting records tried again in {:.1} s: {} linked, {} created, {} still waiting.",
+        args.source,
+        report.rows,
+        started.elapsed().as_secs_f64(),
+        o.linked,
+        o.created,
+        o.exceptions,
+    );
+    // A waiting record was read once already; one that no longer reads stays waiting.
+    for r in &report.rejected {
+        println!(
+            "  left waiting, no longer readable: {}, {}: {}",
+            r.source_record_id.as_deref().unwrap_or("(no identifier)"),
+            r.field,
+            r.reason
+        );
+    }
+    Ok(())
 }
 
 async fn links(args: LinksArgs) -> Result<()> {

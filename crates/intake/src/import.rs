@@ -9,7 +9,9 @@ use contactpoint_domain::{AccessRoute, AuditEvent, Outcome, Permit, SourceCode};
 use contactpoint_matching::linkage::NATIONAL_POPULATION;
 use contactpoint_storage::supply::{BatchSummary, IncomingRecord, SupplyBatch};
 use contactpoint_storage::{StorageError, Store};
-use contactpoint_supply::{read_children, Format, Rejected, SuppliedChild, SupplyFileError};
+use contactpoint_supply::{
+    child_from_json, read_children, Format, Rejected, SuppliedChild, SupplyFileError,
+};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::Path;
@@ -92,73 +94,177 @@ pub async fn import_reader(
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<FileReport, ImportError> {
     let today = now.date_naive();
-    let place_settings = PlaceSettings::new(settings.source.clone(), settings.authoritative, now)
-        .for_population(settings.population);
     let mut rows = read_children(input, format, today)?;
     let mut report = FileReport::default();
     loop {
-        let mut children = Vec::with_capacity(settings.batch_size);
-        let mut rejected_ids = Vec::new();
-        let mut first_line = None;
-        let mut last_line = 0;
+        let mut batch = Batch::default();
         for row in rows.by_ref() {
             report.rows += 1;
             match row {
-                Ok(child) => {
-                    first_line.get_or_insert(child.line);
-                    last_line = child.line;
-                    children.push(child);
-                }
+                Ok(child) => batch.take(child.line, Some(child)),
                 Err(rejection) => {
-                    first_line.get_or_insert(rejection.line);
-                    last_line = rejection.line;
+                    batch.take(rejection.line, None);
                     if let Some(id) = &rejection.source_record_id {
-                        rejected_ids.push(id.clone());
+                        batch.rejected_ids.push(id.clone());
                     }
                     report.rejected.push(rejection);
                 }
             }
-            if children.len() + rejected_ids.len() >= settings.batch_size {
+            if batch.len() >= settings.batch_size {
                 break;
             }
         }
-        let Some(first_line) = first_line else { break };
-        let records: Vec<IncomingRecord> = children
-            .iter()
-            .map(|child| IncomingRecord {
-                source_record_id: child.source_record_id.clone(),
-                digest: digest(child),
-                probe_keys: probe_keys(child, today),
-                postcode_district: child.postcode.as_ref().map(|p| p.outward().to_owned()),
-                service_references: [&child.school_urn, &child.gp_practice_code]
-                    .into_iter()
-                    .flatten()
-                    .cloned()
-                    .collect(),
-            })
-            .collect();
-        let batch = SupplyBatch {
-            source: &settings.source,
-            records,
-            rejected_ids,
-            supplied_at: now,
-        };
-        let mut placer = |context: &contactpoint_storage::supply::PlacementContext<'_>| {
-            place(&children[context.index], context, &place_settings)
-        };
-        let audit = |summary: &BatchSummary| {
-            summary
-                .changed_anything()
-                .then(|| batch_audit(settings, name, first_line, last_line, summary, now))
-        };
-        let summary = store
-            .import_supply_batch(permit, &batch, &mut placer, &audit)
-            .await?;
+        if batch.first_line.is_none() {
+            break;
+        }
+        let summary = import_batch(store, permit, settings, name, &batch, now, now, false).await?;
         report.outcome.add(&summary);
         report.batches += 1;
         progress(report.rows);
     }
     Ok(report)
+}
+
+/// Tries again every record of the settings' source still waiting in the exceptions queue,
+/// against the directory as it is now: a record that waited because its child was not yet
+/// known, or because nobody could say where to place a new child, is linked or created once
+/// another source has brought that child in. Each record is judged with the values and the
+/// moment it was supplied at; one that still cannot be placed waits on in the same exception
+/// with its candidates brought up to date. One audit entry per batch, stamped `now`.
+pub async fn retry_waiting(
+    store: &Store,
+    permit: &Permit,
+    settings: &ImportSettings,
+    now: DateTime<Utc>,
+    progress: &mut (dyn FnMut(u64) + Send),
+) -> Result<FileReport, ImportError> {
+    let mut report = FileReport::default();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store
+            .waiting_records(
+                permit,
+                &settings.source,
+                after.as_deref(),
+                settings.batch_size as i64,
+            )
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.source_record_id.clone());
+        // Records supplied at one moment are placed together, as of that moment.
+        for run in page.chunk_by(|a, b| a.raised_at == b.raised_at) {
+            let supplied_at = run[0].raised_at;
+            let mut batch = Batch::default();
+            for (position, waiting) in run.iter().enumerate() {
+                report.rows += 1;
+                let line = position as u64 + 1;
+                match child_from_json(&waiting.record, supplied_at.date_naive()) {
+                    Ok(child) => batch.take(line, Some(child)),
+                    Err(rejection) => {
+                        batch.take(line, None);
+                        report.rejected.push(Rejected {
+                            source_record_id: Some(waiting.source_record_id.clone()),
+                            ..rejection
+                        });
+                    }
+                }
+            }
+            let summary = import_batch(
+                store,
+                permit,
+                settings,
+                WAITING,
+                &batch,
+                supplied_at,
+                now,
+                true,
+            )
+            .await?;
+            report.outcome.add(&summary);
+            report.batches += 1;
+            progress(report.rows);
+        }
+    }
+    Ok(report)
+}
+
+/// What the audit trail names as the file of a batch of waiting records tried again.
+pub const WAITING: &str = "(records waiting in the exceptions queue)";
+
+/// One batch's rows: those read, and the identifiers of those rejected.
+#[derive(Default)]
+struct Batch {
+    children: Vec<SuppliedChild>,
+    rejected_ids: Vec<String>,
+    first_line: Option<u64>,
+    last_line: u64,
+    rows: usize,
+}
+
+impl Batch {
+    fn take(&mut self, line: u64, child: Option<SuppliedChild>) {
+        self.first_line.get_or_insert(line);
+        self.last_line = line;
+        self.rows += 1;
+        self.children.extend(child);
+    }
+
+    fn len(&self) -> usize {
+        self.rows
+    }
+}
+
+/// Places and stores one batch in one transaction with its audit entry (stamped `now`);
+/// the values count as supplied at `supplied_at`.
+#[allow(clippy::too_many_arguments)]
+async fn import_batch(
+    store: &Store,
+    permit: &Permit,
+    settings: &ImportSettings,
+    name: &str,
+    batch: &Batch,
+    supplied_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    retry_waiting: bool,
+) -> Result<BatchSummary, ImportError> {
+    let today = supplied_at.date_naive();
+    let place_settings =
+        PlaceSettings::new(settings.source.clone(), settings.authoritative, supplied_at)
+            .for_population(settings.population);
+    let records: Vec<IncomingRecord> = batch
+        .children
+        .iter()
+        .map(|child| IncomingRecord {
+            source_record_id: child.source_record_id.clone(),
+            digest: digest(child),
+            probe_keys: probe_keys(child, today),
+            postcode_district: child.postcode.as_ref().map(|p| p.outward().to_owned()),
+            service_references: [&child.school_urn, &child.gp_practice_code]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect(),
+        })
+        .collect();
+    let supply_batch = SupplyBatch {
+        source: &settings.source,
+        records,
+        rejected_ids: batch.rejected_ids.clone(),
+        supplied_at,
+        retry_waiting,
+    };
+    let mut placer = |context: &contactpoint_storage::supply::PlacementContext<'_>| {
+        place(&batch.children[context.index], context, &place_settings)
+    };
+    let first_line = batch.first_line.unwrap_or_default();
+    let audit = |summary: &BatchSummary| {
+        summary
+            .changed_anything()
+            .then(|| batch_audit(settings, name, first_line, batch.last_line, summary, now))
+    };
+    Ok(store
+        .import_supply_batch(permit, &supply_batch, &mut placer, &audit)
+        .await?)
 }
 
 /// Imports one file from disk; its format is known by its name.

@@ -11,7 +11,9 @@ pub mod place;
 pub mod resolve;
 
 pub use compare::{side_by_side, Agreement, ComparedField};
-pub use import::{digest, import_file, import_reader, FileReport, ImportError, ImportSettings};
+pub use import::{
+    digest, import_file, import_reader, retry_waiting, FileReport, ImportError, ImportSettings,
+};
 pub use involvements::{import_involvements, InvolvementReport};
 pub use place::{place, probe_keys, PlaceSettings};
 pub use resolve::{resolution, Decision, ResolveError};

@@ -750,3 +750,104 @@ source_record_id,given_name,family_name,date_of_birth,gender,gp_practice_code
         assert_trail_intact(store).await;
     }
 );
+
+async fn retry(store: &Store, source: &str, authoritative: bool) -> FileReport {
+    let settings = ImportSettings::system(SourceCode::parse(source).unwrap(), authoritative);
+    contactpoint_intake::retry_waiting(store, &permit(), &settings, test_now(), &mut |_| {})
+        .await
+        .unwrap()
+}
+
+async fn every_exception(
+    store: &Store,
+) -> Vec<contactpoint_storage::supply::SupplyExceptionRecord> {
+    store
+        .supply_exceptions(&permit(), ExceptionQueue::Every, true, &listed_audit())
+        .await
+        .unwrap()
+}
+
+both_backends!(
+    a_waiting_record_tried_again_links_to_the_child_another_source_brought_in_and_its_exception_closes,
+    setup = prepare,
+    |store| {
+        // The school census may not create children: Nell waits until the register of births
+        // brings her in.
+        let census = "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
+A823456789012,Nell,Whitfield,2015-06-03,F,3 Mill Lane,Bedford,MK41 7HT
+";
+        let first = import(store, "schools_census", false, census).await;
+        assert_eq!(first.outcome.exceptions, 1);
+        let births = "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
+GRO-7,Nell,Whitfield,2015-06-03,F,3 Mill Lane,Bedford,MK41 7HT
+";
+        assert_eq!(import(store, "birth_registration", true, births).await.outcome.created, 1);
+
+        let retried = retry(store, "schools_census", false).await;
+        assert_eq!((retried.rows, retried.outcome.linked), (1, 1), "{retried:?}");
+        let nell = link(&links(store, "birth_registration").await, "GRO-7").contactpoint_id;
+        let census_links = links(store, "schools_census").await;
+        let census_link = link(&census_links, "A823456789012");
+        assert_eq!(census_link.status, SupplyStatus::Linked);
+        assert_eq!(census_link.contactpoint_id, nell);
+        let closed = every_exception(store).await;
+        assert_eq!(closed.len(), 1);
+        let resolved = closed[0].resolution.as_ref().expect("the exception is closed");
+        assert_eq!(resolved.status, SupplyStatus::Linked);
+        assert_eq!(Some(resolved.contactpoint_id.clone()), nell);
+        assert_eq!(resolved.by_user_id, None, "closed by the import, not by a person");
+
+        // Nothing waits now: trying again does nothing, and the file again changes nothing.
+        assert_eq!(retry(store, "schools_census", false).await.rows, 0);
+        let again = import(store, "schools_census", false, census).await;
+        assert_eq!(again.outcome.unchanged, 1, "{again:?}");
+        assert_trail_intact(store).await;
+    }
+);
+
+both_backends!(
+    a_record_sent_again_while_it_waits_updates_its_one_exception_instead_of_raising_another,
+    setup = prepare,
+    |store| {
+        let census = "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
+A823456789012,Nell,Whitfield,2015-06-03,F,3 Mill Lane,Bedford,MK41 7HT
+";
+        import(store, "schools_census", false, census).await;
+        let moved = census.replace(
+            "3 Mill Lane,Bedford,MK41 7HT",
+            "40 Park Avenue,Bedford,MK40 2PQ",
+        );
+        let second = import(store, "schools_census", false, &moved).await;
+        assert_eq!(second.outcome.exceptions, 1);
+        let waiting = every_exception(store).await;
+        assert_eq!(waiting.len(), 1, "one exception for one record");
+        assert!(waiting[0].resolution.is_none());
+        assert!(
+            waiting[0].record.contains("40 Park Avenue"),
+            "the exception shows what the source says now: {}",
+            waiting[0].record
+        );
+        let births = "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
+GRO-7,Nell,Whitfield,2015-06-03,F,40 Park Avenue,Bedford,MK40 2PQ
+";
+        import(store, "birth_registration", true, births).await;
+        // A later change of the record, sent while it waits, links it and closes the exception.
+        let corrected = moved
+            .replace(",F,", ",F,")
+            .replace("Whitfield,2015-06-03,F", "Whitfield,2015-06-03,");
+        let third = import(store, "schools_census", false, &corrected).await;
+        assert_eq!(third.outcome.linked, 1, "{third:?}");
+        let closed = every_exception(store).await;
+        assert_eq!(closed.len(), 1);
+        assert_eq!(
+            closed[0].resolution.as_ref().map(|r| r.status),
+            Some(SupplyStatus::Linked)
+        );
+        assert_eq!(retry(store, "schools_census", false).await.rows, 0);
+        assert_trail_intact(store).await;
+    }
+);

@@ -452,6 +452,18 @@ impl Store {
         dispatch_to_backend!(self, supply_links(permit, source, after, limit))
     }
 
+    /// Up to `limit` of a source's records still waiting in the exceptions queue, after the
+    /// identifier `after`, in identifier order: what an import tries again.
+    pub async fn waiting_records(
+        &self,
+        permit: &Permit,
+        source: &contactpoint_domain::SourceCode,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<crate::supply::WaitingRecord>, StorageError> {
+        dispatch_to_backend!(self, waiting_records(permit, source, after, limit))
+    }
+
     /// Archives a child's record on a date: from then on no search finds it and no
     /// practitioner opens it.
     pub async fn archive_child(

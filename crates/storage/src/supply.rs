@@ -240,6 +240,9 @@ pub struct SupplyBatch<'a> {
     /// was already placed.
     pub rejected_ids: Vec<String>,
     pub supplied_at: chrono::DateTime<chrono::Utc>,
+    /// Place again the records still waiting in the exceptions queue, even when their values
+    /// are unchanged (the directory may hold their child by now).
+    pub retry_waiting: bool,
 }
 
 /// What storage knows about one record when the caller decides it.
@@ -263,6 +266,15 @@ pub type Placer<'a> = dyn FnMut(&PlacementContext<'_>) -> Placement + Send + 'a;
 
 /// Builds the batch's audit entry from what it did; `None` when it changed nothing.
 pub type BatchAudit<'a> = dyn Fn(&BatchSummary) -> Option<AuditEvent> + Send + Sync + 'a;
+
+/// A record still waiting in the exceptions queue, as its source sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitingRecord {
+    pub source_record_id: String,
+    /// The record's values, as JSON.
+    pub record: String,
+    pub raised_at: chrono::DateTime<chrono::Utc>,
+}
 
 /// One line of `supply links`.
 #[derive(Debug, Clone, PartialEq, Eq)]

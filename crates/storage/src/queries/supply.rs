@@ -345,15 +345,7 @@ async fn insert_supply_exception(
     .bind(raised_at)
     .execute(&mut **tx)
     .await?;
-    for chunk in exception.candidates.chunks(rows_per_statement(3)) {
-        let mut insert = sqlx::QueryBuilder::<Db>::new(
-            "INSERT INTO supply_exception_candidates (exception_id, child_id, probability) ",
-        );
-        insert.push_values(chunk, |mut row, (child_id, probability)| {
-            row.push_bind(id).push_bind(*child_id).push_bind(*probability);
-        });
-        insert.build().execute(&mut **tx).await?;
-    }
+    insert_exception_candidates(tx, id, &exception.candidates).await?;
     Ok(id)
 }
 
@@ -392,6 +384,73 @@ struct SuppliedRow {
     digest: String,
     status: String,
     child_id: Option<i64>,
+    exception_id: Option<i64>,
+}
+
+/// The record waiting in `id` has been placed after all (sent again, or tried again against
+/// a fuller directory): the exception is closed as linked or created, by nobody.
+async fn close_waiting_exception(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    id: i64,
+    status: crate::supply::SupplyStatus,
+    child_id: i64,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), crate::StorageError> {
+    sqlx::query(
+        "UPDATE supply_exceptions SET resolution = $1, resolved_child_id = $2, resolved_at = $3 \
+         WHERE id = $4 AND resolution IS NULL",
+    )
+    .bind(status.code())
+    .bind(child_id)
+    .bind(at)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The record waiting in `id` waits still, with what it says and is like now: one exception
+/// per record, never a stale one beside a new one.
+async fn refresh_waiting_exception(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    id: i64,
+    exception: &crate::supply::NewException,
+    raised_at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), crate::StorageError> {
+    sqlx::query(
+        "UPDATE supply_exceptions SET local_authority = $1, reason = $2, shielding_hold = $3, record = $4, \
+         raised_at = $5 WHERE id = $6",
+    )
+    .bind(exception.local_authority.as_ref().map(|la| la.as_str()))
+    .bind(exception.reason.code())
+    .bind(exception.shielding_hold)
+    .bind(exception.record.as_str())
+    .bind(raised_at)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM supply_exception_candidates WHERE exception_id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    insert_exception_candidates(tx, id, &exception.candidates).await
+}
+
+async fn insert_exception_candidates(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    id: i64,
+    candidates: &[(i64, f64)],
+) -> Result<(), crate::StorageError> {
+    for chunk in candidates.chunks(rows_per_statement(3)) {
+        let mut insert = sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO supply_exception_candidates (exception_id, child_id, probability) ",
+        );
+        insert.push_values(chunk, |mut row, (child_id, probability)| {
+            row.push_bind(id).push_bind(*child_id).push_bind(*probability);
+        });
+        insert.build().execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// Imports one batch in one transaction: records seen before with the same values are
@@ -419,7 +478,7 @@ pub(crate) async fn import_supply_batch(
         .collect();
     for chunk in ids.chunks(rows_per_statement(1).saturating_sub(1).max(1)) {
         let mut query = sqlx::QueryBuilder::<Db>::new(
-            "SELECT source_record_id, digest, status, child_id FROM supplied_records WHERE source = ",
+            "SELECT source_record_id, digest, status, child_id, exception_id FROM supplied_records WHERE source = ",
         );
         query.push_bind(batch.source.as_str()).push(" AND source_record_id IN (");
         let mut list = query.separated(", ");
@@ -435,7 +494,10 @@ pub(crate) async fn import_supply_batch(
     let mut districts: HashMap<String, Option<contactpoint_domain::LocalAuthorityCode>> = HashMap::new();
     for (index, record) in batch.records.iter().enumerate() {
         let before = seen.get(&record.source_record_id);
-        if before.is_some_and(|b| b.digest == record.digest) {
+        let waiting = before
+            .filter(|b| SupplyStatus::parse(&b.status) == Some(SupplyStatus::Exception))
+            .and_then(|b| b.exception_id);
+        if before.is_some_and(|b| b.digest == record.digest) && !(batch.retry_waiting && waiting.is_some()) {
             summary.unchanged += 1;
             continue;
         }
@@ -493,16 +555,31 @@ pub(crate) async fn import_supply_batch(
                     summary.updated += 1;
                 }
                 summary.linked += 1;
+                if let Some(waiting) = waiting {
+                    close_waiting_exception(&mut tx, waiting, SupplyStatus::Linked, child_id, batch.supplied_at).await?;
+                }
                 (SupplyStatus::Linked, Some(child_id), None)
             }
             Placement::Create(record) => {
                 let (_, ids) = insert_children(&mut tx, std::slice::from_ref(&*record)).await?;
                 summary.created += 1;
-                (SupplyStatus::Created, ids.first().copied(), None)
+                let child_id = ids.first().copied();
+                if let (Some(waiting), Some(child_id)) = (waiting, child_id) {
+                    close_waiting_exception(&mut tx, waiting, SupplyStatus::Created, child_id, batch.supplied_at).await?;
+                }
+                (SupplyStatus::Created, child_id, None)
             }
             Placement::Exception(exception) => {
-                let id = insert_supply_exception(&mut tx, batch.source, &record.source_record_id, &exception, batch.supplied_at)
-                    .await?;
+                let id = match waiting {
+                    Some(id) => {
+                        refresh_waiting_exception(&mut tx, id, &exception, batch.supplied_at).await?;
+                        id
+                    }
+                    None => {
+                        insert_supply_exception(&mut tx, batch.source, &record.source_record_id, &exception, batch.supplied_at)
+                            .await?
+                    }
+                };
                 summary.exceptions += 1;
                 (SupplyStatus::Exception, None, Some(id))
             }
@@ -526,6 +603,7 @@ pub(crate) async fn import_supply_batch(
                 digest: record.digest.clone(),
                 status: status.code().to_owned(),
                 child_id,
+                exception_id,
             },
         );
     }
@@ -545,7 +623,13 @@ pub(crate) async fn import_supply_batch(
         .await?;
         seen.insert(
             id.clone(),
-            SuppliedRow { source_record_id: id.clone(), digest: String::new(), status: "rejected".into(), child_id: None },
+            SuppliedRow {
+                source_record_id: id.clone(),
+                digest: String::new(),
+                status: "rejected".into(),
+                child_id: None,
+                exception_id: None,
+            },
         );
         summary.rejected += 1;
     }
@@ -555,6 +639,42 @@ pub(crate) async fn import_supply_batch(
     }
     tx.commit().await?;
     Ok(summary)
+}
+
+#[derive(sqlx::FromRow)]
+struct WaitingRow {
+    source_record_id: String,
+    record: String,
+    raised_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A page of a source's records still waiting for the local team, in identifier order.
+pub(crate) async fn waiting_records(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    source: &contactpoint_domain::SourceCode,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<crate::supply::WaitingRecord>, crate::StorageError> {
+    let rows: Vec<WaitingRow> = sqlx::query_as(
+        "SELECT r.source_record_id, e.record, e.raised_at FROM supplied_records r \
+         JOIN supply_exceptions e ON e.id = r.exception_id \
+         WHERE r.source = $1 AND r.status = 'exception' AND e.resolution IS NULL AND r.source_record_id > $2 \
+         ORDER BY r.source_record_id LIMIT $3",
+    )
+    .bind(source.as_str())
+    .bind(after.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| crate::supply::WaitingRecord {
+            source_record_id: row.source_record_id,
+            record: row.record,
+            raised_at: row.raised_at,
+        })
+        .collect())
 }
 
 #[derive(sqlx::FromRow)]
