@@ -50,8 +50,8 @@ const FAMILY: [&str; 10] = [
     "Adeyemi",
 ];
 
-/// A birth-registration file of `children` distinct children (every fifth sent twice, the
-/// second time under a nickname-free spelling change of the address line), with a few rows
+/// An NHS demographics file of `children` distinct children (every fifth sent twice, under a
+/// second identifier, as that register now and then holds one child twice), with a few rows
 /// that must be rejected.
 fn births_file(dir: &Path, children: usize) -> std::path::PathBuf {
     let mut csv = String::from(
@@ -94,7 +94,7 @@ fn import_command(url: &str, file: &Path) -> Command {
         "--database-url",
         url,
         "--source",
-        "birth_registration",
+        "nhs_demographics",
         "--authoritative",
         "--batch-size",
         "50",
@@ -133,7 +133,7 @@ fn links(url: &str) -> Vec<String> {
             "--database-url",
             url,
             "--source",
-            "birth_registration",
+            "nhs_demographics",
         ])
         .output()
         .unwrap();
