@@ -851,3 +851,37 @@ GRO-7,Nell,Whitfield,2015-06-03,F,40 Park Avenue,Bedford,MK40 2PQ
         assert_trail_intact(store).await;
     }
 );
+
+both_backends!(
+    a_parent_named_again_in_capitals_by_another_source_is_not_added_twice,
+    setup = prepare,
+    |store| {
+        import(store, "birth_registration", true, BIRTHS).await;
+        let benefit = "\
+source_record_id,given_name,middle_names,family_name,date_of_birth,gender,address_line1,town,postcode,parent1_given_name,parent1_family_name,parent1_relationship
+CHB40127782QX,AMELIA,ROSE,SMITH-ADEYEMI,2014-06-30,F,14 Castle Road,Bedford,MK40 3PD,FUNMILAYO,ADEYEMI,mother
+";
+        let report = import(store, "child_benefit", false, benefit).await;
+        assert_eq!(
+            (report.outcome.linked, report.outcome.updated),
+            (1, 0),
+            "{report:?}"
+        );
+        let amelia = store
+            .child_record(
+                &permit(),
+                &link(&links(store, "birth_registration").await, "GRO-1")
+                    .contactpoint_id
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            amelia.parents_carers.len(),
+            1,
+            "{:?}",
+            amelia.parents_carers
+        );
+        assert_eq!(amelia.parents_carers[0].given_name.as_str(), "Funmilayo");
+    }
+);

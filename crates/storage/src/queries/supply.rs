@@ -26,6 +26,8 @@ struct LinkCandidateRow {
     line2: Option<String>,
     town: Option<String>,
     postcode: Option<String>,
+    former_family_names: Option<String>,
+    supplied_by: Option<String>,
 }
 
 /// How many children, at most, one supplied record is compared with: those sharing the
@@ -37,49 +39,65 @@ fn provenance(source: String, at: chrono::DateTime<chrono::Utc>) -> Result<conta
     Ok(contactpoint_domain::Provenance::new(source, at))
 }
 
+/// Which children a candidate read is for.
+enum CandidateSelection<'a> {
+    Ids(&'a [i64]),
+    /// Those sharing the most of these search keys.
+    Keys(&'a [i64]),
+}
+
 /// The children (not retired by a merge) with these database ids, as linkage needs them.
 async fn link_candidates_by_id(
     tx: &mut sqlx::Transaction<'_, Db>,
     ids: &[i64],
 ) -> Result<Vec<crate::supply::LinkCandidate>, crate::StorageError> {
-    use contactpoint_domain::{child::ChildProvenance, Address, ContactPointId, Gender, LocalAuthorityCode};
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
+    link_candidates(tx, CandidateSelection::Ids(ids)).await
+}
+
+/// The children sharing the most search keys with a supplied record.
+async fn link_candidates_by_keys(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    keys: &[i64],
+) -> Result<Vec<crate::supply::LinkCandidate>, crate::StorageError> {
+    link_candidates(tx, CandidateSelection::Keys(keys)).await
+}
+
+/// One statement per read (each is a round trip to the database's thread): the children
+/// with their current address, former family names and the suppliers that placed a record
+/// on them (a source rarely sends one child twice, which is evidence against a match).
+async fn link_candidates(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    selection: CandidateSelection<'_>,
+) -> Result<Vec<crate::supply::LinkCandidate>, crate::StorageError> {
+    use contactpoint_domain::{child::ChildProvenance, Address, ContactPointId, Gender, LocalAuthorityCode, SourceCode};
     let mut query = sqlx::QueryBuilder::<Db>::new(
         "SELECT c.id, c.contactpoint_id, c.given_name, c.middle_names, c.family_name, c.gender, \
          c.date_of_birth, c.date_of_death, c.local_authority, c.shielded, c.name_source, \
          c.name_supplied_at, c.gender_source, c.gender_supplied_at, c.date_of_birth_source, \
          c.date_of_birth_supplied_at, c.address_source, c.address_supplied_at, \
-         c.date_of_death_source, c.date_of_death_supplied_at, a.line1, a.line2, a.town, a.postcode \
+         c.date_of_death_source, c.date_of_death_supplied_at, a.line1, a.line2, a.town, a.postcode, \
+         (SELECT string_agg(f.family_name, '|') FROM child_former_names f WHERE f.child_id = c.id) \
+           AS former_family_names, \
+         (SELECT string_agg(r.source, '|') FROM supplied_records r \
+           WHERE r.child_id = c.id AND r.status IN ('linked', 'created')) AS supplied_by \
          FROM children c LEFT JOIN child_addresses a ON a.child_id = c.id AND a.valid_to IS NULL \
          WHERE c.merged_into IS NULL AND c.id IN ",
     );
-    push_id_list(&mut query, ids);
+    match selection {
+        CandidateSelection::Ids(ids) if ids.is_empty() => return Ok(Vec::new()),
+        CandidateSelection::Keys(keys) if keys.is_empty() => return Ok(Vec::new()),
+        CandidateSelection::Ids(ids) => push_id_list(&mut query, ids),
+        CandidateSelection::Keys(keys) => {
+            query.push("(SELECT child_id FROM child_search_keys WHERE key IN ");
+            push_id_list(&mut query, keys);
+            query
+                .push(" GROUP BY child_id ORDER BY COUNT(*) DESC, child_id LIMIT ")
+                .push_bind(LINK_CANDIDATE_LIMIT)
+                .push(")");
+        }
+    }
     query.push(" ORDER BY c.id");
     let rows: Vec<LinkCandidateRow> = query.build_query_as().fetch_all(&mut **tx).await?;
-    let mut former = sqlx::QueryBuilder::<Db>::new(
-        "SELECT child_id, given_name, family_name FROM child_former_names WHERE child_id IN ",
-    );
-    push_id_list(&mut former, ids);
-    let mut former_by_child: std::collections::HashMap<i64, Vec<String>> = Default::default();
-    for row in former.build_query_as::<CandidateFormerName>().fetch_all(&mut **tx).await? {
-        former_by_child.entry(row.child_id).or_default().push(row.family_name);
-    }
-    // Which suppliers already hold a record of each candidate: a source rarely sends one
-    // child twice under two identifiers, which is evidence against a match.
-    let mut held = sqlx::QueryBuilder::<Db>::new(
-        "SELECT DISTINCT child_id, source FROM supplied_records \
-         WHERE status IN ('linked', 'created') AND child_id IN ",
-    );
-    push_id_list(&mut held, ids);
-    let mut sources_by_child: std::collections::HashMap<i64, Vec<contactpoint_domain::SourceCode>> =
-        Default::default();
-    for (child_id, source) in held.build_query_as::<(i64, String)>().fetch_all(&mut **tx).await? {
-        let source = contactpoint_domain::SourceCode::parse(&source)
-            .map_err(crate::StorageError::corrupt("supplied_records"))?;
-        sources_by_child.entry(child_id).or_default().push(source);
-    }
     let corrupt = crate::StorageError::corrupt;
     rows.into_iter()
         .map(|row| {
@@ -94,14 +112,31 @@ async fn link_candidates_by_id(
                 (Some(source), Some(at)) => Some(provenance(source, at)?),
                 _ => None,
             };
+            let mut supplied_by = row
+                .supplied_by
+                .as_deref()
+                .unwrap_or_default()
+                .split('|')
+                .filter(|s| !s.is_empty())
+                .map(|s| SourceCode::parse(s).map_err(corrupt("supplied_records")))
+                .collect::<Result<Vec<_>, _>>()?;
+            supplied_by.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+            supplied_by.dedup();
             Ok(crate::supply::LinkCandidate {
                 child_id: row.id,
                 contactpoint_id: ContactPointId::parse(&row.contactpoint_id).map_err(corrupt("children"))?,
                 given_name: row.given_name,
                 middle_names: row.middle_names,
                 family_name: row.family_name,
-                former_family_names: former_by_child.remove(&row.id).unwrap_or_default(),
-                supplied_by: sources_by_child.remove(&row.id).unwrap_or_default(),
+                former_family_names: row
+                    .former_family_names
+                    .as_deref()
+                    .unwrap_or_default()
+                    .split('|')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                supplied_by,
                 gender: Gender::parse(&row.gender).map_err(corrupt("children"))?,
                 date_of_birth: row.date_of_birth,
                 date_of_death: row.date_of_death,
@@ -118,23 +153,6 @@ async fn link_candidates_by_id(
             })
         })
         .collect()
-}
-
-/// The children sharing the most search keys with a supplied record.
-async fn link_candidates_by_keys(
-    tx: &mut sqlx::Transaction<'_, Db>,
-    keys: &[i64],
-) -> Result<Vec<crate::supply::LinkCandidate>, crate::StorageError> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut query = sqlx::QueryBuilder::<Db>::new("SELECT child_id FROM child_search_keys WHERE key IN ");
-    push_id_list(&mut query, keys);
-    query
-        .push(" GROUP BY child_id ORDER BY COUNT(*) DESC, child_id LIMIT ")
-        .push_bind(LINK_CANDIDATE_LIMIT);
-    let ids: Vec<i64> = query.build_query_scalar().fetch_all(&mut **tx).await?;
-    link_candidates_by_id(tx, &ids).await
 }
 
 /// Writes a child's search keys again after its names, date of birth or address changed.
@@ -276,20 +294,33 @@ async fn apply_child_changes(
         .await?;
         changed = true;
     }
-    for parent in &changes.parents_carers {
-        let known: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM parents_carers WHERE child_id = $1 AND given_name = $2 \
-             AND family_name = $3 AND relationship = $4)",
+    // A parent or carer is known when one of that relationship has the same names, however
+    // the supplier cased or accented them (child benefit writes names in capitals).
+    let mut known_parents: Vec<(String, String, String)> = Vec::new();
+    if !changes.parents_carers.is_empty() {
+        let held: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT given_name, family_name, relationship FROM parents_carers WHERE child_id = $1",
         )
         .bind(child_id)
-        .bind(parent.given_name.as_str())
-        .bind(parent.family_name.as_str())
-        .bind(parent.relationship.code())
-        .fetch_one(&mut **tx)
+        .fetch_all(&mut **tx)
         .await?;
-        if known {
+        known_parents = held
+            .into_iter()
+            .map(|(given, family, relationship)| {
+                (contactpoint_matching::fold(&given), contactpoint_matching::fold(&family), relationship)
+            })
+            .collect();
+    }
+    for parent in &changes.parents_carers {
+        let key = (
+            contactpoint_matching::fold(parent.given_name.as_str()),
+            contactpoint_matching::fold(parent.family_name.as_str()),
+            parent.relationship.code().to_owned(),
+        );
+        if known_parents.contains(&key) {
             continue;
         }
+        known_parents.push(key);
         let id = allocate_ids(tx, "parents_carers", 1).await?;
         let a = parent.address.as_ref();
         sqlx::query(
