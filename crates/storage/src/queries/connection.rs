@@ -89,6 +89,10 @@ pub(crate) async fn allocate_ids(
     table: &str,
     count: usize,
 ) -> Result<i64, crate::StorageError> {
+    if count == 0 {
+        // Nothing to number: no statement (a round trip per empty list adds up in imports).
+        return Ok(0);
+    }
     let count = count as i64;
     let next: i64 = sqlx::query_scalar(
         "UPDATE id_allocators SET next_id = next_id + $1 WHERE name = $2 RETURNING next_id",

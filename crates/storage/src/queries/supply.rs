@@ -380,32 +380,33 @@ async fn insert_supply_exception(
     Ok(id)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn record_supplied(
+/// Records what became of supplied records (one row per identifier), in as few statements
+/// as the backends allow.
+async fn record_supplied_rows(
     tx: &mut sqlx::Transaction<'_, Db>,
     source: &contactpoint_domain::SourceCode,
-    source_record_id: &str,
-    digest: &str,
-    status: crate::supply::SupplyStatus,
-    child_id: Option<i64>,
-    exception_id: Option<i64>,
+    rows: &[&SuppliedRow],
     supplied_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), crate::StorageError> {
-    sqlx::query(
-        "INSERT INTO supplied_records (source, source_record_id, digest, status, child_id, exception_id, supplied_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         ON CONFLICT (source, source_record_id) DO UPDATE SET digest = excluded.digest, status = excluded.status, \
-         child_id = excluded.child_id, exception_id = excluded.exception_id, supplied_at = excluded.supplied_at",
-    )
-    .bind(source.as_str())
-    .bind(source_record_id)
-    .bind(digest)
-    .bind(status.code())
-    .bind(child_id)
-    .bind(exception_id)
-    .bind(supplied_at)
-    .execute(&mut **tx)
-    .await?;
+    for chunk in rows.chunks(rows_per_statement(7)) {
+        let mut insert = sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO supplied_records (source, source_record_id, digest, status, child_id, exception_id, supplied_at) ",
+        );
+        insert.push_values(chunk, |mut row, r| {
+            row.push_bind(source.as_str())
+                .push_bind(r.source_record_id.as_str())
+                .push_bind(r.digest.as_str())
+                .push_bind(r.status.as_str())
+                .push_bind(r.child_id)
+                .push_bind(r.exception_id)
+                .push_bind(supplied_at);
+        });
+        insert.push(
+            " ON CONFLICT (source, source_record_id) DO UPDATE SET digest = excluded.digest, status = excluded.status, \
+             child_id = excluded.child_id, exception_id = excluded.exception_id, supplied_at = excluded.supplied_at",
+        );
+        insert.build().execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
@@ -523,6 +524,10 @@ pub(crate) async fn import_supply_batch(
     }
 
     let mut districts: HashMap<String, Option<contactpoint_domain::LocalAuthorityCode>> = HashMap::new();
+    // Records placed by this batch, and the children they went to: supplied_records is written
+    // at the end, so a candidate placed earlier in the batch learns of this source from here.
+    let mut placed_here: Vec<String> = Vec::new();
+    let mut placed_children: std::collections::HashSet<i64> = std::collections::HashSet::new();
     for (index, record) in batch.records.iter().enumerate() {
         let before = seen.get(&record.source_record_id);
         let waiting = before
@@ -535,10 +540,15 @@ pub(crate) async fn import_supply_batch(
         let known_child = before
             .filter(|b| matches!(SupplyStatus::parse(&b.status), Some(SupplyStatus::Linked | SupplyStatus::Created)))
             .and_then(|b| b.child_id);
-        let candidates = match known_child {
+        let mut candidates = match known_child {
             Some(child_id) => link_candidates_by_id(&mut tx, &[child_id]).await?,
             None => link_candidates_by_keys(&mut tx, &record.probe_keys).await?,
         };
+        for candidate in &mut candidates {
+            if placed_children.contains(&candidate.child_id) && !candidate.supplied_by.contains(batch.source) {
+                candidate.supplied_by.push(batch.source.clone());
+            }
+        }
         let mut district_authority = match &record.postcode_district {
             Some(district) => match districts.get(district) {
                 Some(found) => found.clone(),
@@ -615,17 +625,12 @@ pub(crate) async fn import_supply_batch(
                 (SupplyStatus::Exception, None, Some(id))
             }
         };
-        record_supplied(
-            &mut tx,
-            batch.source,
-            &record.source_record_id,
-            &record.digest,
-            status,
-            child_id,
-            exception_id,
-            batch.supplied_at,
-        )
-        .await?;
+        if let Some(child_id) = child_id {
+            placed_children.insert(child_id);
+        }
+        if !placed_here.contains(&record.source_record_id) {
+            placed_here.push(record.source_record_id.clone());
+        }
         // The same identifier again later in the batch updates what this placed.
         seen.insert(
             record.source_record_id.clone(),
@@ -638,6 +643,11 @@ pub(crate) async fn import_supply_batch(
             },
         );
     }
+
+    // What became of each record, written once per batch (an identifier sent twice in the
+    // batch is written as it ended).
+    let placed_rows: Vec<&SuppliedRow> = placed_here.iter().filter_map(|id| seen.get(id)).collect();
+    record_supplied_rows(&mut tx, batch.source, &placed_rows, batch.supplied_at).await?;
 
     for id in &batch.rejected_ids {
         if seen.contains_key(id) {
