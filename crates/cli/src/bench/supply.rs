@@ -131,6 +131,8 @@ pub async fn run(args: SupplyArgs) -> Result<()> {
     }
     let import_seconds = started.elapsed().as_secs_f64();
 
+    // Before judging, which holds every record's truth and link in memory.
+    let peak_memory_mib = peak_memory_mib();
     eprintln!("Judging every record against truth.csv...");
     let links = all_links(&store, &permit).await?;
     let accuracy = judge(&args.files_dir.join("truth.csv"), links)?;
@@ -151,7 +153,7 @@ pub async fn run(args: SupplyArgs) -> Result<()> {
         rows,
         import_seconds,
         records_per_second: rows as f64 / import_seconds.max(f64::EPSILON),
-        peak_memory_mib: peak_memory_mib(),
+        peak_memory_mib,
         sources,
         retried,
         accuracy,
@@ -342,7 +344,7 @@ fn print_report(report: &Report) {
         println!("  suppliers' files written in {seconds:.1} s (not counted below)");
     }
     println!(
-        "  {} records in {:.1} s: {:.0} records a second end to end; peak memory of this process {}",
+        "  {} records in {:.1} s: {:.0} records a second end to end; peak memory of this process while loading {}",
         report.rows,
         report.import_seconds,
         report.records_per_second,
