@@ -8,7 +8,7 @@ use accuracy::{measure, Accuracy, Placed, Truth};
 use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 use contactpoint_domain::{Permit, SourceCode, SystemTask};
-use contactpoint_intake::{import_file, retry_waiting, ImportSettings};
+use contactpoint_intake::{import_file, retry_waiting, FileReport, ImportSettings};
 use contactpoint_storage::supply::SupplyStatus;
 use contactpoint_storage::Store;
 use contactpoint_synthetic::{load_reference_data, NationSpec, Supplier};
@@ -76,6 +76,25 @@ struct SourceFigures {
     exceptions: usize,
     rejected: usize,
     unchanged: usize,
+}
+
+impl SourceFigures {
+    fn of(supplier: Supplier, authoritative: bool, report: &FileReport, seconds: f64) -> Self {
+        let o = &report.outcome;
+        Self {
+            source: supplier.source().to_owned(),
+            authoritative,
+            rows: report.rows,
+            seconds,
+            records_per_second: report.rows as f64 / seconds.max(f64::EPSILON),
+            linked: o.linked,
+            updated: o.updated,
+            created: o.created,
+            exceptions: o.exceptions,
+            rejected: report.rejected.len(),
+            unchanged: o.unchanged,
+        }
+    }
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -211,7 +230,6 @@ async fn import_source(
     store.analyze().await?;
     let seconds = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
-    let o = &report.outcome;
     eprintln!(
         "{}: {} rows in {:.1} s ({:.0} a second)",
         supplier.source(),
@@ -219,19 +237,7 @@ async fn import_source(
         seconds,
         report.rows as f64 / seconds.max(f64::EPSILON)
     );
-    Ok(SourceFigures {
-        source: supplier.source().to_owned(),
-        authoritative,
-        rows: report.rows,
-        seconds,
-        records_per_second: report.rows as f64 / seconds.max(f64::EPSILON),
-        linked: o.linked,
-        updated: o.updated,
-        created: o.created,
-        exceptions: o.exceptions,
-        rejected: report.rejected.len(),
-        unchanged: o.unchanged,
-    })
+    Ok(SourceFigures::of(supplier, authoritative, &report, seconds))
 }
 
 async fn retry_source(
@@ -251,20 +257,7 @@ async fn retry_source(
         .await
         .with_context(|| format!("trying again the waiting records of {}", supplier.source()))?;
     let seconds = started.elapsed().as_secs_f64();
-    let o = &report.outcome;
-    Ok(SourceFigures {
-        source: supplier.source().to_owned(),
-        authoritative,
-        rows: report.rows,
-        seconds,
-        records_per_second: report.rows as f64 / seconds.max(f64::EPSILON),
-        linked: o.linked,
-        updated: o.updated,
-        created: o.created,
-        exceptions: o.exceptions,
-        rejected: report.rejected.len(),
-        unchanged: o.unchanged,
-    })
+    Ok(SourceFigures::of(supplier, authoritative, &report, seconds))
 }
 
 /// Where every supplied record went, keyed by source and identifier.
