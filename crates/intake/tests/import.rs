@@ -885,3 +885,68 @@ CHB40127782QX,AMELIA,ROSE,SMITH-ADEYEMI,2014-06-30,F,14 Castle Road,Bedford,MK40
         assert_eq!(amelia.parents_carers[0].given_name.as_str(), "Funmilayo");
     }
 );
+
+both_backends!(
+    a_decision_to_link_to_a_child_merged_away_since_it_was_read_is_refused_and_changes_nothing,
+    setup = prepare,
+    |store| {
+        import(store, "birth_registration", true, BIRTHS).await;
+        let local = "\
+source_record_id,given_name,family_name,date_of_birth,postcode
+YS-6,Tobias,Whitfield,2015-03-06,MK42 9QT
+";
+        import(store, "local_systems", false, local).await;
+        let waiting = store
+            .supply_exceptions(&permit(), ExceptionQueue::Every, false, &listed_audit())
+            .await
+            .unwrap();
+        let audit = |_: &contactpoint_storage::supply::SupplyExceptionRecord| listed_audit();
+        let exception = store
+            .supply_exception(&permit(), ExceptionQueue::Every, waiting[0].id, &audit)
+            .await
+            .unwrap();
+        let (tobias, _) = exception.candidates.first().expect("Tobias is a candidate");
+        let decision = contactpoint_intake::Decision::LinkTo(tobias.child_id);
+        let resolution = contactpoint_intake::resolution(&exception, decision).unwrap();
+
+        // Meanwhile Tobias's record is merged into Amelia's (wrongly, but it happens).
+        let births = links(store, "birth_registration").await;
+        let amelia = link(&births, "GRO-1").contactpoint_id.unwrap();
+        store
+            .merge_children(
+                &permit(),
+                None,
+                &amelia,
+                &tobias.contactpoint_id,
+                None,
+                test_now(),
+                &listed_audit(),
+            )
+            .await
+            .unwrap();
+
+        let refused = store
+            .resolve_supply_exception(
+                &permit(),
+                ExceptionQueue::Every,
+                exception.id,
+                &resolution,
+                None,
+                test_now(),
+                &listed_audit(),
+            )
+            .await
+            .unwrap_err();
+        assert!(refused.to_string().contains("merged"), "{refused}");
+        let still = store
+            .supply_exceptions(&permit(), ExceptionQueue::Every, false, &listed_audit())
+            .await
+            .unwrap();
+        assert_eq!(still.len(), 1, "the exception still waits");
+        assert_eq!(
+            link(&links(store, "local_systems").await, "YS-6").status,
+            SupplyStatus::Exception
+        );
+        assert_trail_intact(store).await;
+    }
+);

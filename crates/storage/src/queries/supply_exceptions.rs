@@ -168,6 +168,18 @@ pub(crate) async fn resolve_supply_exception(
     }
     let (status, child_id) = match resolution {
         Resolution::Link { child_id, changes } => {
+            // The decision was made on what the team read before; the chosen child must not
+            // have been merged into another since.
+            let merged_into: Option<Option<i64>> = sqlx::query_scalar("SELECT merged_into FROM children WHERE id = $1")
+                .bind(*child_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+            if !matches!(merged_into, Some(None)) {
+                return Err(crate::StorageError::Invalid(contactpoint_domain::FieldError::new(
+                    "child",
+                    "a child still in the directory: it was merged into another since the exception was read; open the exception again",
+                )));
+            }
             apply_child_changes(&mut tx, *child_id, changes).await?;
             (SupplyStatus::Linked, *child_id)
         }
