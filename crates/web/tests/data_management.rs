@@ -266,6 +266,29 @@ on_both_backends!(
             SupplyStatus::Exception,
             "nothing was applied"
         );
+
+        // A stored record that no longer reads back says why there is no comparison.
+        execute_sql(
+            &app.db.store,
+            &format!("UPDATE supply_exceptions SET record = '{{\"source_record_id\": \"YS-6\", \"date_of_birth\": \"2015-02-30\"}}' WHERE id = {id}"),
+        )
+        .await
+        .unwrap();
+        let read = app
+            .api(
+                "GET",
+                &format!("/api/supply-exceptions/{id}"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+        assert_eq!(read.json()["comparison"], json!([]));
+        let problem = read.json()["comparison_problem"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(problem.starts_with("date_of_birth"), "{}", read.body);
     }
 );
 

@@ -97,13 +97,16 @@ pub struct SupplyException {
     /// Filled in when one exception is read: best first.
     pub candidates: Vec<ExceptionCandidate>,
     pub comparison: Vec<FieldComparison>,
+    /// When one exception is read and `comparison` is empty because the stored record no
+    /// longer reads back: the field and the reason.
+    pub comparison_problem: Option<String>,
 }
 
 fn exception_view(e: &SupplyExceptionRecord, with_comparison: bool) -> SupplyException {
-    let comparison = if with_comparison {
-        side_by_side(e).unwrap_or_default()
-    } else {
-        Vec::new()
+    let (comparison, comparison_problem) = match with_comparison.then(|| side_by_side(e)) {
+        Some(Ok(comparison)) => (comparison, None),
+        Some(Err(problem)) => (Vec::new(), Some(problem)),
+        None => (Vec::new(), None),
     };
     SupplyException {
         id: e.id,
@@ -141,6 +144,7 @@ fn exception_view(e: &SupplyExceptionRecord, with_comparison: bool) -> SupplyExc
                     .collect(),
             })
             .collect(),
+        comparison_problem,
     }
 }
 
