@@ -120,6 +120,9 @@ pub async fn import_reader(
         let summary = import_batch(store, permit, settings, name, &batch, now, now, false).await?;
         report.outcome.add(&summary);
         report.batches += 1;
+        if STATISTICS_REFRESHED_AFTER.contains(&report.batches) {
+            store.analyze().await?;
+        }
         progress(report.rows);
     }
     Ok(report)
@@ -187,6 +190,12 @@ pub async fn retry_waiting(
     }
     Ok(report)
 }
+
+/// After these many batches of one file the planner's statistics are refreshed: a load into
+/// a new directory grows its tables tenfold again and again, and a plan made for the empty
+/// tables (PostgreSQL keeps one per prepared statement) would read every row for every record.
+/// Without autovacuum nothing else refreshes them during the load.
+const STATISTICS_REFRESHED_AFTER: [u64; 5] = [1, 10, 100, 1_000, 10_000];
 
 /// What the audit trail names as the file of a batch of waiting records tried again.
 pub const WAITING: &str = "(records waiting in the exceptions queue)";

@@ -130,13 +130,13 @@ impl Store {
         Ok(())
     }
 
-    /// Answers when the database answers.
     /// Refreshes the query planner's statistics; worth running after a bulk load, without
     /// which PostgreSQL may plan searches on a new nation of a million as if it were empty.
     pub async fn analyze(&self) -> Result<(), StorageError> {
         dispatch_to_backend!(self, analyze())
     }
 
+    /// Answers when the database answers.
     pub async fn ping(&self) -> Result<(), StorageError> {
         dispatch_to_backend!(self, ping())
     }
