@@ -84,8 +84,7 @@ async fn link_candidates(
          WHERE c.merged_into IS NULL AND c.id IN ",
     );
     match selection {
-        CandidateSelection::Ids(ids) if ids.is_empty() => return Ok(Vec::new()),
-        CandidateSelection::Keys(keys) if keys.is_empty() => return Ok(Vec::new()),
+        CandidateSelection::Ids([]) | CandidateSelection::Keys([]) => return Ok(Vec::new()),
         CandidateSelection::Ids(ids) => push_id_list(&mut query, ids),
         CandidateSelection::Keys(keys) => {
             query.push("(SELECT child_id FROM child_search_keys WHERE key IN ");
