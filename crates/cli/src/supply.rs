@@ -136,6 +136,7 @@ async fn import(args: ImportArgs) -> Result<()> {
     let source = known_source(&store, &args.source).await?;
     let mut settings = ImportSettings::system(source, args.authoritative);
     settings.batch_size = args.batch_size.max(1);
+    settings.refresh_statistics = true;
     settings.population = args.population.max(2);
     let permit = Permit::system_bypass(SystemTask::SupplyImport);
     let mut failed = Vec::new();
@@ -314,6 +315,7 @@ async fn retry(args: RetryArgs) -> Result<()> {
     let source = known_source(&store, &args.source).await?;
     let mut settings = ImportSettings::system(source, args.authoritative);
     settings.batch_size = args.batch_size.max(1);
+    settings.refresh_statistics = true;
     settings.population = args.population.max(2);
     let permit = Permit::system_bypass(SystemTask::SupplyImport);
     let started = Instant::now();

@@ -30,6 +30,10 @@ pub struct ImportSettings {
     /// How many children the nation served has: the matching model's prior is one chance
     /// in this many that a record is any one child (docs/MATCHING.md).
     pub population: u64,
+    /// Refresh the planner's statistics as the tables grow tenfold during a file (bulk loads
+    /// from the command line; not for the API's small uploads, which would each analyse the
+    /// whole database).
+    pub refresh_statistics: bool,
 }
 
 impl ImportSettings {
@@ -44,6 +48,7 @@ impl ImportSettings {
             route: AccessRoute::System,
             supplier_account_id: None,
             population: NATIONAL_POPULATION,
+            refresh_statistics: false,
         }
     }
 }
@@ -120,7 +125,7 @@ pub async fn import_reader(
         let summary = import_batch(store, permit, settings, name, &batch, now, now, false).await?;
         report.outcome.add(&summary);
         report.batches += 1;
-        if STATISTICS_REFRESHED_AFTER.contains(&report.batches) {
+        if settings.refresh_statistics && STATISTICS_REFRESHED_AFTER.contains(&report.batches) {
             store.analyze().await?;
         }
         progress(report.rows);
@@ -261,6 +266,7 @@ async fn import_batch(
         rejected_ids: batch.rejected_ids.clone(),
         supplied_at,
         retry_waiting,
+        decided_at: now,
     };
     let mut placer = |context: &contactpoint_storage::supply::PlacementContext<'_>| {
         place(&batch.children[context.index], context, &place_settings)
@@ -319,7 +325,12 @@ fn batch_audit(
     .with("created", summary.created.to_string())
     .with("exceptions", summary.exceptions.to_string())
     .with("rejected", summary.rejected.to_string())
-    .with("unchanged", summary.unchanged.to_string());
+    .with("unchanged", summary.unchanged.to_string())
+    .with("exceptions_closed", summary.exceptions_closed.to_string())
+    .with(
+        "exceptions_refreshed",
+        summary.exceptions_refreshed.to_string(),
+    );
     if let Some(account) = settings.supplier_account_id {
         event = event.with("supplier_account", account);
     }

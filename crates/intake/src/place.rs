@@ -258,16 +258,22 @@ pub fn place(
                 } else {
                     ExceptionReason::Uncertain
                 };
-                let local_authority = best
-                    .map(|c| c.local_authority.clone())
-                    .or_else(|| context.district_authority.cloned());
+                let local_authority = best.map(|c| c.local_authority.clone()).or_else(|| {
+                    context
+                        .district_authority
+                        .or(context.service_authority)
+                        .cloned()
+                });
                 exception(reason, false, local_authority)
             }
         },
-        Outcome::New => match new_child(child, context.district_authority, settings) {
-            Ok(record) => Placement::Create(Box::new(record)),
-            Err(reason) => exception(reason, false, context.district_authority.cloned()),
-        },
+        Outcome::New => {
+            let placed_in = context.district_authority.or(context.service_authority);
+            match new_child(child, placed_in, settings) {
+                Ok(record) => Placement::Create(Box::new(record)),
+                Err(reason) => exception(reason, false, placed_in.cloned()),
+            }
+        }
     }
 }
 

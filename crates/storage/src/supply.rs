@@ -214,6 +214,11 @@ pub struct BatchSummary {
     pub rejected: usize,
     /// Of the linked, how many changed a value of the child.
     pub updated: usize,
+    /// Of the linked and created, how many had been waiting in the exceptions queue (their
+    /// exceptions are closed); of the exceptions, how many were waiting already (their
+    /// exceptions are brought up to date, not raised again).
+    pub exceptions_closed: usize,
+    pub exceptions_refreshed: usize,
 }
 
 impl BatchSummary {
@@ -228,6 +233,8 @@ impl BatchSummary {
         self.exceptions += other.exceptions;
         self.rejected += other.rejected;
         self.updated += other.updated;
+        self.exceptions_closed += other.exceptions_closed;
+        self.exceptions_refreshed += other.exceptions_refreshed;
     }
 }
 
@@ -243,6 +250,8 @@ pub struct SupplyBatch<'a> {
     /// Place again the records still waiting in the exceptions queue, even when their values
     /// are unchanged (the directory may hold their child by now).
     pub retry_waiting: bool,
+    /// When the import decides: the moment a waiting record's exception is closed.
+    pub decided_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// What storage knows about one record when the caller decides it.
@@ -256,9 +265,11 @@ pub struct PlacementContext<'a> {
     /// The child this source's identifier was placed on before, if any: the supplier is
     /// updating a record it sent earlier.
     pub known_child: Option<i64>,
-    /// The local authority of the supplied postcode's district, or, when that is unknown,
-    /// of the child's school or GP practice.
+    /// The local authority of the supplied postcode's district, if known.
     pub district_authority: Option<&'a LocalAuthorityCode>,
+    /// When the postcode names none: the local authority of the child's school or GP
+    /// practice, where a new child is placed (a linked child is never moved by it).
+    pub service_authority: Option<&'a LocalAuthorityCode>,
 }
 
 /// Decides one record.

@@ -212,6 +212,7 @@ async fn import_source(
     let source = SourceCode::parse(supplier.source()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut settings = ImportSettings::system(source, authoritative);
     settings.batch_size = args.batch_size.max(1);
+    settings.refresh_statistics = true;
     settings.population = args.population();
     let path = args.files_dir.join(supplier.file_name());
     let bar = ProgressBar::new_spinner();
@@ -251,6 +252,7 @@ async fn retry_source(
     let source = SourceCode::parse(supplier.source()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut settings = ImportSettings::system(source, authoritative);
     settings.batch_size = args.batch_size.max(1);
+    settings.refresh_statistics = true;
     settings.population = args.population();
     let started = Instant::now();
     let report = retry_waiting(store, permit, &settings, spec.as_of, &mut |_| {})

@@ -418,6 +418,17 @@ struct SuppliedRow {
     exception_id: Option<i64>,
 }
 
+/// Holds a waiting exception for the transaction: false when it is no longer waiting (the
+/// team decided it since it was read). An update that changes nothing takes the row's lock on
+/// PostgreSQL; on SQLite the transaction already holds the database's write lock.
+async fn claim_waiting_exception(tx: &mut sqlx::Transaction<'_, Db>, id: i64) -> Result<bool, crate::StorageError> {
+    let claimed = sqlx::query("UPDATE supply_exceptions SET resolution = resolution WHERE id = $1 AND resolution IS NULL")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(claimed.rows_affected() == 1)
+}
+
 /// The record waiting in `id` has been placed after all (sent again, or tried again against
 /// a fuller directory): the exception is closed as linked or created, by nobody.
 async fn close_waiting_exception(
@@ -450,7 +461,7 @@ async fn refresh_waiting_exception(
 ) -> Result<(), crate::StorageError> {
     sqlx::query(
         "UPDATE supply_exceptions SET local_authority = $1, reason = $2, shielding_hold = $3, record = $4, \
-         raised_at = $5 WHERE id = $6",
+         raised_at = $5 WHERE id = $6 AND resolution IS NULL",
     )
     .bind(exception.local_authority.as_ref().map(|la| la.as_str()))
     .bind(exception.reason.code())
@@ -536,6 +547,14 @@ pub(crate) async fn import_supply_batch(
             summary.unchanged += 1;
             continue;
         }
+        // A waiting record's exception is held for this transaction (on PostgreSQL the row is
+        // locked until the commit); one the team has decided since it was read is left to them.
+        if let Some(id) = waiting {
+            if !claim_waiting_exception(&mut tx, id).await? {
+                summary.unchanged += 1;
+                continue;
+            }
+        }
         let known_child = before
             .filter(|b| matches!(SupplyStatus::parse(&b.status), Some(SupplyStatus::Linked | SupplyStatus::Created)))
             .and_then(|b| b.child_id);
@@ -548,7 +567,7 @@ pub(crate) async fn import_supply_batch(
                 candidate.supplied_by.push(batch.source.clone());
             }
         }
-        let mut district_authority = match &record.postcode_district {
+        let district_authority = match &record.postcode_district {
             Some(district) => match districts.get(district) {
                 Some(found) => found.clone(),
                 None => {
@@ -567,8 +586,9 @@ pub(crate) async fn import_supply_batch(
             },
             None => None,
         };
+        let mut service_authority = None;
         for reference in &record.service_references {
-            if district_authority.is_some() {
+            if district_authority.is_some() || service_authority.is_some() {
                 break;
             }
             let found: Option<String> = sqlx::query_scalar(
@@ -578,7 +598,7 @@ pub(crate) async fn import_supply_batch(
             .bind(reference)
             .fetch_optional(&mut **tx)
             .await?;
-            district_authority = found
+            service_authority = found
                 .map(|code| contactpoint_domain::LocalAuthorityCode::parse(&code))
                 .transpose()
                 .map_err(crate::StorageError::corrupt("organisations"))?;
@@ -588,6 +608,7 @@ pub(crate) async fn import_supply_batch(
             candidates: &candidates,
             known_child,
             district_authority: district_authority.as_ref(),
+            service_authority: service_authority.as_ref(),
         });
         let (status, child_id, exception_id) = match placement {
             Placement::Link { child_id, changes } => {
@@ -596,7 +617,8 @@ pub(crate) async fn import_supply_batch(
                 }
                 summary.linked += 1;
                 if let Some(waiting) = waiting {
-                    close_waiting_exception(&mut tx, waiting, SupplyStatus::Linked, child_id, batch.supplied_at).await?;
+                    close_waiting_exception(&mut tx, waiting, SupplyStatus::Linked, child_id, batch.decided_at).await?;
+                    summary.exceptions_closed += 1;
                 }
                 (SupplyStatus::Linked, Some(child_id), None)
             }
@@ -605,7 +627,8 @@ pub(crate) async fn import_supply_batch(
                 summary.created += 1;
                 let child_id = ids.first().copied();
                 if let (Some(waiting), Some(child_id)) = (waiting, child_id) {
-                    close_waiting_exception(&mut tx, waiting, SupplyStatus::Created, child_id, batch.supplied_at).await?;
+                    close_waiting_exception(&mut tx, waiting, SupplyStatus::Created, child_id, batch.decided_at).await?;
+                    summary.exceptions_closed += 1;
                 }
                 (SupplyStatus::Created, child_id, None)
             }
@@ -613,6 +636,7 @@ pub(crate) async fn import_supply_batch(
                 let id = match waiting {
                     Some(id) => {
                         refresh_waiting_exception(&mut tx, id, &exception, batch.supplied_at).await?;
+                        summary.exceptions_refreshed += 1;
                         id
                     }
                     None => {

@@ -151,8 +151,12 @@ pub(crate) async fn resolve_supply_exception(
 ) -> Result<contactpoint_domain::ContactPointId, crate::StorageError> {
     use crate::supply::{Resolution, SupplyStatus};
     let mut tx = begin_read_then_write(pool).await?;
+    // Claimed for this transaction: an update that changes nothing locks the row on
+    // PostgreSQL, so an import or another person deciding the same record waits, then finds
+    // it decided.
     let waiting: Option<(String, String, Option<String>)> = sqlx::query_as(
-        "SELECT source, source_record_id, local_authority FROM supply_exceptions WHERE id = $1 AND resolved_at IS NULL",
+        "UPDATE supply_exceptions SET resolution = resolution WHERE id = $1 AND resolved_at IS NULL \
+         RETURNING source, source_record_id, local_authority",
     )
     .bind(id)
     .fetch_optional(&mut **tx)
@@ -170,11 +174,12 @@ pub(crate) async fn resolve_supply_exception(
         Resolution::Link { child_id, changes } => {
             // The decision was made on what the team read before; the chosen child must not
             // have been merged into another since.
-            let merged_into: Option<Option<i64>> = sqlx::query_scalar("SELECT merged_into FROM children WHERE id = $1")
+            // (Held the same way, so that a merge waits for this decision.)
+            let held = sqlx::query("UPDATE children SET merged_into = merged_into WHERE id = $1 AND merged_into IS NULL")
                 .bind(*child_id)
-                .fetch_optional(&mut **tx)
+                .execute(&mut **tx)
                 .await?;
-            if !matches!(merged_into, Some(None)) {
+            if held.rows_affected() != 1 {
                 return Err(crate::StorageError::Invalid(contactpoint_domain::FieldError::new(
                     "child",
                     "a child still in the directory: it was merged into another since the exception was read; open the exception again",
