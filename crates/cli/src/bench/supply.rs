@@ -125,6 +125,7 @@ pub async fn run(args: SupplyArgs) -> Result<()> {
         as_of: Some(args.as_of),
     })?;
     let files_seconds = ensure_files(&spec, &args.files_dir)?;
+    reset_peak_memory();
 
     let store = Store::connect(&args.database_url).await?;
     store.migrate().await?;
@@ -185,9 +186,37 @@ pub async fn run(args: SupplyArgs) -> Result<()> {
     Ok(())
 }
 
-/// Writes the suppliers' files unless `dir` holds them already; the seconds it took.
+/// Names the nation a directory's files were written for.
+const MANIFEST: &str = "nation.txt";
+
+fn manifest(spec: &NationSpec) -> String {
+    format!(
+        "children={} seed={} as_of={}\n",
+        spec.children,
+        spec.seed,
+        spec.today()
+    )
+}
+
+/// Writes the suppliers' files unless `dir` holds them already, for this nation; the seconds
+/// it took.
 fn ensure_files(spec: &NationSpec, dir: &Path) -> Result<Option<f64>> {
     if dir.join("truth.csv").exists() {
+        let held = std::fs::read_to_string(dir.join(MANIFEST)).unwrap_or_default();
+        if held != manifest(spec) {
+            bail!(
+                "--files-dir: {} holds suppliers' files of another nation ({}); give an empty directory or the one written for --children {} --seed {} --as-of {}",
+                dir.display(),
+                if held.trim().is_empty() {
+                    "not named"
+                } else {
+                    held.trim()
+                },
+                spec.children,
+                spec.seed,
+                spec.today()
+            );
+        }
         eprintln!("Reusing the suppliers' files in {}.", dir.display());
         return Ok(None);
     }
@@ -198,7 +227,14 @@ fn ensure_files(spec: &NationSpec, dir: &Path) -> Result<Option<f64>> {
     );
     let started = Instant::now();
     crate::generate::write_files_with_progress(spec, dir)?;
+    std::fs::write(dir.join(MANIFEST), manifest(spec))?;
     Ok(Some(started.elapsed().as_secs_f64()))
+}
+
+/// Forgets this process's peak memory so far (Linux), so that the figure is the load's own,
+/// not the writing of the files.
+fn reset_peak_memory() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 async fn import_source(
