@@ -958,3 +958,58 @@ YS-6,Tobias,Whitfield,2015-03-06,MK42 9QT
         assert_trail_intact(store).await;
     }
 );
+
+both_backends!(
+    a_linked_child_is_never_moved_to_another_authority_by_its_gp_practice,
+    setup = prepare,
+    |store| {
+        let mut central = sample_local_authority();
+        central.code = contactpoint_domain::LocalAuthorityCode::parse("E06000056").unwrap();
+        central.name = "Central Bedfordshire".into();
+        store
+            .load_local_authorities(&permit(), &[central])
+            .await
+            .unwrap();
+        execute_sql(
+            store,
+            &format!(
+                "UPDATE organisations SET local_authority = 'E06000056' WHERE id = \
+                 (SELECT organisation_id FROM services WHERE reference = '{}')",
+                contactpoint_test_support::SAMPLE_GP_PRACTICE_CODE
+            ),
+        )
+        .await
+        .unwrap();
+        import(store, "birth_registration", true, BIRTHS).await;
+        // Amelia has moved to a postcode whose district the directory does not know; her GP
+        // practice is in Central Bedfordshire.
+        let nhs = format!(
+            "source_record_id,given_name,middle_names,family_name,date_of_birth,gender,address_line1,town,postcode,gp_practice_code\n\
+             9434765919,Amelia,Rose,Smith-Adeyemi,2014-06-30,F,2 New Road,Flitwick,MK45 1AA,{}\n",
+            contactpoint_test_support::SAMPLE_GP_PRACTICE_CODE
+        );
+        let report = import(store, "nhs_demographics", true, &nhs).await;
+        assert_eq!(report.outcome.linked, 1, "{report:?}");
+        let amelia = store
+            .child_record(
+                &permit(),
+                &link(&links(store, "birth_registration").await, "GRO-1")
+                    .contactpoint_id
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        match &amelia.address {
+            contactpoint_domain::AddressState::Current { address } => {
+                assert_eq!(address.postcode.as_str(), "MK45 1AA", "the move is taken")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            amelia.local_authority,
+            sample_local_authority().code,
+            "the postcode names no authority, and a GP practice does not move a child"
+        );
+        assert_trail_intact(store).await;
+    }
+);
