@@ -3,6 +3,7 @@
 use anyhow::{Context, Result};
 use contactpoint_domain::{Clock, Permit, SourceCode, SystemClock, SystemTask};
 use contactpoint_intake::{import_involvements, import_reader, retry_waiting, ImportSettings};
+use contactpoint_storage::supply::SupplyLink;
 use contactpoint_storage::Store;
 use contactpoint_supply::{Format, Rejected};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -24,14 +25,15 @@ pub enum SupplyCommand {
     /// directory as it is now: after a bulk load, many wait only for a child another source
     /// has since brought in. Each is judged as of when it was supplied; those that still
     /// cannot be placed wait on, with their candidates brought up to date.
-    Retry(RetryArgs),
+    Retry(LoadArgs),
     /// Write what became of every record a source supplied, as CSV on standard output:
     /// source,source_record_id,contactpoint_id,status (linked, created, exception, rejected).
     Links(LinksArgs),
 }
 
+/// Which supplier's records go where, and how: what importing and trying again share.
 #[derive(Debug, clap::Args)]
-pub struct ImportArgs {
+pub struct LoadArgs {
     /// sqlite://PATH or postgres://USER@HOST:PORT/DB; the schema is brought up to date first.
     #[arg(long, env = "CONTACTPOINT_DATABASE_URL")]
     pub database_url: String,
@@ -43,10 +45,6 @@ pub struct ImportArgs {
     /// waits for the local team).
     #[arg(long)]
     pub authoritative: bool,
-    /// What the files hold: child records, or involvements (a service or practitioner
-    /// starting or ending work with a child).
-    #[arg(long, value_enum, default_value_t = Records::Children)]
-    pub records: Records,
     /// Records per transaction.
     #[arg(long, default_value_t = ImportSettings::DEFAULT_BATCH_SIZE)]
     pub batch_size: usize,
@@ -54,28 +52,31 @@ pub struct ImportArgs {
     /// this many that a record is any one child (docs/MATCHING.md). England's by default.
     #[arg(long, default_value_t = contactpoint_matching::linkage::NATIONAL_POPULATION)]
     pub population: u64,
-    /// The files, imported in the order given.
-    #[arg(required = true)]
-    pub files: Vec<PathBuf>,
+}
+
+impl LoadArgs {
+    /// The store, brought up to date, and the settings of a load into it.
+    async fn open(&self) -> Result<(Store, ImportSettings)> {
+        let store = Store::connect(&self.database_url).await?;
+        store.migrate().await?;
+        let source = known_source(&store, &self.source).await?;
+        let settings =
+            ImportSettings::bulk(source, self.authoritative, self.batch_size, self.population);
+        Ok((store, settings))
+    }
 }
 
 #[derive(Debug, clap::Args)]
-pub struct RetryArgs {
-    /// sqlite://PATH or postgres://USER@HOST:PORT/DB
-    #[arg(long, env = "CONTACTPOINT_DATABASE_URL")]
-    pub database_url: String,
-    /// The supplier whose waiting records to try again.
-    #[arg(long)]
-    pub source: String,
-    /// The source may create a child when no child matches a record.
-    #[arg(long)]
-    pub authoritative: bool,
-    /// Records per transaction.
-    #[arg(long, default_value_t = ImportSettings::DEFAULT_BATCH_SIZE)]
-    pub batch_size: usize,
-    /// How many children the nation served has (the matching prior); England's by default.
-    #[arg(long, default_value_t = contactpoint_matching::linkage::NATIONAL_POPULATION)]
-    pub population: u64,
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// What the files hold: child records, or involvements (a service or practitioner
+    /// starting or ending work with a child).
+    #[arg(long, value_enum, default_value_t = Records::Children)]
+    pub records: Records,
+    /// The files, imported in the order given.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -131,13 +132,7 @@ impl<R: Read> Read for Counted<R> {
 }
 
 async fn import(args: ImportArgs) -> Result<()> {
-    let store = Store::connect(&args.database_url).await?;
-    store.migrate().await?;
-    let source = known_source(&store, &args.source).await?;
-    let mut settings = ImportSettings::system(source, args.authoritative);
-    settings.batch_size = args.batch_size.max(1);
-    settings.refresh_statistics = true;
-    settings.population = args.population.max(2);
+    let (store, settings) = args.load.open().await?;
     let permit = Permit::system_bypass(SystemTask::SupplyImport);
     let mut failed = Vec::new();
     for path in &args.files {
@@ -309,14 +304,8 @@ fn print_rejections(rejects: &Path, rejected: &[Rejected]) {
     println!("  every rejected row is listed in {}", rejects.display());
 }
 
-async fn retry(args: RetryArgs) -> Result<()> {
-    let store = Store::connect(&args.database_url).await?;
-    store.migrate().await?;
-    let source = known_source(&store, &args.source).await?;
-    let mut settings = ImportSettings::system(source, args.authoritative);
-    settings.batch_size = args.batch_size.max(1);
-    settings.refresh_statistics = true;
-    settings.population = args.population.max(2);
+async fn retry(args: LoadArgs) -> Result<()> {
+    let (store, settings) = args.open().await?;
     let permit = Permit::system_bypass(SystemTask::SupplyImport);
     let started = Instant::now();
     let report = retry_waiting(&store, &permit, &settings, SystemClock.now(), &mut |_| {}).await?;
@@ -350,26 +339,42 @@ async fn links(args: LinksArgs) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     writeln!(out, "source,source_record_id,contactpoint_id,status")?;
+    each_link(&store, &permit, &source, |link| {
+        writeln!(
+            out,
+            "{},{},{},{}",
+            source,
+            csv_field(&link.source_record_id),
+            link.contactpoint_id
+                .map(|id| id.as_digits())
+                .unwrap_or_default(),
+            link.status.code()
+        )?;
+        Ok(())
+    })
+    .await?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Hands `each` what became of every record `source` supplied, in identifier order, a page
+/// at a time (memory stays flat however many there are).
+pub(crate) async fn each_link(
+    store: &Store,
+    permit: &Permit,
+    source: &SourceCode,
+    mut each: impl FnMut(SupplyLink) -> Result<()>,
+) -> Result<()> {
     let mut after: Option<String> = None;
     loop {
         let page = store
-            .supply_links(&permit, &source, after.as_deref(), 10_000)
+            .supply_links(permit, source, after.as_deref(), 10_000)
             .await?;
         let Some(last) = page.last() else { break };
         after = Some(last.source_record_id.clone());
-        for link in &page {
-            writeln!(
-                out,
-                "{},{},{},{}",
-                source,
-                csv_field(&link.source_record_id),
-                link.contactpoint_id
-                    .map(|id| id.as_digits())
-                    .unwrap_or_default(),
-                link.status.code()
-            )?;
+        for link in page {
+            each(link)?;
         }
     }
-    out.flush()?;
     Ok(())
 }

@@ -39,7 +39,24 @@ pub struct ImportSettings {
 impl ImportSettings {
     pub const DEFAULT_BATCH_SIZE: usize = 1_000;
 
-    /// An import from the command line.
+    /// A bulk load from the command line: `batch_size` records a transaction (at least one),
+    /// the prior set for `population` children, and the planner's statistics refreshed as the
+    /// tables grow.
+    pub fn bulk(
+        source: SourceCode,
+        authoritative: bool,
+        batch_size: usize,
+        population: u64,
+    ) -> Self {
+        Self {
+            batch_size: batch_size.max(1),
+            population,
+            refresh_statistics: true,
+            ..Self::system(source, authoritative)
+        }
+    }
+
+    /// An import by the system (the API's uploads build on it).
     pub fn system(source: SourceCode, authoritative: bool) -> Self {
         Self {
             source,

@@ -4,6 +4,7 @@
 
 mod accuracy;
 
+use crate::supply::each_link;
 use accuracy::{measure, Accuracy, Placed, Truth};
 use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
@@ -49,8 +50,22 @@ pub struct SupplyArgs {
 
 impl SupplyArgs {
     fn population(&self) -> u64 {
-        self.population.unwrap_or(self.children).max(2)
+        self.population.unwrap_or(self.children)
     }
+
+    /// How one supplier's records are loaded.
+    fn settings(&self, supplier: Supplier, authoritative: bool) -> Result<ImportSettings> {
+        Ok(ImportSettings::bulk(
+            source_code(supplier)?,
+            authoritative,
+            self.batch_size,
+            self.population(),
+        ))
+    }
+}
+
+fn source_code(supplier: Supplier) -> Result<SourceCode> {
+    SourceCode::parse(supplier.source()).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// The order of the initial load, and who may create children: the register of births and
@@ -245,11 +260,7 @@ async fn import_source(
     supplier: Supplier,
     authoritative: bool,
 ) -> Result<SourceFigures> {
-    let source = SourceCode::parse(supplier.source()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut settings = ImportSettings::system(source, authoritative);
-    settings.batch_size = args.batch_size.max(1);
-    settings.refresh_statistics = true;
-    settings.population = args.population();
+    let settings = args.settings(supplier, authoritative)?;
     let path = args.files_dir.join(supplier.file_name());
     let bar = ProgressBar::new_spinner();
     bar.set_style(
@@ -285,11 +296,7 @@ async fn retry_source(
     supplier: Supplier,
     authoritative: bool,
 ) -> Result<SourceFigures> {
-    let source = SourceCode::parse(supplier.source()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut settings = ImportSettings::system(source, authoritative);
-    settings.batch_size = args.batch_size.max(1);
-    settings.refresh_statistics = true;
-    settings.population = args.population();
+    let settings = args.settings(supplier, authoritative)?;
     let started = Instant::now();
     let report = retry_waiting(store, permit, &settings, spec.as_of, &mut |_| {})
         .await
@@ -302,28 +309,21 @@ async fn retry_source(
 async fn all_links(store: &Store, permit: &Permit) -> Result<HashMap<(String, String), Placed>> {
     let mut links = HashMap::new();
     for (supplier, _) in LOAD_ORDER {
-        let source = SourceCode::parse(supplier.source()).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mut after: Option<String> = None;
-        loop {
-            let page = store
-                .supply_links(permit, &source, after.as_deref(), 50_000)
-                .await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.source_record_id.clone());
-            for link in page {
-                let placed = match (link.status, link.contactpoint_id) {
-                    (SupplyStatus::Linked | SupplyStatus::Created, Some(id)) => {
-                        Placed::Child(id.as_digits().to_string())
-                    }
-                    (SupplyStatus::Rejected, _) => Placed::Rejected,
-                    _ => Placed::Exception,
-                };
-                links.insert(
-                    (supplier.source().to_owned(), link.source_record_id),
-                    placed,
-                );
-            }
-        }
+        each_link(store, permit, &source_code(supplier)?, |link| {
+            let placed = match (link.status, link.contactpoint_id) {
+                (SupplyStatus::Linked | SupplyStatus::Created, Some(id)) => {
+                    Placed::Child(id.as_digits().to_string())
+                }
+                (SupplyStatus::Rejected, _) => Placed::Rejected,
+                _ => Placed::Exception,
+            };
+            links.insert(
+                (supplier.source().to_owned(), link.source_record_id),
+                placed,
+            );
+            Ok(())
+        })
+        .await?;
     }
     Ok(links)
 }

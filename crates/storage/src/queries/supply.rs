@@ -536,7 +536,7 @@ pub(crate) async fn import_supply_batch(
     let mut districts: HashMap<String, Option<contactpoint_domain::LocalAuthorityCode>> = HashMap::new();
     // Records placed by this batch, and the children they went to: supplied_records is written
     // at the end, so a candidate placed earlier in the batch learns of this source from here.
-    let mut placed_here: Vec<String> = Vec::new();
+    let mut placed_here: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     let mut placed_children: std::collections::HashSet<i64> = std::collections::HashSet::new();
     for (index, record) in batch.records.iter().enumerate() {
         let before = seen.get(&record.source_record_id);
@@ -651,9 +651,7 @@ pub(crate) async fn import_supply_batch(
         if let Some(child_id) = child_id {
             placed_children.insert(child_id);
         }
-        if !placed_here.contains(&record.source_record_id) {
-            placed_here.push(record.source_record_id.clone());
-        }
+        placed_here.insert(record.source_record_id.clone());
         // The same identifier again later in the batch updates what this placed.
         seen.insert(
             record.source_record_id.clone(),
