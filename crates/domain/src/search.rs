@@ -15,6 +15,10 @@ pub const SHOWN_FROM: f64 = 0.7;
 pub const GOOD_MATCH: f64 = 0.85;
 /// The widest age range that still counts as knowing when the child was born.
 pub const WIDEST_AGE_RANGE: u32 = 5;
+/// How sharply a rival fitting nearly as well lowers a child's score: a rival fitting 0.05
+/// less weighs e^-3 (5%) of the child itself, one fitting 0.1 less e^-6, so only near rivals
+/// matter, and two children fitting exactly as well each score half their fit.
+pub const RIVALRY: f64 = 60.0;
 /// The oldest age a record can be searched for (records are archived by 25 at the latest).
 pub const OLDEST_AGE: u32 = 25;
 
@@ -330,7 +334,8 @@ pub struct Candidate {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SearchResult {
     pub contactpoint_id: String,
-    /// How well the child fits the search, from 0 to 1.
+    /// How sure the directory is that this is the child searched for, from 0 to 1: how well
+    /// the child fits the search, lowered when other children shown fit about as well.
     pub score: f64,
     pub given_name: String,
     pub family_name: String,
@@ -355,10 +360,27 @@ fn shown_score(score: f64) -> f64 {
     (score * 100.0).round() / 100.0
 }
 
+/// For each candidate shown, the share of the belief that it is the child searched for:
+/// its weight `e^(RIVALRY * (fit - best fit))` over the weights of every candidate shown
+/// (before the cap, so a rival cut by the cap still counts). A child alone at the top keeps
+/// nearly all of it; two that fit exactly as well share it, so neither looks certain.
+/// Only candidates the searcher may see are weighed: a shielded child left out of an
+/// address search changes nobody's score.
+fn certainties(shown: &[Candidate]) -> Vec<f64> {
+    let best = shown.iter().map(|c| c.score).fold(0.0, f64::max);
+    let weights: Vec<f64> = shown
+        .iter()
+        .map(|c| (RIVALRY * (c.score - best)).exp())
+        .collect();
+    let total: f64 = weights.iter().sum();
+    weights.iter().map(|w| w / total).collect()
+}
+
 /// Turns scored candidates into what the searcher sees: archived records never, shielded
 /// records not when the search used an address, nothing below [`SHOWN_FROM`], ranked by
 /// score (then ID, so equal scores always come in one order), and "too many matches" when
-/// more than [`RESULT_CAP`] are good and score, as shown, as well as the best.
+/// more than [`RESULT_CAP`] are good and score, as shown, as well as the best. The score
+/// shown is the fit times the child's certainty against its rivals ([`certainties`]).
 pub fn rank(criteria: &SearchCriteria, candidates: Vec<Candidate>) -> SearchOutcome {
     let mut shown: Vec<Candidate> = candidates
         .into_iter()
@@ -413,13 +435,15 @@ pub fn rank(criteria: &SearchCriteria, candidates: Vec<Candidate>) -> SearchOutc
                 .cmp(&b.contactpoint_id.as_digits())
         })
     });
+    let certainty = certainties(&shown);
     shown.truncate(RESULT_CAP);
     SearchOutcome::Found(
         shown
             .into_iter()
-            .map(|c| SearchResult {
+            .zip(certainty)
+            .map(|(c, certainty)| SearchResult {
                 contactpoint_id: c.contactpoint_id.as_digits(),
-                score: shown_score(c.score),
+                score: shown_score(c.score * certainty),
                 given_name: c.given_name,
                 family_name: c.family_name,
                 date_of_birth: c.date_of_birth,

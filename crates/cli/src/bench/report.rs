@@ -6,7 +6,7 @@ use super::setup::Prepared;
 use super::SearchArgs;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
-use contactpoint_domain::search::{SearchCriteria, SHOWN_FROM};
+use contactpoint_domain::search::{SearchCriteria, RESULT_CAP, SHOWN_FROM};
 use contactpoint_domain::ChildRecord;
 use contactpoint_matching::search::{KeyKind, Query};
 use serde_json::{json, Value};
@@ -234,12 +234,13 @@ enum Cause {
     NotReached,
     /// Reached, but scored below the threshold for being shown.
     ScoredBelowThreshold,
-    /// Another child scored the same as the child searched for, and came first by the
-    /// tie-break (ContactPoint ID order): the search cannot tell them apart.
+    /// Another child fits the same as the child searched for (both are shown with one score),
+    /// and came first by the tie-break (ContactPoint ID order): the search cannot tell them apart.
     TiedWithAnother,
     /// Another child fits the search better than the child searched for.
     AnotherFitsBetter,
-    /// Scored enough to be shown and at least as well as the first, yet not first.
+    /// Scored enough to be shown, yet missing from a list the cap did not cut: the store did
+    /// not return it.
     Outranked,
     TooManyMatches,
     Refused,
@@ -319,7 +320,10 @@ fn judge(
             judged.first = hits.first().is_some_and(|h| h.id == query.target);
             if let Some(top) = hits.first().filter(|h| h.id != query.target) {
                 judged.confident_wrong_first = top.score >= 0.9;
-                judged.tied = (round(target_score) - top.score).abs() < 1e-9;
+                // Equal fits show equal scores (a score is the fit shared with near rivals).
+                judged.tied = hits
+                    .iter()
+                    .any(|h| h.id == query.target && (h.score - top.score).abs() < 1e-9);
                 judged.other_first_score = Some(top.score);
             }
         }
@@ -336,10 +340,17 @@ fn judge(
         } else if target_score < SHOWN_FROM {
             Cause::ScoredBelowThreshold
         } else {
-            match judged.other_first_score {
-                Some(top) if (round(target_score) - top).abs() < 1e-9 => Cause::TiedWithAnother,
-                Some(top) if top > round(target_score) => Cause::AnotherFitsBetter,
-                _ => Cause::Outranked,
+            let shown = match reply {
+                SearchReply::Found(hits) => hits.len(),
+                _ => 0,
+            };
+            if judged.tied {
+                Cause::TiedWithAnother
+            } else if judged.present || shown >= RESULT_CAP {
+                // Shown lower, or left out by the cap under children fitting better.
+                Cause::AnotherFitsBetter
+            } else {
+                Cause::Outranked
             }
         });
     }

@@ -245,8 +245,65 @@ fn results_are_ranked_by_score_then_id_and_weak_ones_are_left_out() {
         ],
     ));
     let scores: Vec<f64> = results.iter().map(|r| r.score).collect();
-    assert_eq!(scores, [0.95, 0.8, 0.8]);
+    // The two fitting 0.15 less than the first are far less likely to be the child.
+    assert_eq!(scores, [0.95, 0.0, 0.0]);
     assert!(results[1].contactpoint_id < results[2].contactpoint_id);
+}
+
+#[test]
+fn a_child_alone_at_the_top_keeps_its_fit_as_its_score() {
+    let results = found(rank(
+        &criteria(BY_NAME_AND_DATE),
+        vec![candidate(1, 1.0, false), candidate(2, 0.85, false)],
+    ));
+    assert_eq!(results[0].score, 1.0);
+}
+
+#[test]
+fn two_children_fitting_exactly_as_well_each_score_half_their_fit_so_neither_looks_certain() {
+    let results = found(rank(
+        &criteria(BY_NAME_AND_DATE),
+        vec![candidate(1, 0.96, false), candidate(2, 0.96, false)],
+    ));
+    let scores: Vec<f64> = results.iter().map(|r| r.score).collect();
+    assert_eq!(scores, [0.48, 0.48]);
+}
+
+#[test]
+fn a_near_rival_lowers_the_first_score_below_confident_and_the_order_still_follows_the_fit() {
+    let results = found(rank(
+        &criteria(BY_NAME_AND_DATE),
+        vec![
+            candidate(1, 0.93, false),
+            candidate(2, 0.95, false),
+            candidate(3, 0.75, false),
+        ],
+    ));
+    let scores: Vec<f64> = results.iter().map(|r| r.score).collect();
+    assert!(scores[0] < 0.9, "{scores:?}");
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    assert_eq!(
+        results[0].contactpoint_id,
+        found(rank(
+            &criteria(BY_NAME_AND_DATE),
+            vec![candidate(2, 0.95, false)],
+        ))[0]
+            .contactpoint_id
+    );
+}
+
+#[test]
+fn a_shielded_child_left_out_of_an_address_search_changes_no_other_childs_score() {
+    let without = found(rank(
+        &criteria(BY_POSTCODE),
+        vec![candidate(1, 0.95, false)],
+    ));
+    let with = found(rank(
+        &criteria(BY_POSTCODE),
+        vec![candidate(1, 0.95, false), candidate(2, 0.95, true)],
+    ));
+    assert_eq!(with, without);
+    assert_eq!(with[0].score, 0.95);
 }
 
 #[test]
@@ -271,9 +328,13 @@ fn one_child_fitting_better_than_many_good_matches_comes_first_rather_than_too_m
     let many: Vec<_> = std::iter::once(candidate(0, 1.0, false))
         .chain((1..30).map(|i| candidate(i, 0.98, false)))
         .collect();
+    let best = candidate(0, 1.0, false).contactpoint_id.as_digits();
     let results = found(rank(&criteria(BY_NAME_AND_DATE), many));
     assert_eq!(results.len(), RESULT_CAP);
-    assert_eq!(results[0].score, 1.0);
+    assert_eq!(results[0].contactpoint_id, best);
+    // Twenty-nine children nearly as good leave it far from certain.
+    assert!(results[0].score < 0.9, "{}", results[0].score);
+    assert!(results[0].score > results[1].score);
     // Eleven that cannot be told apart at the top are still too many.
     let tied: Vec<_> = (0..11)
         .map(|i| candidate(i, 0.981, false))
