@@ -1013,3 +1013,77 @@ both_backends!(
         assert_trail_intact(store).await;
     }
 );
+
+both_backends!(
+    one_identifier_sent_twice_in_one_batch_updates_the_child_its_first_row_created,
+    setup = prepare,
+    |store| {
+        // The children a batch creates are written together; the second row must still find
+        // the child the first one made, by its identifier, and move it.
+        let file = "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
+GRO-1,Ada,Quarrie,2016-05-09,F,2 Ash Grove,Bedford,MK40 4AA
+GRO-2,Tobias,Whitfield,2015-06-03,M,3 Mill Lane,Bedford,MK41 7HT
+GRO-1,Ada,Quarrie,2016-05-09,F,9 Elm Road,Bedford,MK42 9EE
+";
+        let report = import(store, "birth_registration", true, file).await;
+        assert_eq!(report.batches, 1);
+        assert_eq!(
+            (
+                report.outcome.created,
+                report.outcome.linked,
+                report.outcome.updated
+            ),
+            (2, 1, 1),
+            "{report:?}"
+        );
+        assert_eq!(children(store).await, 2);
+        let listed = links(store, "birth_registration").await;
+        assert_eq!(listed.len(), 2);
+        let ada = store
+            .child_record(&permit(), &link(&listed, "GRO-1").contactpoint_id.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(ada.address.address().unwrap().postcode.as_str(), "MK42 9EE");
+        assert_trail_intact(store).await;
+    }
+);
+
+both_backends!(
+    a_waiting_record_that_creates_its_child_when_tried_again_closes_its_exception_as_created,
+    setup = prepare,
+    |store| {
+        // Nobody can say which authority ZZ9 is in until the district is known.
+        let file = "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
+GRO-8,Wren,Ashdown,2018-03-12,F,1 Far Lane,Faraway,ZZ9 9ZZ
+";
+        let first = import(store, "birth_registration", true, file).await;
+        assert_eq!(first.outcome.exceptions, 1, "{first:?}");
+        execute_sql(
+            store,
+            "INSERT INTO postcode_districts (district, local_authority) VALUES ('ZZ9', 'E06000055')",
+        )
+        .await
+        .unwrap();
+
+        let retried = retry(store, "birth_registration", true).await;
+        assert_eq!(
+            (retried.outcome.created, retried.outcome.exceptions_closed),
+            (1, 1),
+            "{retried:?}"
+        );
+        let listed = links(store, "birth_registration").await;
+        let wren = link(&listed, "GRO-8");
+        assert_eq!(wren.status, SupplyStatus::Created);
+        let closed = every_exception(store).await;
+        let resolved = closed[0]
+            .resolution
+            .as_ref()
+            .expect("the exception is closed");
+        assert_eq!(resolved.status, SupplyStatus::Created);
+        assert_eq!(Some(resolved.contactpoint_id), wren.contactpoint_id);
+        assert_eq!(children(store).await, 1);
+        assert_trail_intact(store).await;
+    }
+);

@@ -11,6 +11,7 @@ mod backend;
 mod catalogue;
 mod data_management;
 mod error;
+mod id_set;
 mod identity;
 mod rows;
 mod search_index;

@@ -61,8 +61,8 @@ pub(crate) async fn spellings(
         return Ok(Vec::new());
     }
     let mut query =
-        sqlx::QueryBuilder::<Db>::new("SELECT DISTINCT word FROM search_spellings WHERE fragment IN ");
-    push_id_list(&mut query, fragments);
+        sqlx::QueryBuilder::<Db>::new("SELECT DISTINCT word FROM search_spellings WHERE fragment");
+    push_in_id_set(&mut query, fragments);
     Ok(query.build_query_scalar().fetch_all(pool).await?)
 }
 
@@ -103,6 +103,16 @@ fn push_id_list(query: &mut sqlx::QueryBuilder<Db>, ids: &[i64]) {
     list.push_unseparated(")");
 }
 
+/// ` IN` the set of `ids`, bound as one parameter so that the statement's text, and so its
+/// prepared form, does not change with how many ids there are (`crate::id_set`).
+fn push_in_id_set(query: &mut sqlx::QueryBuilder<Db>, ids: &[i64]) {
+    let set = crate::id_set::IdSet(ids.to_vec());
+    match BACKEND {
+        crate::Backend::Sqlite => query.push(" IN (SELECT value FROM json_each(").push_bind(set).push("))"),
+        crate::Backend::Postgres => query.push(" = ANY(").push_bind(set).push(")"),
+    };
+}
+
 /// The children a lookup reaches, with what a search scores them on.
 async fn read_candidates(
     tx: &mut sqlx::Transaction<'_, Db>,
@@ -119,13 +129,13 @@ async fn read_candidates(
         }
         crate::CandidateLookup::ByChildIds(ids) if ids.is_empty() => return Ok(Vec::new()),
         crate::CandidateLookup::ByChildIds(ids) => {
-            query.push("id IN ");
-            push_id_list(&mut query, ids);
+            query.push("id");
+            push_in_id_set(&mut query, ids);
         }
         crate::CandidateLookup::ByKeys(keys) if keys.is_empty() => return Ok(Vec::new()),
         crate::CandidateLookup::ByKeys(keys) => {
-            query.push("id IN (SELECT child_id FROM child_search_keys WHERE key IN ");
-            push_id_list(&mut query, keys);
+            query.push("id IN (SELECT child_id FROM child_search_keys WHERE key");
+            push_in_id_set(&mut query, keys);
             query.push(")");
         }
     }
@@ -135,17 +145,17 @@ async fn read_candidates(
     }
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut former = sqlx::QueryBuilder::<Db>::new(
-        "SELECT child_id, given_name, family_name FROM child_former_names WHERE child_id IN ",
+        "SELECT child_id, given_name, family_name FROM child_former_names WHERE child_id",
     );
-    push_id_list(&mut former, &ids);
+    push_in_id_set(&mut former, &ids);
     let mut former_by_child: HashMap<i64, Vec<CandidateFormerName>> = HashMap::new();
     for row in former.build_query_as::<CandidateFormerName>().fetch_all(&mut **tx).await? {
         former_by_child.entry(row.child_id).or_default().push(row);
     }
     let mut addresses = sqlx::QueryBuilder::<Db>::new(
-        "SELECT child_id, postcode, town, valid_to IS NULL AS open FROM child_addresses WHERE child_id IN ",
+        "SELECT child_id, postcode, town, valid_to IS NULL AS open FROM child_addresses WHERE child_id",
     );
-    push_id_list(&mut addresses, &ids);
+    push_in_id_set(&mut addresses, &ids);
     addresses.push(" ORDER BY valid_from DESC, id DESC");
     let mut addresses_by_child: HashMap<i64, Vec<CandidateAddress>> = HashMap::new();
     for row in addresses.build_query_as::<CandidateAddress>().fetch_all(&mut **tx).await? {

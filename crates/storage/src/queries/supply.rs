@@ -81,14 +81,14 @@ async fn link_candidates(
          (SELECT string_agg(r.source, '|') FROM supplied_records r \
            WHERE r.child_id = c.id AND r.status IN ('linked', 'created')) AS supplied_by \
          FROM children c LEFT JOIN child_addresses a ON a.child_id = c.id AND a.valid_to IS NULL \
-         WHERE c.merged_into IS NULL AND c.id IN ",
+         WHERE c.merged_into IS NULL AND c.id",
     );
     match selection {
         CandidateSelection::Ids([]) | CandidateSelection::Keys([]) => return Ok(Vec::new()),
-        CandidateSelection::Ids(ids) => push_id_list(&mut query, ids),
+        CandidateSelection::Ids(ids) => push_in_id_set(&mut query, ids),
         CandidateSelection::Keys(keys) => {
-            query.push("(SELECT child_id FROM child_search_keys WHERE key IN ");
-            push_id_list(&mut query, keys);
+            query.push(" IN (SELECT child_id FROM child_search_keys WHERE key");
+            push_in_id_set(&mut query, keys);
             query
                 .push(" GROUP BY child_id ORDER BY COUNT(*) DESC, child_id LIMIT ")
                 .push_bind(LINK_CANDIDATE_LIMIT)
@@ -495,6 +495,61 @@ async fn insert_exception_candidates(
     Ok(())
 }
 
+/// The children a batch has decided to create and not yet written. Writing them together
+/// takes one set of statements for many children instead of one set each, and loses nothing:
+/// they are written before any later record of the batch could read one of them (its keys
+/// reach one, or it carries the same identifier), and at the end of the batch, so every
+/// record is placed against exactly the directory it would have seen had each been written
+/// at once.
+#[derive(Default)]
+struct PendingChildren {
+    children: Vec<contactpoint_domain::ChildRecord>,
+    /// For each child, the supplied record that made it and the waiting exception it closes.
+    made_by: Vec<(String, Option<i64>)>,
+    ids: std::collections::HashSet<String>,
+    /// The search keys the children will be indexed under.
+    keys: std::collections::HashSet<i64>,
+}
+
+impl PendingChildren {
+    fn add(&mut self, child: contactpoint_domain::ChildRecord, source_record_id: &str, waiting: Option<i64>) {
+        self.keys.extend(crate::search_index::findable(&child).index_keys());
+        self.children.push(child);
+        self.made_by.push((source_record_id.to_owned(), waiting));
+        self.ids.insert(source_record_id.to_owned());
+    }
+
+    /// Writes the children, gives each supplied record its child's id, and closes the
+    /// exceptions the records had waited in.
+    async fn write(
+        &mut self,
+        tx: &mut sqlx::Transaction<'_, Db>,
+        seen: &mut std::collections::HashMap<String, SuppliedRow>,
+        placed_children: &mut std::collections::HashSet<i64>,
+        summary: &mut crate::supply::BatchSummary,
+        decided_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), crate::StorageError> {
+        if self.children.is_empty() {
+            return Ok(());
+        }
+        let (_, child_ids) = insert_children(tx, &self.children).await?;
+        for ((source_record_id, waiting), child_id) in self.made_by.drain(..).zip(child_ids) {
+            if let Some(row) = seen.get_mut(&source_record_id) {
+                row.child_id = Some(child_id);
+            }
+            placed_children.insert(child_id);
+            if let Some(waiting) = waiting {
+                close_waiting_exception(tx, waiting, crate::supply::SupplyStatus::Created, child_id, decided_at).await?;
+                summary.exceptions_closed += 1;
+            }
+        }
+        self.children.clear();
+        self.ids.clear();
+        self.keys.clear();
+        Ok(())
+    }
+}
+
 /// Imports one batch in one transaction: records seen before with the same values are
 /// skipped, the rest are placed by `place` and applied, rejected identifiers are recorded,
 /// and `audit`'s entry (if any) is appended before the commit.
@@ -534,11 +589,19 @@ pub(crate) async fn import_supply_batch(
     }
 
     let mut districts: HashMap<String, Option<contactpoint_domain::LocalAuthorityCode>> = HashMap::new();
+    let mut pending = PendingChildren::default();
     // Records placed by this batch, and the children they went to: supplied_records is written
     // at the end, so a candidate placed earlier in the batch learns of this source from here.
     let mut placed_here: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     let mut placed_children: std::collections::HashSet<i64> = std::collections::HashSet::new();
     for (index, record) in batch.records.iter().enumerate() {
+        // A child waiting to be written is written before anything could read it: a record
+        // sent again under the same identifier, or one whose keys reach it.
+        if pending.ids.contains(&record.source_record_id) || record.probe_keys.iter().any(|k| pending.keys.contains(k)) {
+            pending
+                .write(&mut tx, &mut seen, &mut placed_children, &mut summary, batch.decided_at)
+                .await?;
+        }
         let before = seen.get(&record.source_record_id);
         let waiting = before
             .filter(|b| SupplyStatus::parse(&b.status) == Some(SupplyStatus::Exception))
@@ -622,15 +685,11 @@ pub(crate) async fn import_supply_batch(
                 }
                 (SupplyStatus::Linked, Some(child_id), None)
             }
-            Placement::Create(record) => {
-                let (_, ids) = insert_children(&mut tx, std::slice::from_ref(&*record)).await?;
+            Placement::Create(child) => {
                 summary.created += 1;
-                let child_id = ids.first().copied();
-                if let (Some(waiting), Some(child_id)) = (waiting, child_id) {
-                    close_waiting_exception(&mut tx, waiting, SupplyStatus::Created, child_id, batch.decided_at).await?;
-                    summary.exceptions_closed += 1;
-                }
-                (SupplyStatus::Created, child_id, None)
+                // Its database id is known once it is written (`PendingChildren::write`).
+                pending.add(*child, &record.source_record_id, waiting);
+                (SupplyStatus::Created, None, None)
             }
             Placement::Exception(exception) => {
                 let id = match waiting {
@@ -665,6 +724,9 @@ pub(crate) async fn import_supply_batch(
         );
     }
 
+    pending
+        .write(&mut tx, &mut seen, &mut placed_children, &mut summary, batch.decided_at)
+        .await?;
     // What became of each record, written once per batch (an identifier sent twice in the
     // batch is written as it ended).
     let placed_rows: Vec<&SuppliedRow> = placed_here.iter().filter_map(|id| seen.get(id)).collect();
