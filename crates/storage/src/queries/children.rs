@@ -244,8 +244,7 @@ async fn read_child(
     tx: &mut sqlx::Transaction<'_, Db>,
     id: &contactpoint_domain::ContactPointId,
 ) -> Result<contactpoint_domain::ChildRecord, crate::StorageError> {
-    use crate::rows::{AddressRow, ChildRow, FormerNameRow, InvolvementRow, ParentRow};
-    let child: ChildRow = sqlx::query_as(concat!(
+    let child: crate::rows::ChildRow = sqlx::query_as(concat!(
         "SELECT ",
         child_columns!(),
         " FROM children WHERE contactpoint_id = $1"
@@ -254,6 +253,16 @@ async fn read_child(
     .fetch_optional(&mut **tx)
     .await?
     .ok_or(crate::StorageError::NotFound { what: "child" })?;
+    read_child_parts(tx, child).await
+}
+
+/// Reads the rest of a child's record (former names, addresses, parents and carers,
+/// involvements) and puts the record together.
+async fn read_child_parts(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    child: crate::rows::ChildRow,
+) -> Result<contactpoint_domain::ChildRecord, crate::StorageError> {
+    use crate::rows::{AddressRow, FormerNameRow, InvolvementRow, ParentRow};
     let former: Vec<FormerNameRow> = sqlx::query_as(
         "SELECT given_name, family_name, source, supplied_at FROM child_former_names WHERE child_id = $1 ORDER BY id",
     )
@@ -291,6 +300,33 @@ async fn read_child(
     .fetch_all(&mut **tx)
     .await?;
     crate::rows::assemble_child(child, former, addresses, parents, involvements)
+}
+
+/// The record a view of `id` opens. A record never merged nor archived (nearly every view) is
+/// read with what says so in one statement: a view holds the write lock on SQLite while it
+/// reads, so each statement saved is views a second gained.
+async fn read_openable_child(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    id: &contactpoint_domain::ContactPointId,
+) -> Result<contactpoint_domain::ChildRecord, crate::StorageError> {
+    use sqlx::{FromRow, Row};
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        child_columns!(),
+        ", archived_on IS NOT NULL AS archived, merged_into IS NOT NULL AS merged FROM children WHERE contactpoint_id = $1"
+    ))
+    .bind(id.as_digits())
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(crate::StorageError::NotFound { what: "child" })?;
+    let (archived, merged): (bool, bool) = (row.try_get("archived")?, row.try_get("merged")?);
+    match (archived, merged) {
+        (false, false) => read_child_parts(tx, crate::rows::ChildRow::from_row(&row)?).await,
+        _ => {
+            let id = openable_contactpoint_id(tx, id).await?;
+            read_child(tx, &id).await
+        }
+    }
 }
 
 /// The record a view of `id` opens, in one query for a record never merged: a record retired by
@@ -333,8 +369,7 @@ pub(crate) async fn view_child(
     override_alert: Option<&crate::NewShieldAlert>,
 ) -> Result<contactpoint_domain::ChildRecord, crate::StorageError> {
     let mut tx = begin_read_then_write(pool).await?;
-    let id = &openable_contactpoint_id(&mut tx, id).await?;
-    let record = read_child(&mut tx, id).await?;
+    let record = read_openable_child(&mut tx, id).await?;
     append_audit(&mut tx, &audit_for(&record)).await?;
     if let Some(alert) = override_alert.filter(|_| record.shielded) {
         insert_shield_alert(&mut tx, &record, alert).await?;

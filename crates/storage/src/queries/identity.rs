@@ -28,11 +28,30 @@ pub(crate) async fn append_audit(
     tx: &mut sqlx::Transaction<'_, Db>,
     event: &contactpoint_domain::AuditEvent,
 ) -> Result<i64, crate::StorageError> {
-    let id = allocate_ids(tx, "audit_events", 1).await?;
-    let previous_hash: String = sqlx::query_scalar("SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1")
-        .fetch_optional(&mut **tx)
-        .await?
-        .unwrap_or_else(|| crate::audit_chain::GENESIS.to_owned());
+    let (id, previous_hash) = match BACKEND {
+        // SQLite has one writer at a time, so the entry before is read with the id taken, in
+        // one statement (one round trip fewer for every audited request).
+        crate::Backend::Sqlite => {
+            let (next, previous): (i64, Option<String>) = sqlx::query_as(
+                "UPDATE id_allocators SET next_id = next_id + 1 WHERE name = 'audit_events'                  RETURNING next_id, (SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1)",
+            )
+            .fetch_one(&mut **tx)
+            .await?;
+            (next - 1, previous)
+        }
+        // On PostgreSQL the entry before is read by a statement of its own, after the
+        // allocator's row is locked: a statement that waited for the lock still reads with
+        // the snapshot it began with, which may not hold the entry appended meanwhile.
+        crate::Backend::Postgres => {
+            let id = allocate_ids(tx, "audit_events", 1).await?;
+            let previous: Option<String> =
+                sqlx::query_scalar("SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1")
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            (id, previous)
+        }
+    };
+    let previous_hash = previous_hash.unwrap_or_else(|| crate::audit_chain::GENESIS.to_owned());
     let details: serde_json::Map<String, serde_json::Value> = event
         .details
         .iter()

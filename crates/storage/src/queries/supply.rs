@@ -267,6 +267,7 @@ async fn apply_child_changes(
         .execute(&mut **tx)
         .await?;
     }
+    let mut former_added = false;
     for former in &changes.former_names {
         let known: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM child_former_names WHERE child_id = $1 AND family_name = $2)",
@@ -292,6 +293,7 @@ async fn apply_child_changes(
         .execute(&mut **tx)
         .await?;
         changed = true;
+        former_added = true;
     }
     // A parent or carer is known when one of that relationship has the same names, however
     // the supplier cased or accented them (child benefit writes names in capitals).
@@ -343,10 +345,8 @@ async fn apply_child_changes(
         .await?;
         changed = true;
     }
-    let reindex = changes.name.is_some()
-        || changes.date_of_birth.is_some()
-        || changes.address.is_some()
-        || !changes.former_names.is_empty();
+    // A former name the child already has changes none of its keys.
+    let reindex = changes.name.is_some() || changes.date_of_birth.is_some() || changes.address.is_some() || former_added;
     if reindex {
         reindex_child(tx, child_id).await?;
     }
