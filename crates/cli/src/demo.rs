@@ -206,6 +206,52 @@ impl OrIfEmpty for String {
     }
 }
 
+/// Rows of the demonstration's schools census imported on first run.
+const DEMO_CENSUS_ROWS: usize = 4_000;
+
+/// Imports the first rows of the schools census the demonstration's children would have, as
+/// a real census comes in: most link to their children, and those the matching cannot place
+/// with confidence wait in the local team's exceptions queue, so the queue has records to
+/// decide. The suppliers' files are written beside the database and removed afterwards.
+async fn import_demo_census(
+    store: &Store,
+    spec: &NationSpec,
+    data_dir: &Path,
+) -> Result<contactpoint_intake::FileReport> {
+    use contactpoint_synthetic::{write_supplier_files, Supplier};
+    let dir = data_dir.join("supplier-files");
+    write_supplier_files(spec, &dir, |_| {})
+        .with_context(|| format!("cannot write the suppliers' files into {}", dir.display()))?;
+    let file = dir.join(Supplier::SchoolsCensus.file_name());
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let slice: String = text
+        .lines()
+        .take(DEMO_CENSUS_ROWS + 1)
+        .flat_map(|line| [line, "\n"])
+        .collect();
+    std::fs::remove_dir_all(&dir)?;
+    let source =
+        contactpoint_domain::SourceCode::parse(contactpoint_domain::SourceCode::SCHOOLS_CENSUS)?;
+    let settings = contactpoint_intake::ImportSettings::bulk(
+        source,
+        false,
+        contactpoint_intake::ImportSettings::DEFAULT_BATCH_SIZE,
+        DEMO_CHILDREN,
+    );
+    Ok(contactpoint_intake::import_reader(
+        store,
+        &Permit::system_bypass(SystemTask::SupplyImport),
+        &settings,
+        &Supplier::SchoolsCensus.file_name(),
+        slice.as_bytes(),
+        contactpoint_supply::Format::Csv,
+        SystemClock.now(),
+        &mut |_| {},
+    )
+    .await?)
+}
+
 fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}", path.display())
 }
@@ -264,6 +310,11 @@ pub async fn prepare(data_dir: &Path) -> Result<Store> {
         local_authorities: vec![DEMO_AUTHORITY.into()],
     };
     load_with_progress(&store, &spec).await?;
+    let census = import_demo_census(&store, &spec, data_dir).await?;
+    println!(
+        "Imported the first {} rows of the schools census: {} linked, {} waiting in the exceptions queue.",
+        census.rows, census.outcome.linked, census.outcome.exceptions
+    );
     let accounts = demo_accounts();
     let client = DemoApiClient {
         client_id: "demo-case-system".into(),

@@ -204,6 +204,19 @@ fn the_demo_makes_its_data_once_serves_health_and_writes_the_credentials() {
         lines.iter().any(|l| l.contains("20000 children")),
         "{lines:?}"
     );
+    // The team's exceptions queue has records to decide: the census rows the matching could
+    // not place, each listed as waiting by `supply links`.
+    let census = lines
+        .iter()
+        .find(|l| l.contains("waiting in the exceptions queue"))
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    let waiting: usize = census
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" waiting in the exceptions queue."))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{census}"));
+    assert!(waiting > 0, "{census}");
+    assert!(!data_dir.join("supplier-files").exists());
     let (status, body) = http_get(&format!("{url}/healthz"));
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"status\":\"ok\""));
@@ -297,6 +310,26 @@ fn the_demo_makes_its_data_once_serves_health_and_writes_the_credentials() {
     assert!(
         table.contains("Bedford") && table.contains("20000"),
         "{table}"
+    );
+    let links = contactpoint()
+        .args([
+            "supply",
+            "links",
+            "--source",
+            "schools_census",
+            "--database-url",
+            &format!(
+                "sqlite://{}",
+                data_dir.join("contactpoint.sqlite3").display()
+            ),
+        ])
+        .output()
+        .unwrap();
+    let links = String::from_utf8(links.stdout).unwrap();
+    assert_eq!(
+        links.lines().filter(|l| l.ends_with(",exception")).count(),
+        waiting,
+        "{links}"
     );
 }
 
