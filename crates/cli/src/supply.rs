@@ -203,7 +203,7 @@ async fn import_one(
             write_rejects(&rejects, &report.rejected)?;
             let o = &report.outcome;
             println!(
-                "{}: {} rows in {} batches, {:.1} s ({:.0} rows a second): {} linked ({} of them updated a child), {} created, {} exceptions for the local teams, {} rejected, {} unchanged since an earlier import.",
+                "{}: {} rows in {} batches, {:.1} s ({:.0} rows a second): {} linked ({} of them updated a child), {} created, {} exceptions for the local teams, {} rejected, {} unchanged since an earlier import; {} school or GP involvements started, {} ended, {} references to no known service.",
                 path.display(),
                 report.rows,
                 report.batches,
@@ -215,6 +215,9 @@ async fn import_one(
                 o.exceptions,
                 report.rejected.len(),
                 o.unchanged,
+                o.services_started,
+                o.services_ended,
+                o.services_unknown,
             );
             print_rejections(&rejects, &report.rejected);
         }

@@ -53,6 +53,13 @@ fn rank(group: ValueGroup, provenance: &Provenance) -> usize {
         .map_or(0, |p| order.len() - p)
 }
 
+/// Whether `source` is one of those that may say which school or GP practice a child has
+/// (`ValueGroup::School`, `ValueGroup::GpPractice`): a school named by child benefit, say, is
+/// not taken as the child's school.
+pub fn names_service(group: ValueGroup, source: &crate::SourceCode) -> bool {
+    order(group).contains(&source.as_str())
+}
+
 /// Whether a value supplied with `incoming` replaces the one held with `held`.
 pub fn supersedes(group: ValueGroup, incoming: &Provenance, held: &Provenance) -> bool {
     let (new, old) = (rank(group, incoming), rank(group, held));
@@ -68,6 +75,26 @@ mod tests {
     fn from(source: &str, day: u32) -> Provenance {
         let at: DateTime<Utc> = Utc.with_ymd_and_hms(2026, 3, day, 9, 0, 0).unwrap();
         Provenance::new(SourceCode::parse(source).unwrap(), at)
+    }
+
+    #[test]
+    fn only_the_census_and_local_systems_name_a_school_and_only_the_nhs_and_local_systems_a_gp() {
+        let source = |code: &str| SourceCode::parse(code).unwrap();
+        assert!(names_service(ValueGroup::School, &source("schools_census")));
+        assert!(names_service(ValueGroup::School, &source("local_systems")));
+        assert!(!names_service(ValueGroup::School, &source("child_benefit")));
+        assert!(!names_service(
+            ValueGroup::School,
+            &source("nhs_demographics")
+        ));
+        assert!(names_service(
+            ValueGroup::GpPractice,
+            &source("nhs_demographics")
+        ));
+        assert!(!names_service(
+            ValueGroup::GpPractice,
+            &source("schools_census")
+        ));
     }
 
     #[test]

@@ -5,9 +5,12 @@
 
 use crate::place::{place, probe_keys, PlaceSettings};
 use chrono::{DateTime, Utc};
+use contactpoint_domain::precedence::{names_service, ValueGroup};
 use contactpoint_domain::{AccessRoute, AuditEvent, Outcome, Permit, SourceCode};
 use contactpoint_matching::linkage::NATIONAL_POPULATION;
-use contactpoint_storage::supply::{BatchSummary, IncomingRecord, SupplyBatch};
+use contactpoint_storage::supply::{
+    BatchSummary, IncomingRecord, NamedService, NamedServiceKind, SupplyBatch,
+};
 use contactpoint_storage::{StorageError, Store};
 use contactpoint_supply::{
     child_from_json, read_children, Format, Rejected, SuppliedChild, SupplyFileError,
@@ -275,6 +278,7 @@ async fn import_batch(
                 .flatten()
                 .cloned()
                 .collect(),
+            named_services: named_services(child, &settings.source),
         })
         .collect();
     let supply_batch = SupplyBatch {
@@ -297,6 +301,32 @@ async fn import_batch(
     Ok(store
         .import_supply_batch(permit, &supply_batch, &mut placer, &audit)
         .await?)
+}
+
+/// The school and GP practice a record names that its source may name (by precedence: the
+/// census and local systems for a school, the NHS and local systems for a GP practice).
+fn named_services(child: &SuppliedChild, source: &SourceCode) -> Vec<NamedService> {
+    [
+        (
+            ValueGroup::School,
+            NamedServiceKind::School,
+            &child.school_urn,
+        ),
+        (
+            ValueGroup::GpPractice,
+            NamedServiceKind::GpPractice,
+            &child.gp_practice_code,
+        ),
+    ]
+    .into_iter()
+    .filter(|(group, _, _)| names_service(*group, source))
+    .filter_map(|(_, kind, reference)| {
+        reference.as_ref().map(|reference| NamedService {
+            kind,
+            reference: reference.clone(),
+        })
+    })
+    .collect()
 }
 
 /// Imports one file from disk; its format is known by its name.
@@ -347,7 +377,10 @@ fn batch_audit(
     .with(
         "exceptions_refreshed",
         summary.exceptions_refreshed.to_string(),
-    );
+    )
+    .with("services_started", summary.services_started.to_string())
+    .with("services_ended", summary.services_ended.to_string())
+    .with("services_unknown", summary.services_unknown.to_string());
     if let Some(account) = settings.supplier_account_id {
         event = event.with("supplier_account", account);
     }

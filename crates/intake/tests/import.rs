@@ -1087,3 +1087,104 @@ GRO-8,Wren,Ashdown,2018-03-12,F,1 Far Lane,Faraway,ZZ9 9ZZ
         assert_trail_intact(store).await;
     }
 );
+
+/// The involvements of a child, as `(service name, ended, source)`, in service order.
+async fn involvements_of(store: &Store, source: &str, id: &str) -> Vec<(String, bool, String)> {
+    let listed = links(store, source).await;
+    let record = store
+        .child_record(&permit(), &link(&listed, id).contactpoint_id.unwrap())
+        .await
+        .unwrap();
+    let mut out: Vec<_> = record
+        .involvements
+        .iter()
+        .map(|i| {
+            (
+                i.service.name.clone(),
+                i.ended_on.is_some(),
+                i.provenance.source.as_str().to_owned(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+both_backends!(
+    the_school_and_gp_practice_a_record_names_become_involvements_and_a_new_school_ends_the_old,
+    setup = prepare,
+    |store| {
+        // A second school, for the child to move to.
+        execute_sql(
+            store,
+            "INSERT INTO services (id, organisation_id, name, category, sensitive, reference) \
+             SELECT 900, organisation_id, 'Harpur Middle School', 'secondary_school', FALSE, '136842' \
+             FROM services WHERE reference = '109521'",
+        )
+        .await
+        .unwrap();
+        let nhs = "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode,gp_practice_code,school_urn
+9434765919,Tobias,Whitfield,2015-06-03,M,3 Mill Lane,Bedford,MK41 7HT,E81001,109521
+";
+        let report = import(store, "nhs_demographics", true, nhs).await;
+        assert_eq!(report.outcome.services_started, 1, "{report:?}");
+        // The NHS names the GP practice; a school it names is not taken as the child's.
+        assert_eq!(
+            involvements_of(store, "nhs_demographics", "9434765919").await,
+            vec![(
+                "Riverside Surgery".to_owned(),
+                false,
+                "nhs_demographics".to_owned()
+            )]
+        );
+
+        let census = "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode,school_urn
+A823456789012,Tobias,Whitfield,2015-06-03,M,3 Mill Lane,Bedford,MK41 7HT,109521
+";
+        let report = import(store, "schools_census", false, census).await;
+        assert_eq!(
+            (report.outcome.linked, report.outcome.services_started),
+            (1, 1),
+            "{report:?}"
+        );
+        let moved = census.replace(",109521", ",136842");
+        let report = import(store, "schools_census", false, &moved).await;
+        assert_eq!(
+            (
+                report.outcome.services_started,
+                report.outcome.services_ended
+            ),
+            (1, 1),
+            "{report:?}"
+        );
+        assert_eq!(
+            involvements_of(store, "schools_census", "A823456789012").await,
+            vec![
+                (
+                    "Castle Lower School".to_owned(),
+                    true,
+                    "schools_census".to_owned()
+                ),
+                (
+                    "Harpur Middle School".to_owned(),
+                    false,
+                    "schools_census".to_owned()
+                ),
+                (
+                    "Riverside Surgery".to_owned(),
+                    false,
+                    "nhs_demographics".to_owned()
+                ),
+            ]
+        );
+
+        // A reference no service has is counted, and changes nothing.
+        let unknown = census.replace(",109521", ",999999");
+        let report = import(store, "schools_census", false, &unknown).await;
+        assert_eq!(report.outcome.services_unknown, 1, "{report:?}");
+        assert_eq!(report.outcome.services_ended, 0, "{report:?}");
+        assert_trail_intact(store).await;
+    }
+);

@@ -48,6 +48,33 @@ pub struct IncomingRecord {
     /// The national references of the child's school and GP practice: where a new child is
     /// placed when the postcode places it nowhere.
     pub service_references: Vec<String>,
+    /// The school and GP practice this source may name for the child (by precedence): once
+    /// the record is linked or created, the child is involved with each, and an involvement
+    /// of the same kind this source named before ends.
+    pub named_services: Vec<NamedService>,
+}
+
+/// A school or GP practice a supplied record names, by its national reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedService {
+    pub kind: NamedServiceKind,
+    pub reference: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamedServiceKind {
+    School,
+    GpPractice,
+}
+
+impl NamedServiceKind {
+    /// The service categories an involvement of this kind has.
+    pub fn categories(self) -> &'static [&'static str] {
+        match self {
+            Self::School => &["primary_school", "secondary_school", "sixth_form_college"],
+            Self::GpPractice => &["gp_practice"],
+        }
+    }
 }
 
 /// A child a supplied record might be, with what matching and precedence need.
@@ -219,6 +246,11 @@ pub struct BatchSummary {
     /// exceptions are brought up to date, not raised again).
     pub exceptions_closed: usize,
     pub exceptions_refreshed: usize,
+    /// Involvements with a school or GP practice the records named: started, and ended
+    /// because the source named another; references no service in the catalogue has.
+    pub services_started: usize,
+    pub services_ended: usize,
+    pub services_unknown: usize,
 }
 
 impl BatchSummary {
@@ -235,6 +267,9 @@ impl BatchSummary {
         self.updated += other.updated;
         self.exceptions_closed += other.exceptions_closed;
         self.exceptions_refreshed += other.exceptions_refreshed;
+        self.services_started += other.services_started;
+        self.services_ended += other.services_ended;
+        self.services_unknown += other.services_unknown;
     }
 }
 

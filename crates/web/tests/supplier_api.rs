@@ -101,6 +101,14 @@ on_both_backends!(
             (Some(4), Some("date_of_birth"))
         );
         assert_eq!(rejected["source_record_id"], "GRO-3");
+        // Birth registration names no school or GP practice.
+        assert_eq!(
+            (
+                report["services_started"].as_u64(),
+                report["services_unknown"].as_u64()
+            ),
+            (Some(0), Some(0))
+        );
 
         let entries = app.audit_since_last_look().await;
         let batch = entries

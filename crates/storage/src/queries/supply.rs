@@ -495,6 +495,144 @@ async fn insert_exception_candidates(
     Ok(())
 }
 
+#[derive(sqlx::FromRow)]
+struct OpenInvolvementRow {
+    id: i64,
+    child_id: i64,
+    service_id: i64,
+    source: String,
+    category: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct NamedServiceRow {
+    id: i64,
+    reference: String,
+    category: String,
+}
+
+/// An open involvement as the batch sees it: already stored (with its id) or started by
+/// this batch.
+struct OpenInvolvement {
+    stored: Option<i64>,
+    service_id: i64,
+    source: String,
+    category: String,
+}
+
+/// Involves each child with the school and GP practice its record named, in the records'
+/// order: an involvement starts (on the day the record was supplied) unless the child already
+/// has an open one with that service, whoever supplied it, and one of the same kind that this
+/// source named before ends that day. Involvements other sources supplied are theirs to end.
+/// A handful of statements a batch: the services and the children's open involvements read
+/// at once, then one update and one multi-row insert.
+async fn apply_named_services(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    source: &contactpoint_domain::SourceCode,
+    supplied_at: chrono::DateTime<chrono::Utc>,
+    named: &[(i64, &[crate::supply::NamedService])],
+    summary: &mut crate::supply::BatchSummary,
+) -> Result<(), crate::StorageError> {
+    use std::collections::{BTreeSet, HashMap};
+    if named.is_empty() {
+        return Ok(());
+    }
+    let references: BTreeSet<&str> = named.iter().flat_map(|(_, n)| n.iter().map(|s| s.reference.as_str())).collect();
+    let mut services: HashMap<String, NamedServiceRow> = HashMap::new();
+    for chunk in references.into_iter().collect::<Vec<_>>().chunks(rows_per_statement(1)) {
+        let mut query = sqlx::QueryBuilder::<Db>::new("SELECT id, reference, category FROM services WHERE reference IN (");
+        let mut list = query.separated(", ");
+        for reference in chunk {
+            list.push_bind(*reference);
+        }
+        list.push_unseparated(")");
+        for row in query.build_query_as::<NamedServiceRow>().fetch_all(&mut **tx).await? {
+            services.insert(row.reference.clone(), row);
+        }
+    }
+    let children: Vec<i64> = named.iter().map(|(child, _)| *child).collect::<BTreeSet<_>>().into_iter().collect();
+    let mut query = sqlx::QueryBuilder::<Db>::new(
+        "SELECT i.id, i.child_id, i.service_id, i.source, s.category FROM involvements i \
+         JOIN services s ON s.id = i.service_id WHERE i.ended_on IS NULL AND i.child_id",
+    );
+    push_in_id_set(&mut query, &children);
+    let mut open: HashMap<i64, Vec<OpenInvolvement>> = HashMap::new();
+    for row in query.build_query_as::<OpenInvolvementRow>().fetch_all(&mut **tx).await? {
+        open.entry(row.child_id).or_default().push(OpenInvolvement {
+            stored: Some(row.id),
+            service_id: row.service_id,
+            source: row.source,
+            category: row.category,
+        });
+    }
+    let mut ending: Vec<i64> = Vec::new();
+    for (child_id, named) in named {
+        let involvements = open.entry(*child_id).or_default();
+        for wanted in named.iter() {
+            let Some(service) = services
+                .get(&wanted.reference)
+                .filter(|s| wanted.kind.categories().contains(&s.category.as_str()))
+            else {
+                summary.services_unknown += 1;
+                continue;
+            };
+            involvements.retain(|i| {
+                let ends = i.source == source.as_str()
+                    && i.service_id != service.id
+                    && wanted.kind.categories().contains(&i.category.as_str());
+                if ends {
+                    ending.extend(i.stored);
+                    summary.services_ended += 1;
+                }
+                !ends
+            });
+            if !involvements.iter().any(|i| i.service_id == service.id) {
+                involvements.push(OpenInvolvement {
+                    stored: None,
+                    service_id: service.id,
+                    source: source.as_str().to_owned(),
+                    category: service.category.clone(),
+                });
+                summary.services_started += 1;
+            }
+        }
+    }
+    let since = supplied_at.date_naive();
+    if !ending.is_empty() {
+        let mut update = sqlx::QueryBuilder::<Db>::new("UPDATE involvements SET ended_on = CASE WHEN started_on > ");
+        update.push_bind(since).push(" THEN started_on ELSE ").push_bind(since).push(" END WHERE id");
+        push_in_id_set(&mut update, &ending);
+        update.build().execute(&mut **tx).await?;
+    }
+    let starting: Vec<(i64, i64)> = open
+        .iter()
+        .flat_map(|(child, involvements)| {
+            involvements.iter().filter(|i| i.stored.is_none()).map(move |i| (*child, i.service_id))
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let first = allocate_ids(tx, "involvements", starting.len()).await?;
+    for (n, chunk) in starting.chunks(rows_per_statement(7)).enumerate() {
+        let base = first + (n * rows_per_statement(7)) as i64;
+        let mut insert = sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO involvements (id, child_id, service_id, started_on, lead_professional, source, supplied_at) ",
+        );
+        let numbered = chunk.iter().enumerate().map(|(i, row)| (base + i as i64, row));
+        insert.push_values(numbered, |mut row, (id, (child_id, service_id))| {
+            row.push_bind(id)
+                .push_bind(*child_id)
+                .push_bind(*service_id)
+                .push_bind(since)
+                .push_bind(false)
+                .push_bind(source.as_str())
+                .push_bind(supplied_at);
+        });
+        insert.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 /// The children a batch has decided to create and not yet written. Writing them together
 /// takes one set of statements for many children instead of one set each, and loses nothing:
 /// they are written before any later record of the batch could read one of them (its keys
@@ -590,6 +728,8 @@ pub(crate) async fn import_supply_batch(
 
     let mut districts: HashMap<String, Option<contactpoint_domain::LocalAuthorityCode>> = HashMap::new();
     let mut pending = PendingChildren::default();
+    // The records linked or created that name a school or GP practice, in order.
+    let mut named: Vec<usize> = Vec::new();
     // Records placed by this batch, and the children they went to: supplied_records is written
     // at the end, so a candidate placed earlier in the batch learns of this source from here.
     let mut placed_here: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
@@ -710,6 +850,9 @@ pub(crate) async fn import_supply_batch(
         if let Some(child_id) = child_id {
             placed_children.insert(child_id);
         }
+        if status != SupplyStatus::Exception && !record.named_services.is_empty() {
+            named.push(index);
+        }
         placed_here.insert(record.source_record_id.clone());
         // The same identifier again later in the batch updates what this placed.
         seen.insert(
@@ -727,6 +870,15 @@ pub(crate) async fn import_supply_batch(
     pending
         .write(&mut tx, &mut seen, &mut placed_children, &mut summary, batch.decided_at)
         .await?;
+    let named: Vec<(i64, &[crate::supply::NamedService])> = named
+        .into_iter()
+        .filter_map(|index| {
+            let record = &batch.records[index];
+            let child_id = seen.get(&record.source_record_id)?.child_id?;
+            Some((child_id, record.named_services.as_slice()))
+        })
+        .collect();
+    apply_named_services(&mut tx, batch.source, batch.supplied_at, &named, &mut summary).await?;
     // What became of each record, written once per batch (an identifier sent twice in the
     // batch is written as it ended).
     let placed_rows: Vec<&SuppliedRow> = placed_here.iter().filter_map(|id| seen.get(id)).collect();

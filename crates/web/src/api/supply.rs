@@ -57,6 +57,13 @@ pub struct ChildrenSupplied {
     pub exceptions: usize,
     /// Sent before with the same values: nothing to do.
     pub unchanged: usize,
+    /// Involvements with the school or GP practice the records named (a school from the
+    /// schools census or local systems, a GP practice from NHS demographics or local
+    /// systems): started, ended because the source named another, and references no service
+    /// in the directory's catalogue has (nothing was done with those).
+    pub services_started: usize,
+    pub services_ended: usize,
+    pub services_unknown: usize,
     pub rejected: Vec<RejectedRow>,
 }
 
@@ -214,6 +221,9 @@ pub async fn supply_children(
         created: report.outcome.created,
         exceptions: report.outcome.exceptions,
         unchanged: report.outcome.unchanged,
+        services_started: report.outcome.services_started,
+        services_ended: report.outcome.services_ended,
+        services_unknown: report.outcome.services_unknown,
         rejected: rejected_rows(report.rejected),
     }))
 }
