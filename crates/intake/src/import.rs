@@ -305,7 +305,7 @@ async fn import_batch(
 
 /// The school and GP practice a record names that its source may name (by precedence: the
 /// census and local systems for a school, the NHS and local systems for a GP practice).
-fn named_services(child: &SuppliedChild, source: &SourceCode) -> Vec<NamedService> {
+pub(crate) fn named_services(child: &SuppliedChild, source: &SourceCode) -> Vec<NamedService> {
     [
         (
             ValueGroup::School,

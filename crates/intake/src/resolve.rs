@@ -2,6 +2,7 @@
 //! of the waiting record that win over the chosen child's, or a new child made from it
 //! (shielded when the record was held because it may be a shielded child).
 
+use crate::import::named_services;
 use crate::place::{changes, new_child, PlaceSettings};
 use contactpoint_storage::supply::{Resolution, SupplyExceptionRecord};
 use contactpoint_supply::child_from_json;
@@ -49,13 +50,17 @@ pub fn resolution(
             Ok(Resolution::Link {
                 child_id,
                 changes: changes(&record, candidate, None, &settings),
+                named_services: named_services(&record, &exception.source),
             })
         }
         Decision::Create => {
             let mut child = new_child(&record, exception.local_authority.as_ref(), &settings)
                 .map_err(|_| ResolveError::CannotCreate)?;
             child.shielded = exception.shielding_hold;
-            Ok(Resolution::Create(Box::new(child)))
+            Ok(Resolution::Create {
+                child: Box::new(child),
+                named_services: named_services(&record, &exception.source),
+            })
         }
     }
 }

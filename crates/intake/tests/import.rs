@@ -633,9 +633,9 @@ both_backends!(
     |store| {
         import(store, "birth_registration", true, BIRTHS).await;
         let local = "\
-source_record_id,given_name,family_name,date_of_birth,postcode
-YS-5,Keziah,Ashworth-Mbeki,2012-01-19,MK40 2AA
-YS-6,Tobias,Whitfield,2015-03-06,MK42 9QT
+source_record_id,given_name,family_name,date_of_birth,postcode,school_urn,gp_practice_code
+YS-5,Keziah,Ashworth-Mbeki,2012-01-19,MK40 2AA,109521,
+YS-6,Tobias,Whitfield,2015-03-06,MK42 9QT,,E81001
 ";
         let report = import(store, "local_systems", false, local).await;
         assert_eq!(report.outcome.exceptions, 2, "{report:?}");
@@ -703,6 +703,24 @@ YS-6,Tobias,Whitfield,2015-03-06,MK42 9QT
         assert_eq!(link(&listed, "YS-6").contactpoint_id, Some(tobias));
         assert_eq!(link(&listed, "YS-5").status, SupplyStatus::Created);
         assert_eq!(children(store).await, 4);
+        // The school and GP practice the decided records name are involvements, as an import
+        // placing them would have made.
+        assert_eq!(
+            involvements_of(store, "local_systems", "YS-5").await,
+            vec![(
+                "Castle Lower School".to_owned(),
+                false,
+                "local_systems".to_owned()
+            )]
+        );
+        assert_eq!(
+            involvements_of(store, "local_systems", "YS-6").await,
+            vec![(
+                "Riverside Surgery".to_owned(),
+                false,
+                "local_systems".to_owned()
+            )]
+        );
         assert!(store
             .supply_exceptions(&permit(), ExceptionQueue::Every, false, &listed_audit())
             .await
@@ -1024,8 +1042,10 @@ both_backends!(
 source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
 GRO-1,Ada,Quarrie,2016-05-09,F,2 Ash Grove,Bedford,MK40 4AA
 GRO-2,Tobias,Whitfield,2015-06-03,M,3 Mill Lane,Bedford,MK41 7HT
-GRO-1,Ada,Quarrie,2016-05-09,F,9 Elm Road,Bedford,MK42 9EE
+GRO-1,Beatrix,Zorn,2017-02-21,F,9 Elm Road,Bedford,MK42 9EE
 ";
+        // The third row shares no search key with the first: only its identifier says it is
+        // the child the first row made.
         let report = import(store, "birth_registration", true, file).await;
         assert_eq!(report.batches, 1);
         assert_eq!(
@@ -1045,6 +1065,10 @@ GRO-1,Ada,Quarrie,2016-05-09,F,9 Elm Road,Bedford,MK42 9EE
             .await
             .unwrap();
         assert_eq!(ada.address.address().unwrap().postcode.as_str(), "MK42 9EE");
+        assert_eq!(
+            (ada.given_name.as_str(), ada.family_name.as_str()),
+            ("Beatrix", "Zorn")
+        );
         assert_trail_intact(store).await;
     }
 );
@@ -1162,6 +1186,55 @@ A823456789012,Tobias,Whitfield,2015-06-03,M,3 Mill Lane,Bedford,MK41 7HT,109521
         assert_eq!(
             involvements_of(store, "schools_census", "A823456789012").await,
             vec![
+                (
+                    "Castle Lower School".to_owned(),
+                    true,
+                    "schools_census".to_owned()
+                ),
+                (
+                    "Harpur Middle School".to_owned(),
+                    false,
+                    "schools_census".to_owned()
+                ),
+                (
+                    "Riverside Surgery".to_owned(),
+                    false,
+                    "nhs_demographics".to_owned()
+                ),
+            ]
+        );
+
+        // A school involvement the census sent through its involvement file, with the lead
+        // professional, is the file's to end: a child record naming another school leaves it.
+        let tobias = link(&links(store, "schools_census").await, "A823456789012")
+            .contactpoint_id
+            .unwrap();
+        let feed = format!("\
+source_record_id,child_source_record_id,contactpoint_id,service_reference,practitioner_given_name,practitioner_family_name,started_on,ended_on,lead_professional,caf_completed_on,sensitive_basis,consent_given_by,consent_given_on
+SC-INV-1,,{},109521,Helen,Ward,2024-09-04,,Y,,,,
+", tobias.as_digits());
+        assert_eq!(
+            import_involvements(store, "schools_census", &feed)
+                .await
+                .started,
+            1
+        );
+        let report = import(
+            store,
+            "schools_census",
+            false,
+            &moved.replace("Whitfield", "WHITFIELD"),
+        )
+        .await;
+        assert_eq!(report.outcome.services_ended, 0, "{report:?}");
+        assert_eq!(
+            involvements_of(store, "schools_census", "A823456789012").await,
+            vec![
+                (
+                    "Castle Lower School".to_owned(),
+                    false,
+                    "schools_census".to_owned()
+                ),
                 (
                     "Castle Lower School".to_owned(),
                     true,

@@ -368,9 +368,14 @@ pub enum Resolution {
     Link {
         child_id: i64,
         changes: ChildChanges,
+        /// The school and GP practice the record names that its source may name.
+        named_services: Vec<NamedService>,
     },
     /// It is a child the directory does not have yet.
-    Create(Box<ChildRecord>),
+    Create {
+        child: Box<ChildRecord>,
+        named_services: Vec<NamedService>,
+    },
 }
 
 /// Which child a supplied involvement is about.

@@ -502,6 +502,10 @@ struct OpenInvolvementRow {
     service_id: i64,
     source: String,
     category: String,
+    supplied_at: chrono::DateTime<chrono::Utc>,
+    /// Came through an involvement file, or carries what only such a file gives (a
+    /// practitioner, the lead professional, a CAF): never ended by a child record.
+    fed: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -518,12 +522,16 @@ struct OpenInvolvement {
     service_id: i64,
     source: String,
     category: String,
+    supplied_at: chrono::DateTime<chrono::Utc>,
+    fed: bool,
 }
 
 /// Involves each child with the school and GP practice its record named, in the records'
 /// order: an involvement starts (on the day the record was supplied) unless the child already
 /// has an open one with that service, whoever supplied it, and one of the same kind that this
-/// source named before ends that day. Involvements other sources supplied are theirs to end.
+/// source's child records named before ends that day. Involvements other sources supplied
+/// are theirs to end, and so are those that came through an involvement file or carry a
+/// practitioner, the lead professional or a CAF; one supplied later than this record stays.
 /// A handful of statements a batch: the services and the children's open involvements read
 /// at once, then one update and one multi-row insert.
 async fn apply_named_services(
@@ -552,8 +560,10 @@ async fn apply_named_services(
     }
     let children: Vec<i64> = named.iter().map(|(child, _)| *child).collect::<BTreeSet<_>>().into_iter().collect();
     let mut query = sqlx::QueryBuilder::<Db>::new(
-        "SELECT i.id, i.child_id, i.service_id, i.source, s.category FROM involvements i \
-         JOIN services s ON s.id = i.service_id WHERE i.ended_on IS NULL AND i.child_id",
+        "SELECT i.id, i.child_id, i.service_id, i.source, s.category, i.supplied_at, \
+         (i.practitioner_id IS NOT NULL OR i.lead_professional OR i.caf_completed_on IS NOT NULL \
+          OR EXISTS (SELECT 1 FROM supplied_involvements f WHERE f.involvement_id = i.id)) AS fed \
+         FROM involvements i JOIN services s ON s.id = i.service_id WHERE i.ended_on IS NULL AND i.child_id",
     );
     push_in_id_set(&mut query, &children);
     let mut open: HashMap<i64, Vec<OpenInvolvement>> = HashMap::new();
@@ -563,6 +573,8 @@ async fn apply_named_services(
             service_id: row.service_id,
             source: row.source,
             category: row.category,
+            supplied_at: row.supplied_at,
+            fed: row.fed,
         });
     }
     let mut ending: Vec<i64> = Vec::new();
@@ -578,10 +590,12 @@ async fn apply_named_services(
             };
             involvements.retain(|i| {
                 let ends = i.source == source.as_str()
+                    && !i.fed
+                    && i.supplied_at <= supplied_at
                     && i.service_id != service.id
                     && wanted.kind.categories().contains(&i.category.as_str());
-                if ends {
-                    ending.extend(i.stored);
+                if let (true, Some(id)) = (ends, i.stored) {
+                    ending.push(id);
                     summary.services_ended += 1;
                 }
                 !ends
@@ -592,8 +606,9 @@ async fn apply_named_services(
                     service_id: service.id,
                     source: source.as_str().to_owned(),
                     category: service.category.clone(),
+                    supplied_at,
+                    fed: false,
                 });
-                summary.services_started += 1;
             }
         }
     }
@@ -612,6 +627,7 @@ async fn apply_named_services(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    summary.services_started += starting.len();
     let first = allocate_ids(tx, "involvements", starting.len()).await?;
     for (n, chunk) in starting.chunks(rows_per_statement(7)).enumerate() {
         let base = first + (n * rows_per_statement(7)) as i64;
@@ -642,18 +658,21 @@ async fn apply_named_services(
 #[derive(Default)]
 struct PendingChildren {
     children: Vec<contactpoint_domain::ChildRecord>,
-    /// For each child, the supplied record that made it and the waiting exception it closes.
-    made_by: Vec<(String, Option<i64>)>,
+    /// For each child, the supplied record that made it (its place in the batch and its
+    /// identifier) and the waiting exception it closes.
+    made_by: Vec<(usize, String, Option<i64>)>,
     ids: std::collections::HashSet<String>,
     /// The search keys the children will be indexed under.
     keys: std::collections::HashSet<i64>,
+    /// The children written so far, by the place in the batch of the record that made each.
+    created: std::collections::HashMap<usize, i64>,
 }
 
 impl PendingChildren {
-    fn add(&mut self, child: contactpoint_domain::ChildRecord, source_record_id: &str, waiting: Option<i64>) {
+    fn add(&mut self, child: contactpoint_domain::ChildRecord, index: usize, source_record_id: &str, waiting: Option<i64>) {
         self.keys.extend(crate::search_index::findable(&child).index_keys());
         self.children.push(child);
-        self.made_by.push((source_record_id.to_owned(), waiting));
+        self.made_by.push((index, source_record_id.to_owned(), waiting));
         self.ids.insert(source_record_id.to_owned());
     }
 
@@ -671,7 +690,8 @@ impl PendingChildren {
             return Ok(());
         }
         let (_, child_ids) = insert_children(tx, &self.children).await?;
-        for ((source_record_id, waiting), child_id) in self.made_by.drain(..).zip(child_ids) {
+        for ((index, source_record_id, waiting), child_id) in self.made_by.drain(..).zip(child_ids) {
+            self.created.insert(index, child_id);
             if let Some(row) = seen.get_mut(&source_record_id) {
                 row.child_id = Some(child_id);
             }
@@ -728,8 +748,9 @@ pub(crate) async fn import_supply_batch(
 
     let mut districts: HashMap<String, Option<contactpoint_domain::LocalAuthorityCode>> = HashMap::new();
     let mut pending = PendingChildren::default();
-    // The records linked or created that name a school or GP practice, in order.
-    let mut named: Vec<usize> = Vec::new();
+    // The records linked or created that name a school or GP practice, in order, with their
+    // child when it is known.
+    let mut named: Vec<(usize, Option<i64>)> = Vec::new();
     // Records placed by this batch, and the children they went to: supplied_records is written
     // at the end, so a candidate placed earlier in the batch learns of this source from here.
     let mut placed_here: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
@@ -828,7 +849,7 @@ pub(crate) async fn import_supply_batch(
             Placement::Create(child) => {
                 summary.created += 1;
                 // Its database id is known once it is written (`PendingChildren::write`).
-                pending.add(*child, &record.source_record_id, waiting);
+                pending.add(*child, index, &record.source_record_id, waiting);
                 (SupplyStatus::Created, None, None)
             }
             Placement::Exception(exception) => {
@@ -851,7 +872,8 @@ pub(crate) async fn import_supply_batch(
             placed_children.insert(child_id);
         }
         if status != SupplyStatus::Exception && !record.named_services.is_empty() {
-            named.push(index);
+            // A created child's id is known once it is written (`PendingChildren::write`).
+            named.push((index, child_id));
         }
         placed_here.insert(record.source_record_id.clone());
         // The same identifier again later in the batch updates what this placed.
@@ -872,10 +894,9 @@ pub(crate) async fn import_supply_batch(
         .await?;
     let named: Vec<(i64, &[crate::supply::NamedService])> = named
         .into_iter()
-        .filter_map(|index| {
-            let record = &batch.records[index];
-            let child_id = seen.get(&record.source_record_id)?.child_id?;
-            Some((child_id, record.named_services.as_slice()))
+        .filter_map(|(index, child_id)| {
+            let child_id = child_id.or_else(|| pending.created.get(&index).copied())?;
+            Some((child_id, batch.records[index].named_services.as_slice()))
         })
         .collect();
     apply_named_services(&mut tx, batch.source, batch.supplied_at, &named, &mut summary).await?;

@@ -154,15 +154,15 @@ pub(crate) async fn resolve_supply_exception(
     // Claimed for this transaction: an update that changes nothing locks the row on
     // PostgreSQL, so an import or another person deciding the same record waits, then finds
     // it decided.
-    let waiting: Option<(String, String, Option<String>)> = sqlx::query_as(
+    let waiting: Option<(String, String, Option<String>, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
         "UPDATE supply_exceptions SET resolution = resolution WHERE id = $1 AND resolved_at IS NULL \
-         RETURNING source, source_record_id, local_authority",
+         RETURNING source, source_record_id, local_authority, raised_at",
     )
     .bind(id)
     .fetch_optional(&mut **tx)
     .await?;
     let not_found = crate::StorageError::NotFound { what: "waiting exception" };
-    let (source, source_record_id, local_authority) = waiting.ok_or(not_found)?;
+    let (source, source_record_id, local_authority, raised_at) = waiting.ok_or(not_found)?;
     let local_authority = local_authority
         .map(|la| contactpoint_domain::LocalAuthorityCode::parse(&la))
         .transpose()
@@ -170,8 +170,8 @@ pub(crate) async fn resolve_supply_exception(
     if !queue.reaches(local_authority.as_ref()) {
         return Err(crate::StorageError::NotFound { what: "waiting exception" });
     }
-    let (status, child_id) = match resolution {
-        Resolution::Link { child_id, changes } => {
+    let (status, child_id, named) = match resolution {
+        Resolution::Link { child_id, changes, named_services } => {
             // The decision was made on what the team read before; the chosen child must not
             // have been merged into another since.
             // (Held the same way, so that a merge waits for this decision.)
@@ -186,13 +186,18 @@ pub(crate) async fn resolve_supply_exception(
                 )));
             }
             apply_child_changes(&mut tx, *child_id, changes).await?;
-            (SupplyStatus::Linked, *child_id)
+            (SupplyStatus::Linked, *child_id, named_services)
         }
-        Resolution::Create(record) => {
-            let (_, ids) = insert_children(&mut tx, std::slice::from_ref(&**record)).await?;
-            (SupplyStatus::Created, ids[0])
+        Resolution::Create { child, named_services } => {
+            let (_, ids) = insert_children(&mut tx, std::slice::from_ref(&**child)).await?;
+            (SupplyStatus::Created, ids[0], named_services)
         }
     };
+    // The school and GP practice the record names, as an import placing it would have; the
+    // values count as supplied when the record arrived.
+    let source_code = contactpoint_domain::SourceCode::parse(&source).map_err(crate::StorageError::corrupt("supply_exceptions"))?;
+    let mut involved = crate::supply::BatchSummary::default();
+    apply_named_services(&mut tx, &source_code, raised_at, &[(child_id, named.as_slice())], &mut involved).await?;
     sqlx::query(
         "UPDATE supply_exceptions SET resolution = $1, resolved_child_id = $2, resolved_at = $3, \
          resolved_by_user_id = $4 WHERE id = $5",
