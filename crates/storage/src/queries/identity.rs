@@ -39,16 +39,18 @@ pub(crate) async fn append_audit(
             .await?;
             (next - 1, previous)
         }
-        // On PostgreSQL the entry before is read by a statement of its own, after the
-        // allocator's row is locked: a statement that waited for the lock still reads with
-        // the snapshot it began with, which may not hold the entry appended meanwhile.
+        // On PostgreSQL a subquery would read with the snapshot its statement began with,
+        // which may not hold the entry appended while it waited for the allocator's lock. The
+        // row itself is re-read once the lock is granted, so the newest entry's hash is kept
+        // on it (migration 0009) and returned with the id.
         crate::Backend::Postgres => {
-            let id = allocate_ids(tx, "audit_events", 1).await?;
-            let previous: Option<String> =
-                sqlx::query_scalar("SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1")
-                    .fetch_optional(&mut **tx)
-                    .await?;
-            (id, previous)
+            let (next, previous): (i64, Option<String>) = sqlx::query_as(
+                "UPDATE id_allocators SET next_id = next_id + 1 WHERE name = 'audit_events' \
+                 RETURNING next_id, last_hash",
+            )
+            .fetch_one(&mut **tx)
+            .await?;
+            (next - 1, previous)
         }
     };
     let previous_hash = previous_hash.unwrap_or_else(|| crate::audit_chain::GENESIS.to_owned());
@@ -76,10 +78,22 @@ pub(crate) async fn append_audit(
         previous_hash: &previous_hash,
     };
     let hash = fields.hash();
-    sqlx::query(
-        "INSERT INTO audit_events (id, at, route, actor_user_id, on_behalf_of_user_id, api_client_id, action, outcome, subject_kind, subject_id, local_authority, details, previous_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-    )
+    macro_rules! insert_entry {
+        () => {
+            "INSERT INTO audit_events (id, at, route, actor_user_id, on_behalf_of_user_id, api_client_id, action, outcome, subject_kind, subject_id, local_authority, details, previous_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        };
+    }
+    let insert = match BACKEND {
+        crate::Backend::Sqlite => insert_entry!(),
+        // The entry and the chain's head on the allocator's row, in one statement.
+        crate::Backend::Postgres => concat!(
+            "WITH entry AS (",
+            insert_entry!(),
+            " RETURNING hash) UPDATE id_allocators SET last_hash = (SELECT hash FROM entry) WHERE name = 'audit_events'"
+        ),
+    };
+    sqlx::query(insert)
     .bind(id)
     .bind(at)
     .bind(event.route.code())
