@@ -295,15 +295,13 @@ fn the_demo_makes_its_data_once_serves_health_and_writes_the_credentials() {
     .unwrap();
     assert_eq!(again, credentials);
 
+    // The demonstration's database, for the other commands.
+    let database_url = format!(
+        "sqlite://{}",
+        data_dir.join("contactpoint.sqlite3").display()
+    );
     let stats = contactpoint()
-        .args([
-            "stats",
-            "--database-url",
-            &format!(
-                "sqlite://{}",
-                data_dir.join("contactpoint.sqlite3").display()
-            ),
-        ])
+        .args(["stats", "--database-url", &database_url])
         .output()
         .unwrap();
     let table = String::from_utf8(stats.stdout).unwrap();
@@ -318,10 +316,7 @@ fn the_demo_makes_its_data_once_serves_health_and_writes_the_credentials() {
             "--source",
             "schools_census",
             "--database-url",
-            &format!(
-                "sqlite://{}",
-                data_dir.join("contactpoint.sqlite3").display()
-            ),
+            &database_url,
         ])
         .output()
         .unwrap();

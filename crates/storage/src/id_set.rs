@@ -16,16 +16,7 @@ pub(crate) struct IdSet(pub Vec<i64>);
 
 impl IdSet {
     fn json(&self) -> String {
-        let mut out = String::with_capacity(self.0.len() * 12 + 2);
-        out.push('[');
-        for (i, id) in self.0.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(&id.to_string());
-        }
-        out.push(']');
-        out
+        serde_json::Value::from(self.0.clone()).to_string()
     }
 }
 

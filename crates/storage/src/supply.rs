@@ -68,11 +68,11 @@ pub enum NamedServiceKind {
 }
 
 impl NamedServiceKind {
-    /// The service categories an involvement of this kind has.
-    pub fn categories(self) -> &'static [&'static str] {
+    /// Whether a service of `category` is of this kind (by the domain's universal services).
+    pub fn includes(self, category: contactpoint_domain::ServiceCategory) -> bool {
         match self {
-            Self::School => &["primary_school", "secondary_school", "sixth_form_college"],
-            Self::GpPractice => &["gp_practice"],
+            Self::School => category.is_school(),
+            Self::GpPractice => category == contactpoint_domain::ServiceCategory::GpPractice,
         }
     }
 }

@@ -29,12 +29,13 @@ async fn move_rows(
     ids: &[i64],
     to_child: i64,
 ) -> Result<(), crate::StorageError> {
-    for chunk in ids.chunks(500) {
-        let mut update = sqlx::QueryBuilder::<Db>::new(format!("UPDATE {table} SET child_id = "));
-        update.push_bind(to_child).push(" WHERE id IN ");
-        push_id_list(&mut update, chunk);
-        update.build().execute(&mut **tx).await?;
+    if ids.is_empty() {
+        return Ok(());
     }
+    let mut update = sqlx::QueryBuilder::<Db>::new(format!("UPDATE {table} SET child_id = "));
+    update.push_bind(to_child).push(" WHERE id");
+    push_in_id_set(&mut update, ids);
+    update.build().execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -227,9 +228,9 @@ pub(crate) async fn unmerge_children(
     move_rows(&mut tx, "involvements", &moved.involvements, back).await?;
     move_rows(&mut tx, "parents_carers", &moved.parents_carers, back).await?;
     move_rows(&mut tx, "child_former_names", &moved.former_names, back).await?;
-    for chunk in moved.added_former_names.chunks(500) {
-        let mut delete = sqlx::QueryBuilder::<Db>::new("DELETE FROM child_former_names WHERE id IN ");
-        push_id_list(&mut delete, chunk);
+    if !moved.added_former_names.is_empty() {
+        let mut delete = sqlx::QueryBuilder::<Db>::new("DELETE FROM child_former_names WHERE id");
+        push_in_id_set(&mut delete, &moved.added_former_names);
         delete.build().execute(&mut **tx).await?;
     }
     for (source, source_record_id) in &moved.supplied_records {

@@ -94,14 +94,6 @@ struct CandidateAddress {
     open: bool,
 }
 
-fn push_id_list(query: &mut sqlx::QueryBuilder<Db>, ids: &[i64]) {
-    query.push("(");
-    let mut list = query.separated(", ");
-    for id in ids {
-        list.push_bind(*id);
-    }
-    list.push_unseparated(")");
-}
 
 /// ` IN` the set of `ids`, bound as one parameter so that the statement's text, and so its
 /// prepared form, does not change with how many ids there are (`crate::id_set`).

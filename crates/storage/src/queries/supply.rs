@@ -526,6 +526,21 @@ struct OpenInvolvement {
     fed: bool,
 }
 
+/// `(…)`: a parenthesised list of text values, one placeholder each.
+fn push_text_list(query: &mut sqlx::QueryBuilder<Db>, values: &[&str]) {
+    query.push("(");
+    let mut list = query.separated(", ");
+    for value in values {
+        list.push_bind(value.to_string());
+    }
+    list.push_unseparated(")");
+}
+
+/// Whether a stored service category is of `kind` (an unknown one is of no kind).
+fn is_of_kind(kind: crate::supply::NamedServiceKind, category: &str) -> bool {
+    contactpoint_domain::ServiceCategory::parse(category).is_ok_and(|c| kind.includes(c))
+}
+
 /// Involves each child with the school and GP practice its record named, in the records'
 /// order: an involvement starts (on the day the record was supplied) unless the child already
 /// has an open one with that service, whoever supplied it, and one of the same kind that this
@@ -548,12 +563,8 @@ async fn apply_named_services(
     let references: BTreeSet<&str> = named.iter().flat_map(|(_, n)| n.iter().map(|s| s.reference.as_str())).collect();
     let mut services: HashMap<String, NamedServiceRow> = HashMap::new();
     for chunk in references.into_iter().collect::<Vec<_>>().chunks(rows_per_statement(1)) {
-        let mut query = sqlx::QueryBuilder::<Db>::new("SELECT id, reference, category FROM services WHERE reference IN (");
-        let mut list = query.separated(", ");
-        for reference in chunk {
-            list.push_bind(*reference);
-        }
-        list.push_unseparated(")");
+        let mut query = sqlx::QueryBuilder::<Db>::new("SELECT id, reference, category FROM services WHERE reference IN ");
+        push_text_list(&mut query, chunk);
         for row in query.build_query_as::<NamedServiceRow>().fetch_all(&mut **tx).await? {
             services.insert(row.reference.clone(), row);
         }
@@ -583,7 +594,7 @@ async fn apply_named_services(
         for wanted in named.iter() {
             let Some(service) = services
                 .get(&wanted.reference)
-                .filter(|s| wanted.kind.categories().contains(&s.category.as_str()))
+                .filter(|s| is_of_kind(wanted.kind, &s.category))
             else {
                 summary.services_unknown += 1;
                 continue;
@@ -593,7 +604,7 @@ async fn apply_named_services(
                     && !i.fed
                     && i.supplied_at <= supplied_at
                     && i.service_id != service.id
-                    && wanted.kind.categories().contains(&i.category.as_str());
+                    && is_of_kind(wanted.kind, &i.category);
                 if let (true, Some(id)) = (ends, i.stored) {
                     ending.push(id);
                     summary.services_ended += 1;
@@ -735,12 +746,8 @@ pub(crate) async fn import_supply_batch(
         let mut query = sqlx::QueryBuilder::<Db>::new(
             "SELECT source_record_id, digest, status, child_id, exception_id FROM supplied_records WHERE source = ",
         );
-        query.push_bind(batch.source.as_str()).push(" AND source_record_id IN (");
-        let mut list = query.separated(", ");
-        for id in chunk {
-            list.push_bind(*id);
-        }
-        list.push_unseparated(")");
+        query.push_bind(batch.source.as_str()).push(" AND source_record_id IN ");
+        push_text_list(&mut query, chunk);
         for row in query.build_query_as::<SuppliedRow>().fetch_all(&mut **tx).await? {
             seen.insert(row.source_record_id.clone(), row);
         }
