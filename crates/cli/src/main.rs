@@ -2,6 +2,7 @@
 
 mod admin;
 mod bench;
+mod cores;
 mod demo;
 mod generate;
 mod serve;
@@ -25,6 +26,54 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Use every core even on the embedded database (which by default keeps to one: each
+    /// statement is handed between threads, and on a virtual machine that is faster on one
+    /// core; see docs/ARCHITECTURE.md).
+    #[arg(long, global = true, env = "CONTACTPOINT_ALL_CORES")]
+    all_cores: bool,
+}
+
+/// A command, with what `serve` reads from its settings file already read: the database it
+/// runs on decides how many cores it uses before anything starts.
+enum Resolved {
+    Serve(settings::ServeSettings),
+    Other(Command),
+}
+
+impl Resolved {
+    fn new(command: Command) -> Result<Self> {
+        Ok(match command {
+            Command::Serve(args) => Self::Serve(args.resolve()?),
+            other => Self::Other(other),
+        })
+    }
+
+    /// The database the command works on (the demonstration's is always embedded).
+    fn database_url(&self) -> Option<&str> {
+        let command = match self {
+            Self::Serve(settings) => return Some(&settings.database_url),
+            Self::Other(command) => command,
+        };
+        match command {
+            Command::Demo(_) => Some("sqlite:"),
+            Command::Serve(_) => None,
+            Command::Migrate(args) | Command::Stats(args) => Some(&args.database_url),
+            Command::Generate(args) => args.database_url.as_deref(),
+            Command::Audit(AuditCommand::Verify(args)) => Some(&args.database_url),
+            Command::Admin(admin::AdminCommand::CreateNationalAdministrator(args)) => {
+                Some(&args.database_url)
+            }
+            Command::Supply(supply::SupplyCommand::Import(args)) => Some(&args.load.database_url),
+            Command::Supply(supply::SupplyCommand::Retry(args)) => Some(&args.database_url),
+            Command::Supply(supply::SupplyCommand::Links(args)) => Some(&args.database_url),
+            Command::Supplier(supplier::SupplierCommand::Register(args)) => {
+                Some(&args.database_url)
+            }
+            Command::Supplier(supplier::SupplierCommand::Revoke(args)) => Some(&args.database_url),
+            Command::Bench(bench::BenchCommand::Search(args)) => Some(&args.database_url),
+            Command::Bench(bench::BenchCommand::Supply(args)) => Some(&args.database_url),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,13 +167,28 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    let command = Resolved::new(cli.command)?;
+    if cores::keeps_to_one_core(command.database_url(), cli.all_cores) {
+        // Before the runtime starts its threads, so that they all keep to it.
+        if let Some(core) = cores::keep_to_one_core() {
+            tracing::debug!(core, "the embedded database: keeping to one core");
+        }
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async {
-        match cli.command {
+    runtime.block_on(command.run())
+}
+
+impl Resolved {
+    async fn run(self) -> Result<()> {
+        let command = match self {
+            Self::Serve(settings) => return serve::run(settings).await,
+            Self::Other(command) => command,
+        };
+        match command {
             Command::Demo(args) => demo::run(args).await,
-            Command::Serve(args) => serve::run(args).await,
+            Command::Serve(args) => serve::run(args.resolve()?).await,
             Command::Migrate(args) => {
                 let store = contactpoint_storage::Store::connect(&args.database_url).await?;
                 store.migrate().await?;
@@ -139,5 +203,5 @@ fn main() -> Result<()> {
             Command::Supply(command) => supply::run(command).await,
             Command::Supplier(command) => supplier::run(command).await,
         }
-    })
+    }
 }

@@ -1,3 +1,4 @@
+use crate::settings::ServeSettings;
 use anyhow::{Context, Result};
 use contactpoint_domain::SystemClock;
 use contactpoint_storage::Store;
@@ -25,18 +26,24 @@ pub struct ServeArgs {
     pub public_url: Option<String>,
 }
 
-pub async fn run(args: ServeArgs) -> Result<()> {
-    let file = match &args.config {
-        Some(path) => crate::settings::FileSettings::read(path)?,
-        None => crate::settings::FileSettings::default(),
-    };
-    let resolved = crate::settings::resolve(
-        args.database_url,
-        args.listen,
-        args.public_url,
-        args.secure_cookies,
-        file,
-    )?;
+impl ServeArgs {
+    /// The settings file under the flags and environment.
+    pub fn resolve(self) -> Result<ServeSettings> {
+        let file = match &self.config {
+            Some(path) => crate::settings::FileSettings::read(path)?,
+            None => crate::settings::FileSettings::default(),
+        };
+        crate::settings::resolve(
+            self.database_url,
+            self.listen,
+            self.public_url,
+            self.secure_cookies,
+            file,
+        )
+    }
+}
+
+pub async fn run(resolved: ServeSettings) -> Result<()> {
     let store = Store::connect(&resolved.database_url).await?;
     store.migrate().await?;
     let settings = WebSettings {

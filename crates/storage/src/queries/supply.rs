@@ -660,6 +660,25 @@ async fn apply_named_services(
     Ok(())
 }
 
+/// The local authority of each of these postcode districts the directory knows, read in one
+/// statement for a whole batch (a statement per record was one round trip in every few).
+async fn authorities_of_districts<'d>(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    districts: impl Iterator<Item = &'d str>,
+) -> Result<std::collections::HashMap<String, contactpoint_domain::LocalAuthorityCode>, crate::StorageError> {
+    let wanted: Vec<&str> = districts.collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let mut found = std::collections::HashMap::new();
+    for chunk in wanted.chunks(rows_per_statement(1)) {
+        let mut query = sqlx::QueryBuilder::<Db>::new("SELECT district, local_authority FROM postcode_districts WHERE district IN ");
+        push_text_list(&mut query, chunk);
+        for (district, code) in query.build_query_as::<(String, String)>().fetch_all(&mut **tx).await? {
+            let code = contactpoint_domain::LocalAuthorityCode::parse(&code).map_err(crate::StorageError::corrupt("postcode_districts"))?;
+            found.insert(district, code);
+        }
+    }
+    Ok(found)
+}
+
 /// The children a batch has decided to create and not yet written. Writing them together
 /// takes one set of statements for many children instead of one set each, and loses nothing:
 /// they are written before any later record of the batch could read one of them (its keys
@@ -753,7 +772,7 @@ pub(crate) async fn import_supply_batch(
         }
     }
 
-    let mut districts: HashMap<String, Option<contactpoint_domain::LocalAuthorityCode>> = HashMap::new();
+    let districts = authorities_of_districts(&mut tx, batch.records.iter().filter_map(|r| r.postcode_district.as_deref())).await?;
     let mut pending = PendingChildren::default();
     // The records linked or created that name a school or GP practice, in order, with their
     // child when it is known.
@@ -798,25 +817,7 @@ pub(crate) async fn import_supply_batch(
                 candidate.supplied_by.push(batch.source.clone());
             }
         }
-        let district_authority = match &record.postcode_district {
-            Some(district) => match districts.get(district) {
-                Some(found) => found.clone(),
-                None => {
-                    let found: Option<String> =
-                        sqlx::query_scalar("SELECT local_authority FROM postcode_districts WHERE district = $1")
-                            .bind(district)
-                            .fetch_optional(&mut **tx)
-                            .await?;
-                    let found = found
-                        .map(|code| contactpoint_domain::LocalAuthorityCode::parse(&code))
-                        .transpose()
-                        .map_err(crate::StorageError::corrupt("postcode_districts"))?;
-                    districts.insert(district.clone(), found.clone());
-                    found
-                }
-            },
-            None => None,
-        };
+        let district_authority = record.postcode_district.as_ref().and_then(|d| districts.get(d).cloned());
         let mut service_authority = None;
         for reference in &record.service_references {
             if district_authority.is_some() || service_authority.is_some() {
