@@ -455,5 +455,18 @@ pub fn rank(criteria: &SearchCriteria, candidates: Vec<Candidate>) -> SearchOutc
     )
 }
 
+/// How many results at the top the search cannot tell apart: those scoring, as shown, what
+/// the first scores. One when the first stands alone, none when nothing was found. Two or
+/// more means the searcher should add what else they know before choosing.
+pub fn alike_at_top(results: &[SearchResult]) -> usize {
+    let Some(first) = results.first() else {
+        return 0;
+    };
+    results
+        .iter()
+        .take_while(|r| r.score >= first.score)
+        .count()
+}
+
 #[cfg(test)]
 mod tests;

@@ -95,6 +95,47 @@ on_both_backends!(
     }
 );
 
+on_both_backends!(
+    children_a_search_cannot_tell_apart_are_shown_with_a_note_saying_what_to_add,
+    |app| {
+        let (catalogue, ids) = load_sample_catalogue(app).await;
+        let amelia = contactpoint_test_support::sample_child(&catalogue, &ids, 41);
+        // Another child with her names and date of birth, living elsewhere.
+        let mut namesake = contactpoint_test_support::sample_child(&catalogue, &ids, 42);
+        namesake.given_name = amelia.given_name.clone();
+        namesake.family_name = amelia.family_name.clone();
+        namesake.date_of_birth = amelia.date_of_birth;
+        assert_ne!(amelia.contactpoint_id, namesake.contactpoint_id);
+        load_children(app, &[amelia.clone(), namesake.clone()]).await;
+        let user = app.user("page.twins", Role::Practitioner, &[], 0).await;
+        let cookie = app.web_sign_in(&user).await;
+        app.audit_since_last_look().await;
+
+        let results = app
+            .get(
+                "/children?given_name=Amelia&family_name=Smith-Adeyemi&date_of_birth=2014-06-30",
+                Some(&cookie),
+            )
+            .await;
+        assert_eq!(results.status, StatusCode::OK);
+        for child in [&amelia, &namesake] {
+            let id = child.contactpoint_id.as_digits();
+            assert!(results.body.contains(&format!("/children/{id}")), "{id}");
+        }
+        assert!(
+            results
+                .body
+                .contains("The first 2 children fit what you gave equally well"),
+            "{}",
+            results.body
+        );
+        assert!(results.body.contains("<td>50%</td>"), "{}", results.body);
+        let events = app.audit_since_last_look().await;
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].action, "children_searched");
+    }
+);
+
 on_both_backends!(a_search_too_vague_on_the_page_says_what_to_add, |app| {
     a_child(app, false).await;
     let user = app.user("page.vague", Role::Practitioner, &[], 0).await;

@@ -386,3 +386,22 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn children_the_search_cannot_tell_apart_are_counted_at_the_top() {
+    let tied = found(rank(
+        &criteria(BY_NAME_AND_DATE),
+        vec![
+            candidate(1, 0.96, false),
+            candidate(2, 0.96, false),
+            candidate(3, 0.7, false),
+        ],
+    ));
+    assert_eq!(alike_at_top(&tied), 2);
+    let alone = found(rank(
+        &criteria(BY_NAME_AND_DATE),
+        vec![candidate(1, 1.0, false), candidate(2, 0.85, false)],
+    ));
+    assert_eq!(alike_at_top(&alone), 1);
+    assert_eq!(alike_at_top(&[]), 0);
+}

@@ -11,7 +11,7 @@ use crate::session::PageUser;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
-use contactpoint_domain::search::{SearchForm, SearchOutcome, SearchResult};
+use contactpoint_domain::search::{alike_at_top, SearchForm, SearchOutcome, SearchResult};
 use contactpoint_domain::{
     authorize, Action, AddressState, Involvement, ProjectedRecord, ProjectionKind, Target,
     ViewReason,
@@ -93,6 +93,16 @@ fn search_form(form: &SearchForm) -> String {
     )
 }
 
+/// A result's score as a percentage. A child shown far below the first reads "under 1%",
+/// not "0%": it did fit the search, only much less well than the first.
+fn match_percent(score: f64) -> String {
+    if score < 0.005 {
+        "under 1%".to_owned()
+    } else {
+        format!("{:.0}%", score * 100.0)
+    }
+}
+
 fn results_table(results: &[SearchResult]) -> String {
     if results.is_empty() {
         return r#"<p role="status">No child matches. Check the spelling and the date of birth, or try an earlier postcode or a former name.</p>"#.to_owned();
@@ -101,7 +111,7 @@ fn results_table(results: &[SearchResult]) -> String {
         .iter()
         .map(|r| {
             format!(
-                r#"<tr><td><a href="/children/{id}">{given} {family}</a>{shielded}</td><td>{born}</td><td>{gender}</td><td>{town}</td><td>{score:.0}%</td></tr>"#,
+                r#"<tr><td><a href="/children/{id}">{given} {family}</a>{shielded}</td><td>{born}</td><td>{gender}</td><td>{town}</td><td>{score}</td></tr>"#,
                 id = escape(&r.contactpoint_id),
                 given = escape(&r.given_name),
                 family = escape(&r.family_name),
@@ -109,12 +119,20 @@ fn results_table(results: &[SearchResult]) -> String {
                 born = r.date_of_birth.format("%-d %B %Y"),
                 gender = escape(&r.gender.replace('_', " ")),
                 town = escape(r.town.as_deref().unwrap_or("")),
-                score = r.score * 100.0,
+                score = match_percent(r.score),
             )
         })
         .collect();
+    let alike = alike_at_top(results);
+    let alike = if alike > 1 {
+        format!(
+            r#"<p class="notice" role="note">The first {alike} children fit what you gave equally well, so none of them is more likely than the others. Add what else you know, such as the postcode, a former name or the gender, before you choose.</p>"#
+        )
+    } else {
+        String::new()
+    };
     format!(
-        r#"<h2 role="status">{n} {children} found</h2>
+        r#"<h2 role="status">{n} {children} found</h2>{alike}
 <table><thead><tr><th>Name</th><th>Date of birth</th><th>Gender</th><th>Town</th><th>Match</th></tr></thead><tbody>{rows}</tbody></table>"#,
         n = results.len(),
         children = if results.len() == 1 {
@@ -472,4 +490,17 @@ fn render_record(r: &ProjectedRecord) -> String {
         gender = escape(&r.gender.code().replace('_', " ")),
         la = escape(r.local_authority.as_str()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::match_percent;
+
+    #[test]
+    fn a_child_far_below_the_first_reads_under_one_percent_never_zero() {
+        assert_eq!(match_percent(0.0), "under 1%");
+        assert_eq!(match_percent(0.004), "under 1%");
+        assert_eq!(match_percent(0.5), "50%");
+        assert_eq!(match_percent(1.0), "100%");
+    }
 }
