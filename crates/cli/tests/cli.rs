@@ -777,3 +777,37 @@ fn serve_reads_its_settings_from_a_toml_file_and_names_a_bad_one() {
         "{err}"
     );
 }
+
+/// How many cores a process may run on, from its `Cpus_allowed_list` ("0-1", "0,2", "1").
+fn cores_allowed(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let list = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
+        .expect("Linux lists the cores a process may use")
+        .trim();
+    list.split(',')
+        .map(|part| match part.split_once('-') {
+            Some((from, to)) => to.parse::<usize>().unwrap() - from.parse::<usize>().unwrap() + 1,
+            None => 1,
+        })
+        .sum()
+}
+
+#[test]
+fn a_server_on_the_embedded_database_keeps_to_one_core_unless_told_to_use_them_all() {
+    let available = cores_allowed(std::process::id());
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cores.sqlite3").display());
+    let serve = |all_cores: bool| {
+        let mut command = contactpoint();
+        if all_cores {
+            command.arg("--all-cores");
+        }
+        command.args(["serve", "--database-url", &url, "--listen", "127.0.0.1:0"]);
+        let (running, _, _) = start(command, "ContactPoint is serving at");
+        cores_allowed(running.0.id())
+    };
+    assert_eq!(serve(false), 1.min(available));
+    assert_eq!(serve(true), available);
+}
