@@ -1261,3 +1261,90 @@ SC-INV-1,,{},109521,Helen,Ward,2024-09-04,,Y,,,,
         assert_trail_intact(store).await;
     }
 );
+
+/// On PostgreSQL two imports can run at once. One that involves a child with its school while
+/// another import's transaction is still starting the same involvement waits for that
+/// transaction, then sees the involvement and does not start a second one.
+#[tokio::test]
+async fn an_import_waits_for_another_that_is_involving_the_same_child_and_never_doubles_it() {
+    use contactpoint_test_support::TestDatabase;
+    let Some(db) = TestDatabase::new(contactpoint_storage::Backend::Postgres).await else {
+        eprintln!("skipped on postgres: no test database configured");
+        return;
+    };
+    let store = &db.store;
+    prepare(store).await;
+    let births = "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
+BR1001,Tobias,Whitfield,2015-06-03,M,3 Mill Lane,Bedford,MK41 7HT
+";
+    assert_eq!(
+        import(store, "birth_registration", true, births)
+            .await
+            .outcome
+            .created,
+        1
+    );
+    let contactpoint_storage::Store::Postgres(pool) = store else {
+        unreachable!("a PostgreSQL test database")
+    };
+    let (child_id, school_id): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT id FROM children), (SELECT id FROM services WHERE reference = '109521')",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+
+    // Another import, half way through: it holds the child and has started the school
+    // involvement, not yet committed.
+    let mut other = pool.begin().await.unwrap();
+    sqlx::query("SELECT id FROM children WHERE id = $1 FOR UPDATE")
+        .bind(child_id)
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO involvements (id, child_id, service_id, started_on, lead_professional, source, supplied_at) \
+         VALUES (990001, $1, $2, $3, FALSE, 'schools_census', $4)",
+    )
+    .bind(child_id)
+    .bind(school_id)
+    .bind(test_now().date_naive())
+    .bind(test_now())
+    .execute(&mut *other)
+    .await
+    .unwrap();
+
+    // The census names the same school for Tobias.
+    let census = "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode,school_urn
+SC2002,Tobias,Whitfield,2015-06-03,M,3 Mill Lane,Bedford,MK41 7HT,109521
+";
+    let importing = {
+        let store = store.clone();
+        tokio::spawn(async move { import(&store, "schools_census", false, census).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        !importing.is_finished(),
+        "the import waits for the transaction involving the same child"
+    );
+    other.commit().await.unwrap();
+    let report = importing.await.unwrap();
+    assert_eq!(
+        (report.outcome.linked, report.outcome.services_started),
+        (1, 0),
+        "{report:?}"
+    );
+    let open: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM involvements WHERE child_id = $1 AND service_id = $2 AND ended_on IS NULL",
+    )
+    .bind(child_id)
+    .bind(school_id)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(open, 1, "one open involvement with the school, not two");
+    assert_trail_intact(store).await;
+    db.drop_database().await;
+}

@@ -570,6 +570,17 @@ async fn apply_named_services(
         }
     }
     let children: Vec<i64> = named.iter().map(|(child, _)| *child).collect::<BTreeSet<_>>().into_iter().collect();
+    // On PostgreSQL another import may be involving the same children at this moment, and
+    // what it started is not seen until it commits: the children's rows are locked first (in
+    // id order, as every import takes them here), so this batch waits for that one and then
+    // reads what it started instead of starting the same involvement again. On SQLite the
+    // transaction already holds the one write lock.
+    if matches!(BACKEND, crate::Backend::Postgres) {
+        let mut lock = sqlx::QueryBuilder::<Db>::new("SELECT id FROM children WHERE id");
+        push_in_id_set(&mut lock, &children);
+        lock.push(" ORDER BY id FOR UPDATE");
+        lock.build().execute(&mut **tx).await?;
+    }
     let mut query = sqlx::QueryBuilder::<Db>::new(
         "SELECT i.id, i.child_id, i.service_id, i.source, s.category, i.supplied_at, \
          (i.practitioner_id IS NOT NULL OR i.lead_professional OR i.caf_completed_on IS NOT NULL \
