@@ -2,7 +2,9 @@
 //! wins"). Each value group has an order of sources; a supplied value replaces the one held
 //! when its source ranks higher, or ranks the same and was supplied no earlier. The address is
 //! the exception: the most recently supplied address wins, whoever sent it, because people move
-//! and every supplier hears of it at a different time.
+//! and every supplier hears of it at a different time. Two addresses supplied at the same
+//! moment (an initial load supplies every file at once) are decided by an order of their own,
+//! so the address held never depends on which file was imported first.
 
 use crate::Provenance;
 
@@ -45,8 +47,23 @@ fn order(group: ValueGroup) -> &'static [&'static str] {
     }
 }
 
+/// For addresses supplied at the same moment, the sources from most to least likely to know
+/// where the child lives now: local services and the NHS hear of a move first, benefit
+/// payments follow it, the census is taken once a year, and the register of births keeps the
+/// address at birth.
+const ADDRESS_AT_THE_SAME_MOMENT: [&str; 5] = [
+    crate::SourceCode::LOCAL_SYSTEMS,
+    crate::SourceCode::NHS_DEMOGRAPHICS,
+    crate::SourceCode::CHILD_BENEFIT,
+    crate::SourceCode::SCHOOLS_CENSUS,
+    crate::SourceCode::BIRTH_REGISTRATION,
+];
+
 fn rank(group: ValueGroup, provenance: &Provenance) -> usize {
-    let order = order(group);
+    rank_in(order(group), provenance)
+}
+
+fn rank_in(order: &[&str], provenance: &Provenance) -> usize {
     order
         .iter()
         .position(|s| *s == provenance.source.as_str())
@@ -62,6 +79,10 @@ pub fn names_service(group: ValueGroup, source: &crate::SourceCode) -> bool {
 
 /// Whether a value supplied with `incoming` replaces the one held with `held`.
 pub fn supersedes(group: ValueGroup, incoming: &Provenance, held: &Provenance) -> bool {
+    if group == ValueGroup::Address && incoming.supplied_at == held.supplied_at {
+        let order = &ADDRESS_AT_THE_SAME_MOMENT;
+        return rank_in(order, incoming) >= rank_in(order, held);
+    }
     let (new, old) = (rank(group, incoming), rank(group, held));
     new > old || (new == old && incoming.supplied_at >= held.supplied_at)
 }
@@ -121,6 +142,25 @@ mod tests {
         let later = from("local_systems", 2);
         assert!(supersedes(ValueGroup::Address, &later, &registered));
         assert!(!supersedes(ValueGroup::Address, &registered, &later));
+    }
+
+    #[test]
+    fn addresses_supplied_at_the_same_moment_are_decided_by_source_whichever_came_first() {
+        let census = from("schools_census", 3);
+        let nhs = from("nhs_demographics", 3);
+        let registered = from("birth_registration", 3);
+        assert!(supersedes(ValueGroup::Address, &nhs, &census));
+        assert!(!supersedes(ValueGroup::Address, &census, &nhs));
+        assert!(supersedes(ValueGroup::Address, &census, &registered));
+        assert!(!supersedes(ValueGroup::Address, &registered, &census));
+        // The same source at the same moment again replaces its own address.
+        assert!(supersedes(ValueGroup::Address, &census, &census));
+        // A later address still wins, whoever sent it.
+        assert!(supersedes(
+            ValueGroup::Address,
+            &from("birth_registration", 4),
+            &nhs
+        ));
     }
 
     #[test]
