@@ -116,7 +116,7 @@ pub async fn run(args: GenerateCommand) -> Result<()> {
         );
     }
     if let Some(url) = &args.database_url {
-        let store = Store::connect(url).await?;
+        let store = Store::connect_for_loading(url).await?;
         store.migrate().await?;
         if args.reference_data_only {
             let summary = load_reference_data(&store, &spec)

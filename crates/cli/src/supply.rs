@@ -57,7 +57,7 @@ pub struct LoadArgs {
 impl LoadArgs {
     /// The store, brought up to date, and the settings of a load into it.
     async fn open(&self) -> Result<(Store, ImportSettings)> {
-        let store = Store::connect(&self.database_url).await?;
+        let store = Store::connect_for_loading(&self.database_url).await?;
         store.migrate().await?;
         let source = known_source(&store, &self.source).await?;
         let settings =

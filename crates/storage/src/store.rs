@@ -69,6 +69,10 @@ pub struct LocalAuthorityStats {
     pub involvements: i64,
 }
 
+/// How much of an SQLite file a bulk load maps into memory at most (SQLite caps it further at
+/// its own compiled maximum): more than any database here holds.
+const LOADING_MMAP_BYTES: u64 = 1 << 40;
+
 impl Store {
     /// Connects to `sqlite://PATH` (creating the file if needed) or `postgres://...`.
     pub async fn connect(url: &str) -> Result<Self, StorageError> {
@@ -81,6 +85,22 @@ impl Store {
             Err(StorageError::UnsupportedUrl(
                 url.split(':').next().unwrap_or_default().to_owned(),
             ))
+        }
+    }
+
+    /// Connects for a bulk load (imports, generated nations): as [`Store::connect`], but on
+    /// SQLite the database file is read through memory mapping, which reads a page not in
+    /// SQLite's own cache without copying it. That made a load of 100,000 children's files
+    /// about a fifth faster, but searches and views slower (docs/BENCHMARKS.md), so a server
+    /// does not use it.
+    pub async fn connect_for_loading(url: &str) -> Result<Self, StorageError> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .pragma("mmap_size", LOADING_MMAP_BYTES.to_string());
+            Self::connect_sqlite(options).await
+        } else {
+            Self::connect(url).await
         }
     }
 

@@ -140,9 +140,10 @@ pub async fn run(args: SupplyArgs) -> Result<()> {
         as_of: Some(args.as_of),
     })?;
     let files_seconds = ensure_files(&spec, &args.files_dir)?;
-    reset_peak_memory();
+    // From here, not from the writing of the files.
+    let memory = OwnMemoryPeak::start();
 
-    let store = Store::connect(&args.database_url).await?;
+    let store = Store::connect_for_loading(&args.database_url).await?;
     store.migrate().await?;
     if !store.stats().await?.is_empty() {
         bail!("--database-url: the database already holds local authorities; the benchmark measures an initial load and needs an empty database");
@@ -167,7 +168,7 @@ pub async fn run(args: SupplyArgs) -> Result<()> {
     let import_seconds = started.elapsed().as_secs_f64();
 
     // Before judging, which holds every record's truth and link in memory.
-    let peak_memory_mib = peak_memory_mib();
+    let peak_memory_mib = memory.mib();
     eprintln!("Judging every record against truth.csv...");
     let links = all_links(&store, &permit).await?;
     let accuracy = judge(&args.files_dir.join("truth.csv"), links)?;
@@ -246,10 +247,52 @@ fn ensure_files(spec: &NationSpec, dir: &Path) -> Result<Option<f64>> {
     Ok(Some(started.elapsed().as_secs_f64()))
 }
 
-/// Forgets this process's peak memory so far (Linux), so that the figure is the load's own,
-/// not the writing of the files.
-fn reset_peak_memory() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+/// The most memory of its own this process held while loading (Linux): resident memory that
+/// is not a file mapped into it. On SQLite a load maps the database file, whose pages are the
+/// system's file cache rather than the load's, so the resident high-water mark would count
+/// the database. Sampled ten times a second.
+struct OwnMemoryPeak {
+    kib: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    sampler: tokio::task::JoinHandle<()>,
+}
+
+impl OwnMemoryPeak {
+    fn start() -> Self {
+        let kib = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let seen = kib.clone();
+        let sampler = tokio::spawn(async move {
+            loop {
+                if let Some(now) = own_memory_kib() {
+                    seen.fetch_max(now, std::sync::atomic::Ordering::Relaxed);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        });
+        Self { kib, sampler }
+    }
+
+    /// The peak so far, in MiB; `None` where the system does not say.
+    fn mib(&self) -> Option<f64> {
+        let now = own_memory_kib()?;
+        let peak = self
+            .kib
+            .fetch_max(now, std::sync::atomic::Ordering::Relaxed)
+            .max(now);
+        Some(peak as f64 / 1024.0)
+    }
+}
+
+impl Drop for OwnMemoryPeak {
+    fn drop(&mut self) {
+        self.sampler.abort();
+    }
+}
+
+/// This process's resident memory that is its own (`RssAnon`, Linux), in KiB.
+fn own_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("RssAnon:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 async fn import_source(
@@ -354,14 +397,6 @@ fn judge(truth_path: &Path, mut links: HashMap<(String, String), Placed>) -> Res
     Ok(measure(&judged))
 }
 
-/// The most resident memory this process has had (Linux), in MiB.
-fn peak_memory_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
 fn percent(x: f64) -> String {
     format!("{:.3} %", x * 100.0)
 }
@@ -375,7 +410,7 @@ fn print_report(report: &Report) {
         println!("  suppliers' files written in {seconds:.1} s (not counted below)");
     }
     println!(
-        "  {} records in {:.1} s: {:.0} records a second end to end; peak memory of this process while loading {}",
+        "  {} records in {:.1} s: {:.0} records a second end to end; peak memory of this process while loading {} (its own, not the database file it maps)",
         report.rows,
         report.import_seconds,
         report.records_per_second,
