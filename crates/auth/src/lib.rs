@@ -8,7 +8,7 @@ mod security_key;
 mod totp;
 
 pub use hashing::{SecretHasher, DUMMY_PHC};
-pub use secrets::{check_new_password, check_new_pin, new_token, token_digest, Pin};
+pub use secrets::{check_new_password, check_new_pin, new_client_id, new_token, token_digest, Pin};
 pub use security_key::{
     new_user_handle, parse_user_handle, Challenge, RegisteredKey, SecurityKeyError, SecurityKeys,
 };

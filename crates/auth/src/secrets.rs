@@ -82,6 +82,12 @@ pub fn new_token() -> String {
     data_encoding::BASE64URL_NOPAD.encode(&bytes)
 }
 
+/// A client ID for a system's credential: `prefix-` and 16 random characters in lower case.
+/// It names the credential in lists and the audit trail; the secret beside it is what counts.
+pub fn new_client_id(prefix: &str) -> String {
+    format!("{prefix}-{}", &new_token()[..16]).to_lowercase()
+}
+
 /// What the database keeps of a token: its SHA-256, hex. A stolen copy of the table cannot
 /// be used to sign in.
 pub fn token_digest(token: &str) -> String {

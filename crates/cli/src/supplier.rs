@@ -3,7 +3,8 @@
 
 use anyhow::{bail, Result};
 use contactpoint_domain::{
-    AccessRoute, AuditEvent, Clock, Outcome, Permit, SourceCode, SystemClock, SystemTask,
+    AccessRoute, AuditEvent, Clock, Outcome, Permit, SourceCode, SystemClock, SystemName,
+    SystemTask,
 };
 use contactpoint_storage::{NewSupplierAccount, StorageError, Store};
 
@@ -55,11 +56,8 @@ async fn register(args: RegisterArgs) -> Result<()> {
     let store = Store::connect(&args.database_url).await?;
     store.migrate().await?;
     let source = crate::supply::known_source(&store, &args.source).await?;
-    let name = args.name.split_whitespace().collect::<Vec<_>>().join(" ");
-    if !(3..=100).contains(&name.chars().count()) {
-        bail!("--name: 3 to 100 characters naming who the system belongs to");
-    }
-    let client_id = format!("supplier-{}", &contactpoint_auth::new_token()[..16]).to_lowercase();
+    let name = SystemName::parse_field("--name", &args.name)?;
+    let client_id = contactpoint_auth::new_client_id("supplier");
     let secret = contactpoint_auth::new_token();
     let audit = AuditEvent::new(
         SystemClock.now(),

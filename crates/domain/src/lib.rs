@@ -20,6 +20,7 @@ pub mod provenance;
 pub mod review;
 pub mod search;
 pub mod service;
+pub mod system_name;
 
 pub use address::{Address, AddressState, Postcode, ReturnIntention};
 pub use audit::{AuditEvent, Outcome, Subject};
@@ -39,3 +40,4 @@ pub use policy::{authorize, authorize_supply, Action, Actor, Denied, SupplierSys
 pub use projection::{project, ProjectedRecord, ProjectionKind, ViewReason, Viewer};
 pub use provenance::{Provenance, SourceCode};
 pub use service::{OrganisationKind, PractitionerRef, ServiceCategory, ServiceRef};
+pub use system_name::SystemName;

@@ -41,10 +41,12 @@ pub enum Action {
     ResolveSupplyExceptions,
     /// Merge two records of one child, and undo a merge.
     MergeChildren,
+    /// Register and revoke the system accounts national and local suppliers send records with.
+    ManageSupplierAccounts,
 }
 
 impl Action {
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 18] = [
         Self::ViewOwnAccount,
         Self::EndOwnSessions,
         Self::EnrolSecurityToken,
@@ -62,6 +64,7 @@ impl Action {
         Self::HandleShieldAlerts,
         Self::ResolveSupplyExceptions,
         Self::MergeChildren,
+        Self::ManageSupplierAccounts,
     ];
 
     /// Administrative changes need the PIN and token again at the moment they are made.
@@ -75,6 +78,7 @@ impl Action {
                 | Self::ManageApiClients
                 | Self::OverrideShield
                 | Self::MergeChildren
+                | Self::ManageSupplierAccounts
         )
     }
 }
@@ -87,7 +91,7 @@ pub enum Target {
     /// Something belonging to a local authority: its organisations, users, audit trail.
     LocalAuthority(LocalAuthorityCode),
     /// Something no local authority is responsible for: supplied records whose postcode
-    /// places them nowhere.
+    /// places them nowhere, and the suppliers' system accounts, which serve the nation.
     NoLocalAuthority,
 }
 
@@ -160,6 +164,9 @@ pub fn authorize(actor: &Actor, action: Action, target: &Target) -> Result<Permi
         A::MergeChildren => {
             has_duty(actor, Duty::DataManagement) && in_own_authority(actor, target)
         }
+        // A supplier's credential lets a system change any child's record in the country, so
+        // only the national administrators issue and revoke them.
+        A::ManageSupplierAccounts => national && *target == Target::NoLocalAuthority,
         // The override is for child-protection practitioners (police, social workers) only.
         A::OverrideShield => {
             *target == Target::Own && actor.shield_override && actor.role == Role::Practitioner

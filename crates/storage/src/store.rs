@@ -424,6 +424,14 @@ impl Store {
         dispatch_to_backend!(self, supplier_account(client_id))
     }
 
+    /// Every supplier's system account (standing ones first), without their secrets' digests.
+    pub async fn supplier_accounts(
+        &self,
+        permit: &Permit,
+    ) -> Result<Vec<crate::SupplierAccountListing>, StorageError> {
+        dispatch_to_backend!(self, supplier_accounts(permit))
+    }
+
     /// Revokes a supplier's system account with its audit entry.
     pub async fn revoke_supplier_account(
         &self,

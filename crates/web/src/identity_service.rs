@@ -10,7 +10,7 @@ use contactpoint_auth::{check_new_password, check_new_pin, TotpSecret};
 
 use contactpoint_domain::{
     authorize, AccountState, Accreditation, Action, AuditEvent, Denied, Duty, EmailAddress,
-    FieldError, LocalAuthorityCode, Outcome, Permit, Role, Target, Username, Vetting,
+    FieldError, LocalAuthorityCode, Outcome, Permit, Role, SystemName, Target, Username, Vetting,
 };
 use contactpoint_storage::{NewUser, OrganisationRecord, StorageError, UserRecord};
 
@@ -606,22 +606,6 @@ pub struct FreshFactors {
     pub otp: String,
 }
 
-fn client_name(name: &str) -> Result<String, FieldError> {
-    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
-    let ok = (3..=100).contains(&name.chars().count())
-        && name
-            .chars()
-            .all(|c| c.is_alphanumeric() || " -'&.,()".contains(c));
-    if ok {
-        Ok(name)
-    } else {
-        Err(FieldError::new(
-            "name",
-            "3 to 100 letters, digits, spaces and - ' & . , ( )",
-        ))
-    }
-}
-
 /// The organisation's authority, asked of the policy for `action` (a wrong role hears 403
 /// before anything about the organisation is looked up).
 async fn permit_for_organisation(
@@ -648,7 +632,7 @@ pub async fn register_client(
 ) -> Result<RegisteredClient, ServiceError> {
     let (permit, organisation) =
         permit_for_organisation(state, who, Action::ManageApiClients, organisation_id).await?;
-    let name = client_name(&request.name)?;
+    let name = SystemName::parse_field("name", &request.name)?;
     if !(organisation.accreditation == Accreditation::Accredited && organisation.integration_access)
     {
         return Err(FieldError::new(
@@ -665,19 +649,19 @@ pub async fn register_client(
         "api_client_registered",
     )
     .await?;
-    let client_id = format!("cms-{}", &contactpoint_auth::new_token()[..16]).to_lowercase();
+    let client_id = contactpoint_auth::new_client_id("cms");
     let client_secret = contactpoint_auth::new_token();
     let audit = event(state, who, "api_client_registered")
         .in_authority(&organisation.local_authority)
         .with("organisation_id", organisation.id)
         .with("client_id", &client_id)
-        .with("name", &name);
+        .with("name", name.as_str());
     let id = state
         .store
         .create_api_client(
             &permit,
             organisation.id,
-            &name,
+            name.as_str(),
             &client_id,
             &contactpoint_auth::token_digest(&client_secret),
             &audit,

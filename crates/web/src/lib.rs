@@ -15,6 +15,7 @@ pub mod security_key;
 pub mod session;
 pub mod shield_alerts;
 pub mod signin;
+pub mod supplier_accounts;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
@@ -367,6 +368,34 @@ pub fn route_table() -> Vec<(RouteInfo, MethodRouter<AppState>)> {
         (
             r("POST", "/api/merges/{id}/unmerge", Administration),
             post(api::data_management::unmerge),
+        ),
+        (
+            r("GET", "/admin/supplier-accounts", Administration),
+            get(pages::supplier_accounts::list),
+        ),
+        (
+            r("POST", "/admin/supplier-accounts", Administration),
+            post(pages::supplier_accounts::register),
+        ),
+        (
+            r(
+                "POST",
+                "/admin/supplier-accounts/{id}/revoke",
+                Administration,
+            ),
+            post(pages::supplier_accounts::revoke),
+        ),
+        (
+            r("GET", "/api/supplier-accounts", Administration),
+            get(api::supplier_accounts::list),
+        ),
+        (
+            r("POST", "/api/supplier-accounts", Administration),
+            post(api::supplier_accounts::register),
+        ),
+        (
+            r("POST", "/api/supplier-accounts/{id}/revoke", Administration),
+            post(api::supplier_accounts::revoke),
         ),
         (
             r("POST", "/api/supply/children", Public),

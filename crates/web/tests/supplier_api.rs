@@ -42,7 +42,11 @@ async fn account(app: &TestApp, source: &str, authoritative: bool) -> (String, S
             &Permit::system_bypass(SystemTask::TestFixture),
             &NewSupplierAccount {
                 source: SourceCode::parse(source).unwrap(),
-                name: "General Register Office".into(),
+                name: contactpoint_domain::SystemName::parse_field(
+                    "name",
+                    "General Register Office",
+                )
+                .unwrap(),
                 client_id: client_id.clone(),
                 secret_digest: contactpoint_auth::token_digest(&secret),
                 authoritative,

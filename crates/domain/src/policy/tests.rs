@@ -29,23 +29,23 @@ fn targets() -> [Target; 4] {
 /// string of four characters (own, same authority, other authority, no authority): `y`
 /// allowed, `.` refused.
 #[rustfmt::skip]
-fn expected() -> Vec<(&'static str, Actor, [&'static str; 17])> {
+fn expected() -> Vec<(&'static str, Actor, [&'static str; 18])> {
     use Duty::*;
     use Role::*;
-    //                                                        own   ends  enrol  orgs  accr  users  create change unlock api   audit  search view  override alerts exceptions merge
+    //                                                        own   ends  enrol  orgs  accr  users  create change unlock api   audit  search view  override alerts exceptions merge suppliers
     vec![
-        ("practitioner",              actor(Practitioner, &[], false),           ["y...", "y...", "y...", "....", "....", "....", "....", "....", "....", "....", "....", "y...", "y...", "....", "....", "....", "...."]),
-        ("practitioner with override", actor(Practitioner, &[], true),           ["y...", "y...", "y...", "....", "....", "....", "....", "....", "....", "....", "....", "y...", "y...", "y...", "....", "....", "...."]),
-        ("mediator",                  actor(Mediator, &[], false),               ["y...", "y...", "y...", "....", "....", "....", "....", "....", "....", "....", "....", "y...", "y...", "....", "....", "....", "...."]),
-        ("team, user administration", actor(LocalTeam, &[UserAdministration], false), ["y...", "y...", "y...", ".y..", ".y..", ".y..", ".y..", ".y..", ".y..", ".y..", ".y..", "y...", "y...", "....", ".y..", "....", "...."]),
-        ("team, data management",     actor(LocalTeam, &[DataManagement], false), ["y...", "y...", "y...", "....", "....", "....", "....", "....", "....", "....", ".y..", "y...", "y...", "....", ".y..", ".y..", ".y.."]),
-        ("team, helpdesk",            actor(LocalTeam, &[Helpdesk], false),      ["y...", "y...", "y...", "....", "....", "....", "....", "....", "....", "....", ".y..", "y...", "y...", "....", ".y..", "....", "...."]),
-        ("auditor",                   actor(Auditor, &[], false),                ["y...", "y...", "y...", "....", "....", "....", "....", "....", "....", "....", ".y..", "....", "....", "....", "....", "....", "...."]),
-        ("auditor with override",     actor(Auditor, &[], true),                 ["y...", "y...", "y...", "....", "....", "....", "....", "....", "....", "....", ".y..", "....", "....", "....", "....", "....", "...."]),
-        ("national administrator",    actor(NationalAdministrator, &[], false),  ["y...", "y...", "y...", ".yy.", ".yy.", ".yy.", ".yy.", ".yy.", ".yy.", ".yy.", "....", "y...", "y...", "....", "....", "...y", "...."]),
-        ("team with override",        actor(LocalTeam, &[UserAdministration], true), ["y...", "y...", "y...", ".y..", ".y..", ".y..", ".y..", ".y..", ".y..", ".y..", ".y..", "y...", "y...", "....", ".y..", "....", "...."]),
-        ("mediator with override",    actor(Mediator, &[], true),                ["y...", "y...", "y...", "....", "....", "....", "....", "....", "....", "....", "....", "y...", "y...", "....", "....", "....", "...."]),
-        ("national admin with override", actor(NationalAdministrator, &[], true), ["y...", "y...", "y...", ".yy.", ".yy.", ".yy.", ".yy.", ".yy.", ".yy.", ".yy.", "....", "y...", "y...", "....", "....", "...y", "...."]),
+        ("practitioner",              actor(Practitioner, &[], false),           ["y...", "y...", "y...", "....", "....", "....", "....", "....", "....", "....", "....", "y...", "y...", "....", "....", "....", "....", "...."]),
+        ("practitioner with override", actor(Practitioner, &[], true),           ["y...", "y...", "y...", "....", "....", "....", "....", "....", "....", "....", "....", "y...", "y...", "y...", "....", "....", "....", "...."]),
+        ("mediator",                  actor(Mediator, &[], false),               ["y...", "y...", "y...", "....", "....", "....", "....", "....", "....", "....", "....", "y...", "y...", "....", "....", "....", "....", "...."]),
+        ("team, user administration", actor(LocalTeam, &[UserAdministration], false), ["y...", "y...", "y...", ".y..", ".y..", ".y..", ".y..", ".y..", ".y..", ".y..", ".y..", "y...", "y...", "....", ".y..", "....", "....", "...."]),
+        ("team, data management",     actor(LocalTeam, &[DataManagement], false), ["y...", "y...", "y...", "....", "....", "....", "....", "....", "....", "....", ".y..", "y...", "y...", "....", ".y..", ".y..", ".y..", "...."]),
+        ("team, helpdesk",            actor(LocalTeam, &[Helpdesk], false),      ["y...", "y...", "y...", "....", "....", "....", "....", "....", "....", "....", ".y..", "y...", "y...", "....", ".y..", "....", "....", "...."]),
+        ("auditor",                   actor(Auditor, &[], false),                ["y...", "y...", "y...", "....", "....", "....", "....", "....", "....", "....", ".y..", "....", "....", "....", "....", "....", "....", "...."]),
+        ("auditor with override",     actor(Auditor, &[], true),                 ["y...", "y...", "y...", "....", "....", "....", "....", "....", "....", "....", ".y..", "....", "....", "....", "....", "....", "....", "...."]),
+        ("national administrator",    actor(NationalAdministrator, &[], false),  ["y...", "y...", "y...", ".yy.", ".yy.", ".yy.", ".yy.", ".yy.", ".yy.", ".yy.", "....", "y...", "y...", "....", "....", "...y", "....", "...y"]),
+        ("team with override",        actor(LocalTeam, &[UserAdministration], true), ["y...", "y...", "y...", ".y..", ".y..", ".y..", ".y..", ".y..", ".y..", ".y..", ".y..", "y...", "y...", "....", ".y..", "....", "....", "...."]),
+        ("mediator with override",    actor(Mediator, &[], true),                ["y...", "y...", "y...", "....", "....", "....", "....", "....", "....", "....", "....", "y...", "y...", "....", "....", "....", "....", "...."]),
+        ("national admin with override", actor(NationalAdministrator, &[], true), ["y...", "y...", "y...", ".yy.", ".yy.", ".yy.", ".yy.", ".yy.", ".yy.", ".yy.", "....", "y...", "y...", "....", "....", "...y", "....", "...y"]),
     ]
 }
 

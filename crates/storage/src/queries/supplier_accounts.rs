@@ -15,7 +15,7 @@ pub(crate) async fn register_supplier_account(
     )
     .bind(id)
     .bind(account.source.as_str())
-    .bind(&account.name)
+    .bind(account.name.as_str())
     .bind(&account.client_id)
     .bind(&account.secret_digest)
     .bind(account.authoritative)
@@ -74,4 +74,32 @@ pub(crate) async fn revoke_supplier_account(
     append_audit(&mut tx, audit).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Every supplier's system account, standing ones first, each source's in the order they were
+/// registered.
+pub(crate) async fn supplier_accounts(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+) -> Result<Vec<crate::SupplierAccountListing>, crate::StorageError> {
+    type Row = (i64, String, String, String, bool, chrono::DateTime<chrono::Utc>, Option<chrono::DateTime<chrono::Utc>>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, source, name, client_id, authoritative, created_at, revoked_at FROM supplier_accounts \
+         ORDER BY revoked_at IS NOT NULL, source, created_at, id",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(id, source, name, client_id, authoritative, created_at, revoked_at)| {
+            Ok(crate::SupplierAccountListing {
+                id,
+                source: contactpoint_domain::SourceCode::parse(&source).map_err(crate::StorageError::corrupt("supplier_accounts"))?,
+                name,
+                client_id,
+                authoritative,
+                created_at,
+                revoked_at,
+            })
+        })
+        .collect()
 }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod children;
 pub mod data_management;
 pub mod sessions;
+pub mod supplier_accounts;
 pub mod supply;
 
 use utoipa::OpenApi;
@@ -46,6 +47,9 @@ use utoipa::OpenApi;
         data_management::unmerge,
         supply::supply_children,
         supply::supply_involvements,
+        supplier_accounts::list,
+        supplier_accounts::register,
+        supplier_accounts::revoke,
     ),
     components(schemas(
         crate::error::ErrorEnvelope,
@@ -78,6 +82,10 @@ use utoipa::OpenApi;
         supply::RejectedRow,
         supply::ChildrenSupplied,
         supply::InvolvementsSupplied,
+        supplier_accounts::SupplierAccount,
+        supplier_accounts::SupplierAccounts,
+        crate::supplier_accounts::SupplierRegistration,
+        supplier_accounts::SupplierRegistered,
     )),
     modifiers(&Security)
 )]

@@ -52,7 +52,7 @@ pub async fn show(user: PageUser) -> Result<Html<String>, PageError> {
     )
     .is_ok()
     {
-        r#"<h2>Data management</h2><ul><li><a href="/admin/exceptions">Supplied records no authority could be found for</a></li></ul>"#
+        r#"<h2>Data management</h2><ul><li><a href="/admin/exceptions">Supplied records no authority could be found for</a></li><li><a href="/admin/supplier-accounts">Suppliers' system accounts</a></li></ul>"#
     } else {
         ""
     };

@@ -2,7 +2,7 @@
 
 use super::Fields;
 use crate::error::PageError;
-use crate::html::{escape, page};
+use crate::html::{escape, page, when};
 use crate::session::PageUser;
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -18,7 +18,7 @@ pub async fn list(
         .iter()
         .map(|a| {
             let status = match a.acknowledged_at {
-                Some(at) => format!("Acknowledged {}", at.format("%-d %b %Y %H:%M")),
+                Some(at) => format!("Acknowledged {}", when(at)),
                 None => format!(
                     r#"<form method="post" action="/admin/shield-alerts/{}/acknowledge"><input type="hidden" name="csrf" value="{csrf}"><button type="submit">Acknowledge</button></form>"#,
                     a.id
@@ -26,7 +26,7 @@ pub async fn list(
             };
             format!(
                 "<tr><td>{}</td><td>{}</td><td>{} ({})</td><td>{}</td><td>{status}</td></tr>",
-                a.raised_at.format("%-d %b %Y %H:%M"),
+                when(a.raised_at),
                 escape(&a.contactpoint_id),
                 escape(&a.raised_by_username),
                 escape(&a.raised_by_organisation),

@@ -1,7 +1,7 @@
 //! The audit trail, as the local team and auditors review it on the web.
 
 use crate::error::PageError;
-use crate::html::{escape, page};
+use crate::html::{escape, page, when};
 use crate::session::PageUser;
 use crate::AppState;
 use axum::extract::{Query, State};
@@ -127,7 +127,7 @@ pub async fn usage(
             format!(
                 r#"<tr><td>{}</td><td>{}</td><td><a href="/audit?user_id={}">{}</a> ({})</td><td>{}</td><td>{}</td></tr>"#,
                 escape(&format!("{:?}", f.kind)),
-                f.at.format("%-d %b %Y %H:%M"),
+                when(f.at),
                 f.user_id,
                 escape(&f.username),
                 escape(&f.organisation),
@@ -162,7 +162,7 @@ pub fn access_rows(history: &[contactpoint_storage::ChildAccess]) -> String {
         .map(|a| {
             format!(
                 "<tr><td>{}</td><td>{} ({})</td><td>{}</td><td>{}{}</td><td>{}</td></tr>",
-                a.at.format("%-d %b %Y %H:%M"),
+                when(a.at),
                 escape(&a.name),
                 escape(&a.username),
                 escape(&a.organisation),

@@ -4,7 +4,7 @@
 use super::Fields;
 use crate::data_management as service;
 use crate::error::PageError;
-use crate::html::{escape, factor_fields, page};
+use crate::html::{escape, factor_fields, page, when};
 use crate::session::PageUser;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -13,10 +13,6 @@ use axum::Form;
 use contactpoint_intake::{side_by_side, Agreement};
 use contactpoint_storage::supply::LinkCandidate;
 use std::collections::HashMap;
-
-fn when(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%-d %b %Y %H:%M").to_string()
-}
 
 fn score(p: Option<f64>) -> String {
     p.map_or_else(|| "none".to_owned(), |p| format!("{p:.2}"))

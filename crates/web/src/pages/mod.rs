@@ -7,6 +7,7 @@ pub mod audit;
 pub mod children;
 pub mod data_management;
 pub mod sign_in;
+pub mod supplier_accounts;
 
 use crate::error::PageError;
 use crate::html::page;
