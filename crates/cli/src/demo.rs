@@ -263,7 +263,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         demo_mode: true,
         ..Default::default()
     };
-    crate::serve::serve(store, &args.listen, settings, |url| {
+    let retry_every =
+        std::time::Duration::from_secs(crate::settings::DEFAULT_RETRY_WAITING_MINUTES * 60);
+    crate::serve::serve(store, &args.listen, settings, Some(retry_every), |url| {
         println!("ContactPoint demonstration: {url}");
         println!(
             "Demo accounts (user name, password, PIN, TOTP secret, role): {}",

@@ -1,9 +1,11 @@
 use crate::settings::ServeSettings;
 use anyhow::{Context, Result};
-use contactpoint_domain::SystemClock;
+use contactpoint_domain::{Clock, Permit, SystemClock, SystemTask};
+use contactpoint_intake::retry_every_source;
 use contactpoint_storage::Store;
 use contactpoint_web::{AppState, WebSettings};
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -24,6 +26,10 @@ pub struct ServeArgs {
     /// e.g. https://contactpoint.example.gov.uk; http://localhost:8080 by default.
     #[arg(long, env = "CONTACTPOINT_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// How often, in minutes, the records waiting in the exceptions queue are tried again
+    /// against the directory as it has grown (60 by default; 0 never).
+    #[arg(long, env = "CONTACTPOINT_RETRY_WAITING_MINUTES")]
+    pub retry_waiting_minutes: Option<u64>,
 }
 
 impl ServeArgs {
@@ -34,10 +40,13 @@ impl ServeArgs {
             None => crate::settings::FileSettings::default(),
         };
         crate::settings::resolve(
-            self.database_url,
-            self.listen,
-            self.public_url,
-            self.secure_cookies,
+            crate::settings::Given {
+                database_url: self.database_url,
+                listen: self.listen,
+                public_url: self.public_url,
+                secure_cookies: self.secure_cookies,
+                retry_waiting_minutes: self.retry_waiting_minutes,
+            },
             file,
         )
     }
@@ -51,17 +60,25 @@ pub async fn run(resolved: ServeSettings) -> Result<()> {
         secure_cookies: resolved.secure_cookies,
         public_origin: resolved.public_url,
     };
-    serve(store, &resolved.listen, settings, |url| {
-        println!("ContactPoint is serving at {url}");
-    })
+    serve(
+        store,
+        &resolved.listen,
+        settings,
+        resolved.retry_waiting_every,
+        |url| {
+            println!("ContactPoint is serving at {url}");
+        },
+    )
     .await
 }
 
-/// Serves until Ctrl-C, calling `ready` with the URL once the socket is bound.
+/// Serves until Ctrl-C, calling `ready` with the URL once the socket is bound, and tries the
+/// waiting records again every `retry_waiting_every`.
 pub async fn serve(
     store: Store,
     listen: &str,
     settings: WebSettings,
+    retry_waiting_every: Option<Duration>,
     ready: impl FnOnce(&str),
 ) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -73,10 +90,47 @@ pub async fn serve(
     }
     ready(&url);
     tracing::info!(%url, backend = store.backend().name(), "serving");
-    let state = AppState::new(store, Arc::new(SystemClock), settings);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    if let Some(every) = retry_waiting_every {
+        tokio::spawn(retry_waiting_on_schedule(
+            store.clone(),
+            clock.clone(),
+            every,
+        ));
+    }
+    let state = AppState::new(store, clock, settings);
     contactpoint_web::serve(listener, state, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
     Ok(())
+}
+
+/// Tries the records waiting in the exceptions queue again every `every` while the server
+/// runs, so that a record that waited for a child another source had yet to bring links by
+/// itself and leaves the team's queue. Each batch is audited; the log counts, naming no child.
+async fn retry_waiting_on_schedule(store: Store, clock: Arc<dyn Clock>, every: Duration) {
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let permit = Permit::system_bypass(SystemTask::ScheduledRetry);
+    loop {
+        ticks.tick().await;
+        match retry_every_source(&store, &permit, clock.now()).await {
+            Ok(reports) => {
+                for (source, report) in reports {
+                    tracing::info!(
+                        source = source.as_str(),
+                        tried = report.rows,
+                        linked = report.outcome.linked,
+                        created = report.outcome.created,
+                        waiting = report.outcome.exceptions,
+                        "waiting records tried again"
+                    );
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "trying the waiting records again failed; the next pass tries again");
+            }
+        }
+    }
 }

@@ -291,3 +291,118 @@ async fn an_unknown_source_is_refused_naming_the_known_ones() {
     );
     assert_eq!(supplied_count(&db.store).await, 0);
 }
+
+/// Imports `csv` (written to a file in `dir`) as `source` from the command line.
+fn import_csv(url: &str, dir: &Path, source: &str, authoritative: bool, csv: &str) {
+    let file = dir.join(format!("{source}.csv"));
+    std::fs::write(&file, csv).unwrap();
+    let mut command = contactpoint();
+    command.args([
+        "supply",
+        "import",
+        "--database-url",
+        url,
+        "--source",
+        source,
+    ]);
+    if authoritative {
+        command.arg("--authoritative");
+    }
+    let output = command.arg(&file).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A running server, killed when dropped.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_server_tries_the_waiting_records_again_on_its_schedule() {
+    let Some(db) = prepared(Backend::Sqlite).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // The census cannot create children: Nell waits until the register of births brings her
+    // in, which it does after the census was imported.
+    import_csv(
+        &db.url,
+        dir.path(),
+        "schools_census",
+        false,
+        "source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode\n\
+         A823456789012,Nell,Whitfield,2015-06-03,F,3 Mill Lane,Bedford,MK41 7HT\n",
+    );
+    import_csv(
+        &db.url,
+        dir.path(),
+        "birth_registration",
+        true,
+        "source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode\n\
+         GRO-7,Nell,Whitfield,2015-06-03,F,3 Mill Lane,Bedford,MK41 7HT\n",
+    );
+    let census = |url: &str| {
+        let output = contactpoint()
+            .args([
+                "supply",
+                "links",
+                "--database-url",
+                url,
+                "--source",
+                "schools_census",
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert!(
+        census(&db.url).contains(",exception"),
+        "{}",
+        census(&db.url)
+    );
+
+    let _server = Server(
+        contactpoint()
+            .args([
+                "serve",
+                "--database-url",
+                &db.url,
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .args(["--retry-waiting-minutes", "1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let started = Instant::now();
+    while !census(&db.url).contains(",linked") && started.elapsed() < Duration::from_secs(150) {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    assert!(
+        census(&db.url).contains(",linked"),
+        "linked within a minute or so: {}",
+        census(&db.url)
+    );
+    let retried = db
+        .store
+        .audit_events(&permit(), 0)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "supply_batch_imported")
+        .filter(|e| e.details.contains(contactpoint_intake::import::WAITING))
+        .count();
+    assert_eq!(retried, 1, "the pass's batch is audited");
+    assert!(db.store.verify_audit_chain().await.unwrap().is_ok());
+}

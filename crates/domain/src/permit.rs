@@ -26,6 +26,9 @@ pub enum SystemTask {
     /// (`contactpoint supply import`, each batch audited), and listing what became of each
     /// supplied record (`contactpoint supply links`).
     SupplyImport,
+    /// The server trying the records waiting in the exceptions queue again on its schedule
+    /// (each batch audited).
+    ScheduledRetry,
 }
 
 #[derive(Debug)]

@@ -179,9 +179,17 @@ pub async fn retry_waiting(
             .await?;
         let Some(last) = page.last() else { break };
         after = Some(last.source_record_id.clone());
-        // Records supplied at one moment are placed together, as of that moment.
-        for run in page.chunk_by(|a, b| a.raised_at == b.raised_at) {
+        // Records supplied at one moment are placed together, as of that moment, and each
+        // with the authority it was supplied with (the caller's, for a record raised before
+        // that was kept).
+        for run in
+            page.chunk_by(|a, b| a.raised_at == b.raised_at && a.authoritative == b.authoritative)
+        {
             let supplied_at = run[0].raised_at;
+            let run_settings = ImportSettings {
+                authoritative: run[0].authoritative.unwrap_or(settings.authoritative),
+                ..settings.clone()
+            };
             let mut batch = Batch::default();
             for (position, waiting) in run.iter().enumerate() {
                 report.rows += 1;
@@ -200,7 +208,7 @@ pub async fn retry_waiting(
             let summary = import_batch(
                 store,
                 permit,
-                settings,
+                &run_settings,
                 WAITING,
                 &batch,
                 supplied_at,
@@ -214,6 +222,27 @@ pub async fn retry_waiting(
         }
     }
     Ok(report)
+}
+
+/// One pass of the server's schedule: every source's records still waiting in the exceptions
+/// queue tried again (as `retry_waiting` does), each with the authority it was supplied with.
+/// A record raised before that was kept is tried as a source that cannot create children
+/// would send it: linked once its child is clear, never made a new child. Returns what each
+/// source with waiting records came to.
+pub async fn retry_every_source(
+    store: &Store,
+    permit: &Permit,
+    now: DateTime<Utc>,
+) -> Result<Vec<(SourceCode, FileReport)>, ImportError> {
+    let mut reports = Vec::new();
+    for source in store.source_codes().await? {
+        let settings = ImportSettings::system(source.clone(), false);
+        let report = retry_waiting(store, permit, &settings, now, &mut |_| {}).await?;
+        if report.rows > 0 {
+            reports.push((source, report));
+        }
+    }
+    Ok(reports)
 }
 
 /// After these many batches of one file the planner's statistics are refreshed: a load into
@@ -286,6 +315,7 @@ async fn import_batch(
         records,
         rejected_ids: batch.rejected_ids.clone(),
         supplied_at,
+        authoritative: settings.authoritative,
         retry_waiting,
         decided_at: now,
     };

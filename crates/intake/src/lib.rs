@@ -12,7 +12,8 @@ pub mod resolve;
 
 pub use compare::{side_by_side, Agreement, ComparedField};
 pub use import::{
-    digest, import_file, import_reader, retry_waiting, FileReport, ImportError, ImportSettings,
+    digest, import_file, import_reader, retry_every_source, retry_waiting, FileReport, ImportError,
+    ImportSettings,
 };
 pub use involvements::{import_involvements, InvolvementReport};
 pub use place::{place, probe_keys, PlaceSettings};

@@ -282,6 +282,9 @@ pub struct SupplyBatch<'a> {
     /// was already placed.
     pub rejected_ids: Vec<String>,
     pub supplied_at: chrono::DateTime<chrono::Utc>,
+    /// Whether the import may create children: kept on the exceptions it raises, so that a
+    /// waiting record tried again later is judged the same way.
+    pub authoritative: bool,
     /// Place again the records still waiting in the exceptions queue, even when their values
     /// are unchanged (the directory may hold their child by now).
     pub retry_waiting: bool,
@@ -320,6 +323,9 @@ pub struct WaitingRecord {
     /// The record's values, as JSON.
     pub record: String,
     pub raised_at: chrono::DateTime<chrono::Utc>,
+    /// Whether the import that raised it (or last sent the record) could create a child;
+    /// unknown for exceptions raised before this was kept.
+    pub authoritative: Option<bool>,
 }
 
 /// One line of `supply links`.

@@ -359,11 +359,12 @@ async fn insert_supply_exception(
     source_record_id: &str,
     exception: &crate::supply::NewException,
     raised_at: chrono::DateTime<chrono::Utc>,
+    authoritative: bool,
 ) -> Result<i64, crate::StorageError> {
     let id = allocate_ids(tx, "supply_exceptions", 1).await?;
     sqlx::query(
         "INSERT INTO supply_exceptions (id, source, source_record_id, local_authority, reason, shielding_hold, \
-         record, raised_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         record, raised_at, authoritative) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(id)
     .bind(source.as_str())
@@ -373,6 +374,7 @@ async fn insert_supply_exception(
     .bind(exception.shielding_hold)
     .bind(exception.record.as_str())
     .bind(raised_at)
+    .bind(authoritative)
     .execute(&mut **tx)
     .await?;
     insert_exception_candidates(tx, id, &exception.candidates).await?;
@@ -458,16 +460,18 @@ async fn refresh_waiting_exception(
     id: i64,
     exception: &crate::supply::NewException,
     raised_at: chrono::DateTime<chrono::Utc>,
+    authoritative: bool,
 ) -> Result<(), crate::StorageError> {
     sqlx::query(
         "UPDATE supply_exceptions SET local_authority = $1, reason = $2, shielding_hold = $3, record = $4, \
-         raised_at = $5 WHERE id = $6 AND resolution IS NULL",
+         raised_at = $5, authoritative = $6 WHERE id = $7 AND resolution IS NULL",
     )
     .bind(exception.local_authority.as_ref().map(|la| la.as_str()))
     .bind(exception.reason.code())
     .bind(exception.shielding_hold)
     .bind(exception.record.as_str())
     .bind(raised_at)
+    .bind(authoritative)
     .bind(id)
     .execute(&mut **tx)
     .await?;
@@ -876,13 +880,20 @@ pub(crate) async fn import_supply_batch(
             Placement::Exception(exception) => {
                 let id = match waiting {
                     Some(id) => {
-                        refresh_waiting_exception(&mut tx, id, &exception, batch.supplied_at).await?;
+                        refresh_waiting_exception(&mut tx, id, &exception, batch.supplied_at, batch.authoritative).await?;
                         summary.exceptions_refreshed += 1;
                         id
                     }
                     None => {
-                        insert_supply_exception(&mut tx, batch.source, &record.source_record_id, &exception, batch.supplied_at)
-                            .await?
+                        insert_supply_exception(
+                            &mut tx,
+                            batch.source,
+                            &record.source_record_id,
+                            &exception,
+                            batch.supplied_at,
+                            batch.authoritative,
+                        )
+                        .await?
                     }
                 };
                 summary.exceptions += 1;
@@ -967,6 +978,7 @@ struct WaitingRow {
     source_record_id: String,
     record: String,
     raised_at: chrono::DateTime<chrono::Utc>,
+    authoritative: Option<bool>,
 }
 
 /// A page of a source's records still waiting for the local team, in identifier order.
@@ -978,7 +990,7 @@ pub(crate) async fn waiting_records(
     limit: i64,
 ) -> Result<Vec<crate::supply::WaitingRecord>, crate::StorageError> {
     let rows: Vec<WaitingRow> = sqlx::query_as(
-        "SELECT r.source_record_id, e.record, e.raised_at FROM supplied_records r \
+        "SELECT r.source_record_id, e.record, e.raised_at, e.authoritative FROM supplied_records r \
          JOIN supply_exceptions e ON e.id = r.exception_id \
          WHERE r.source = $1 AND r.status = 'exception' AND e.resolution IS NULL AND r.source_record_id > $2 \
          ORDER BY r.source_record_id LIMIT $3",
@@ -994,6 +1006,7 @@ pub(crate) async fn waiting_records(
             source_record_id: row.source_record_id,
             record: row.record,
             raised_at: row.raised_at,
+            authoritative: row.authoritative,
         })
         .collect())
 }
