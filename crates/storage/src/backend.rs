@@ -17,6 +17,7 @@ pub(crate) mod sqlite {
     include!("queries/supply.rs");
     include!("queries/supply_exceptions.rs");
     include!("queries/merges.rs");
+    include!("queries/merge_requests.rs");
     include!("queries/supplied_involvements.rs");
     include!("queries/postcode_districts.rs");
     include!("queries/supplier_accounts.rs");
@@ -38,6 +39,7 @@ pub(crate) mod postgres {
     include!("queries/supply.rs");
     include!("queries/supply_exceptions.rs");
     include!("queries/merges.rs");
+    include!("queries/merge_requests.rs");
     include!("queries/supplied_involvements.rs");
     include!("queries/postcode_districts.rs");
     include!("queries/supplier_accounts.rs");

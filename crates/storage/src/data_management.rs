@@ -38,3 +38,30 @@ pub struct MergeRecord {
     pub unmerged_at: Option<chrono::DateTime<chrono::Utc>>,
     pub unmerged_by_user_id: Option<i64>,
 }
+
+/// What asking to merge two records came to: merged at once (both records the team's own),
+/// or asked of the other authority's team (one record held elsewhere).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MergeOutcome {
+    Merged {
+        merge_id: i64,
+    },
+    Requested {
+        request_id: i64,
+        awaiting: LocalAuthorityCode,
+    },
+}
+
+/// A merge waiting for one team to agree, as both teams see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeRequestRecord {
+    pub id: i64,
+    pub survivor: ContactPointId,
+    pub survivor_authority: LocalAuthorityCode,
+    pub retired: ContactPointId,
+    pub retired_authority: LocalAuthorityCode,
+    pub requested_by_authority: LocalAuthorityCode,
+    pub awaiting_authority: LocalAuthorityCode,
+    pub requested_by_user_id: i64,
+    pub requested_at: chrono::DateTime<chrono::Utc>,
+}

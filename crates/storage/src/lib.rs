@@ -24,7 +24,7 @@ pub mod supply;
 pub use catalogue::{
     Catalogue, CatalogueIds, LocalAuthority, NewOrganisation, NewPractitioner, NewService,
 };
-pub use data_management::{ExceptionQueue, MergeRecord};
+pub use data_management::{ExceptionQueue, MergeOutcome, MergeRecord, MergeRequestRecord};
 pub use error::StorageError;
 pub use identity::{
     ApiClientRecord, NewSession, NewUser, OrganisationRecord, RegisteredKeyRow, SessionRecord,

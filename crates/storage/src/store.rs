@@ -378,6 +378,55 @@ impl Store {
         )
     }
 
+    /// Merges two records at once when both are children of `own`, or asks the team of the
+    /// other record's authority to agree when one is held elsewhere. `audit` makes the entry
+    /// for what happened, in the same transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn merge_or_request(
+        &self,
+        permit: &Permit,
+        own: &contactpoint_domain::LocalAuthorityCode,
+        survivor: &ContactPointId,
+        retired: &ContactPointId,
+        by_user_id: i64,
+        at: chrono::DateTime<chrono::Utc>,
+        audit: &(dyn Fn(&crate::MergeOutcome) -> contactpoint_domain::AuditEvent + Sync),
+    ) -> Result<crate::MergeOutcome, StorageError> {
+        dispatch_to_backend!(
+            self,
+            merge_or_request(permit, own, survivor, retired, by_user_id, at, audit)
+        )
+    }
+
+    /// The merges still waiting that `la` asked for or is asked to agree to, oldest first.
+    pub async fn merge_requests(
+        &self,
+        permit: &Permit,
+        la: &contactpoint_domain::LocalAuthorityCode,
+        audit: &contactpoint_domain::AuditEvent,
+    ) -> Result<Vec<crate::MergeRequestRecord>, StorageError> {
+        dispatch_to_backend!(self, merge_requests(permit, la, audit))
+    }
+
+    /// Agrees to (and so performs) or declines a merge waiting for `la`; returns the merge's
+    /// id when it merged.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn decide_merge_request(
+        &self,
+        permit: &Permit,
+        la: &contactpoint_domain::LocalAuthorityCode,
+        request_id: i64,
+        agree: bool,
+        by_user_id: i64,
+        at: chrono::DateTime<chrono::Utc>,
+        audit: &contactpoint_domain::AuditEvent,
+    ) -> Result<Option<i64>, StorageError> {
+        dispatch_to_backend!(
+            self,
+            decide_merge_request(permit, la, request_id, agree, by_user_id, at, audit)
+        )
+    }
+
     /// Undoes a merge: both records exactly as they were before it. With `within`, only a
     /// merge whose surviving record is a child of that authority.
     pub async fn unmerge_children(

@@ -13,7 +13,9 @@ use contactpoint_domain::{
 };
 use contactpoint_intake::{resolution, Decision, ResolveError};
 use contactpoint_storage::supply::{LinkCandidate, SupplyExceptionRecord};
-use contactpoint_storage::{ExceptionQueue, MergeRecord, StorageError};
+use contactpoint_storage::{
+    ExceptionQueue, MergeOutcome, MergeRecord, MergeRequestRecord, StorageError,
+};
 
 /// The queue a user works: their authority's, or for national administrators the records
 /// no authority is responsible for.
@@ -200,8 +202,9 @@ pub async fn compare(
     }
 }
 
-/// Merges `retired` into `survivor`, confirmed with the user's PIN and a new code; returns
-/// the merge's id.
+/// Merges `retired` into `survivor`, confirmed with the user's PIN and a new code, when both
+/// are children of the user's authority; when one is held by another authority, asks that
+/// authority's team to agree instead (nothing moves until it does).
 pub async fn merge(
     state: &AppState,
     who: &SignedIn,
@@ -209,23 +212,91 @@ pub async fn merge(
     retired: &str,
     pin: &str,
     otp: &str,
-) -> Result<i64, ServiceError> {
+) -> Result<MergeOutcome, ServiceError> {
     let permit = merge_permit(who)?;
     let survivor = ContactPointId::parse_field("survivor", survivor)?;
     let retired = ContactPointId::parse_field("retired", retired)?;
     require_fresh(state, who, pin, otp, "children_merged").await?;
-    let audit = event(state, who, "children_merged")
-        .about("child", survivor.as_digits())
-        .with("retired", retired.as_digits());
+    let about = |action| {
+        event(state, who, action)
+            .about("child", survivor.as_digits())
+            .with("retired", retired.as_digits())
+    };
+    let audit = |outcome: &MergeOutcome| match outcome {
+        MergeOutcome::Merged { merge_id } => about("children_merged").with("merge", *merge_id),
+        MergeOutcome::Requested {
+            request_id,
+            awaiting,
+        } => about("merge_requested")
+            .with("merge_request", *request_id)
+            .with("awaiting", awaiting.as_str()),
+    };
     let own = own_authority(who);
     Ok(state
         .store
-        .merge_children(
+        .merge_or_request(
             &permit,
-            Some(&own),
+            &own,
             &survivor,
             &retired,
-            Some(who.user_id()),
+            who.user_id(),
+            state.clock.now(),
+            &audit,
+        )
+        .await?)
+}
+
+/// The merges still waiting that the user's authority asked another team for, or is asked
+/// to agree to, oldest first.
+pub async fn merge_requests(
+    state: &AppState,
+    who: &SignedIn,
+) -> Result<Vec<MergeRequestRecord>, ServiceError> {
+    let permit = merge_permit(who)?;
+    let audit = event(state, who, "merge_requests_read");
+    Ok(state
+        .store
+        .merge_requests(&permit, &own_authority(who), &audit)
+        .await?)
+}
+
+/// `merge` or `decline`, as a decision on a merge request is given.
+fn parse_merge_decision(decision: &str) -> Result<bool, FieldError> {
+    match decision.trim() {
+        "merge" => Ok(true),
+        "decline" => Ok(false),
+        _ => Err(FieldError::new("decision", "merge or decline")),
+    }
+}
+
+/// The user's team agrees to a merge another authority's team asked for, confirmed with the
+/// PIN and a new code (the merge happens then), or declines it (`decision`: `merge` or
+/// `decline`). Returns the merge's id when it merged.
+pub async fn decide_merge_request(
+    state: &AppState,
+    who: &SignedIn,
+    request_id: i64,
+    decision: &str,
+    pin: &str,
+    otp: &str,
+) -> Result<Option<i64>, ServiceError> {
+    let permit = merge_permit(who)?;
+    let agree = parse_merge_decision(decision)?;
+    let action = if agree {
+        require_fresh(state, who, pin, otp, "children_merged").await?;
+        "children_merged"
+    } else {
+        "merge_request_declined"
+    };
+    let audit = event(state, who, action).with("merge_request", request_id);
+    Ok(state
+        .store
+        .decide_merge_request(
+            &permit,
+            &own_authority(who),
+            request_id,
+            agree,
+            who.user_id(),
             state.clock.now(),
             &audit,
         )

@@ -398,6 +398,22 @@ pub fn route_table() -> Vec<(RouteInfo, MethodRouter<AppState>)> {
             post(api::supplier_accounts::revoke),
         ),
         (
+            r(
+                "POST",
+                "/admin/merge-requests/{id}/decision",
+                Administration,
+            ),
+            post(pages::data_management::decide_merge_request),
+        ),
+        (
+            r("GET", "/api/merge-requests", Administration),
+            get(api::data_management::list_merge_requests),
+        ),
+        (
+            r("POST", "/api/merge-requests/{id}/decision", Administration),
+            post(api::data_management::decide_merge_request),
+        ),
+        (
             r("POST", "/api/supply/children", Public),
             post(api::supply::supply_children)
                 .layer(DefaultBodyLimit::max(api::supply::MAX_BODY_BYTES)),

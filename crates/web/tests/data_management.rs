@@ -741,3 +741,245 @@ on_both_backends!(
         assert!(list.body.contains("Undone"), "{}", list.body);
     }
 );
+
+/// One child held twice: by Bedford (the first) and by Barking (the second).
+async fn one_child_held_by_two_authorities(app: &TestApp) -> (String, String) {
+    let (catalogue, ids) = load_sample_catalogue(app).await;
+    let bedford = contactpoint_test_support::sample_child(&catalogue, &ids, 1);
+    let mut barking = contactpoint_test_support::sample_child(&catalogue, &ids, 2);
+    barking.given_name = contactpoint_domain::GivenName::parse("Amy").unwrap();
+    barking.local_authority = contactpoint_domain::LocalAuthorityCode::parse(OTHER_LA).unwrap();
+    load_children(app, &[bedford.clone(), barking.clone()]).await;
+    app.audit_since_last_look().await;
+    (
+        bedford.contactpoint_id.as_digits(),
+        barking.contactpoint_id.as_digits(),
+    )
+}
+
+/// Where a ContactPoint ID leads now.
+async fn leads_to(app: &TestApp, id: &str) -> String {
+    app.db
+        .store
+        .current_contactpoint_id(&contactpoint_domain::ContactPointId::parse(id).unwrap())
+        .await
+        .unwrap()
+        .as_digits()
+}
+
+on_both_backends!(
+    a_merge_across_authorities_waits_for_the_other_team_and_happens_when_it_agrees,
+    demo_mode(),
+    |app| {
+        let (ours, theirs) = one_child_held_by_two_authorities(app).await;
+        let bedford = data_manager(app, "bedford.merger", 1).await;
+        let barking = data_manager(app, "barking.merger", 2).await;
+        let bedford_token = app.api_sign_in(&bedford).await;
+        let barking_token = app.api_sign_in(&barking).await;
+        app.audit_since_last_look().await;
+
+        app.next_step();
+        let asked = app
+            .api("POST", "/api/merges", Some(&bedford_token), Some(json!({"survivor": ours, "retired": theirs, "pin": bedford.pin, "otp": app.code(&bedford)})))
+            .await;
+        assert_eq!(asked.status, StatusCode::ACCEPTED, "{}", asked.body);
+        assert_eq!(asked.json()["awaiting_authority"], OTHER_LA);
+        let request_id = asked.json()["merge_request_id"].as_i64().unwrap();
+        assert_eq!(
+            app.audited().await,
+            vec![("merge_requested".to_owned(), "success".to_owned())]
+        );
+        assert_eq!(leads_to(app, &theirs).await, theirs, "nothing moves yet");
+
+        app.next_step();
+        let again = app
+            .api("POST", "/api/merges", Some(&bedford_token), Some(json!({"survivor": theirs, "retired": ours, "pin": bedford.pin, "otp": app.code(&bedford)})))
+            .await;
+        assert_eq!(again.status, StatusCode::BAD_REQUEST, "{}", again.body);
+        assert!(again.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("retired"));
+
+        for token in [&bedford_token, &barking_token] {
+            let listed = app
+                .api("GET", "/api/merge-requests", Some(token), None)
+                .await;
+            assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+            let listed = listed.json();
+            assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+            assert_eq!(listed[0]["id"], request_id);
+            assert_eq!(listed[0]["survivor"], ours.as_str());
+            assert_eq!(listed[0]["retired_authority"], OTHER_LA);
+            assert_eq!(listed[0]["awaiting_authority"], OTHER_LA);
+        }
+        app.audit_since_last_look().await;
+
+        // Only the team asked decides.
+        app.next_step();
+        let own_request = app
+            .api(
+                "POST",
+                &format!("/api/merge-requests/{request_id}/decision"),
+                Some(&bedford_token),
+                Some(json!({"decision": "merge", "pin": bedford.pin, "otp": app.code(&bedford)})),
+            )
+            .await;
+        assert_eq!(
+            own_request.status,
+            StatusCode::NOT_FOUND,
+            "{}",
+            own_request.body
+        );
+        let unclear = app
+            .api(
+                "POST",
+                &format!("/api/merge-requests/{request_id}/decision"),
+                Some(&barking_token),
+                Some(json!({"decision": "perhaps"})),
+            )
+            .await;
+        assert_eq!(unclear.status, StatusCode::BAD_REQUEST);
+        assert!(unclear.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("decision"));
+        let wrong_pin = app
+            .api(
+                "POST",
+                &format!("/api/merge-requests/{request_id}/decision"),
+                Some(&barking_token),
+                Some(json!({"decision": "merge", "pin": "000000", "otp": app.code(&barking)})),
+            )
+            .await;
+        assert_eq!(wrong_pin.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(leads_to(app, &theirs).await, theirs);
+        app.audit_since_last_look().await;
+
+        app.next_step();
+        let agreed = app
+            .api(
+                "POST",
+                &format!("/api/merge-requests/{request_id}/decision"),
+                Some(&barking_token),
+                Some(json!({"decision": "merge", "pin": barking.pin, "otp": app.code(&barking)})),
+            )
+            .await;
+        assert_eq!(agreed.status, StatusCode::OK, "{}", agreed.body);
+        assert_eq!(agreed.json()["decision"], "merged");
+        let merge_id = agreed.json()["merge_id"].as_i64().unwrap();
+        let entries = app.audit_since_last_look().await;
+        assert_eq!(entries.len(), 1);
+        assert_eq!(
+            (entries[0].action.as_str(), entries[0].actor_user_id),
+            ("children_merged", Some(barking.id))
+        );
+        assert_eq!(
+            leads_to(app, &theirs).await,
+            ours,
+            "the retired ID leads to the survivor"
+        );
+        let listed = app
+            .api("GET", "/api/merge-requests", Some(&barking_token), None)
+            .await;
+        assert_eq!(listed.json().as_array().unwrap().len(), 0);
+
+        // The survivor's team can undo it, as any merge of its children.
+        app.next_step();
+        let undone = app
+            .api(
+                "POST",
+                &format!("/api/merges/{merge_id}/unmerge"),
+                Some(&bedford_token),
+                Some(json!({"pin": bedford.pin, "otp": app.code(&bedford)})),
+            )
+            .await;
+        assert_eq!(undone.status, StatusCode::NO_CONTENT, "{}", undone.body);
+        assert_eq!(leads_to(app, &theirs).await, theirs);
+        app.audit_since_last_look().await;
+    }
+);
+
+on_both_backends!(
+    on_the_pages_a_team_asks_another_to_merge_and_a_declined_merge_moves_nothing,
+    demo_mode(),
+    |app| {
+        let (ours, theirs) = one_child_held_by_two_authorities(app).await;
+        let bedford = data_manager(app, "bedford.pages", 1).await;
+        let barking = data_manager(app, "barking.pages", 2).await;
+        let bedford_cookie = app.web_sign_in(&bedford).await;
+        app.next_step();
+        let barking_cookie = app.web_sign_in(&barking).await;
+        let page = app.get("/admin/merges", Some(&bedford_cookie)).await;
+        assert!(page
+            .body
+            .contains("One of the records is held by another authority"));
+        let csrf = page.hidden("csrf").unwrap();
+        app.audit_since_last_look().await;
+
+        app.next_step();
+        let asked = app
+            .post_form(
+                "/admin/merges",
+                &format!("cp_session={bedford_cookie}"),
+                &[
+                    ("csrf", &csrf),
+                    ("survivor", &theirs),
+                    ("retired", &ours),
+                    ("pin", &bedford.pin),
+                    ("otp", &app.code(&bedford)),
+                ],
+            )
+            .await;
+        assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+        assert!(
+            asked
+                .body
+                .contains(&format!("Merge asked of the team of {OTHER_LA}")),
+            "{}",
+            asked.body
+        );
+        let bedford_page = app.get("/admin/merges", Some(&bedford_cookie)).await;
+        assert!(bedford_page
+            .body
+            .contains(&format!("waiting for the team of {OTHER_LA}")));
+
+        let barking_page = app.get("/admin/merges", Some(&barking_cookie)).await;
+        assert!(
+            barking_page.body.contains("Agree and merge"),
+            "{}",
+            barking_page.body
+        );
+        let request_id = barking_page
+            .body
+            .split("/admin/merge-requests/")
+            .nth(1)
+            .and_then(|s| s.split_once("/decision"))
+            .map(|(id, _)| id.to_owned())
+            .unwrap();
+        let barking_csrf = barking_page.hidden("csrf").unwrap();
+        app.audit_since_last_look().await;
+        let declined = app
+            .post_form(
+                &format!("/admin/merge-requests/{request_id}/decision"),
+                &format!("cp_session={barking_cookie}"),
+                &[("csrf", &barking_csrf), ("decision", "decline")],
+            )
+            .await;
+        assert_eq!(declined.status, StatusCode::SEE_OTHER, "{}", declined.body);
+        let audited = app.audited().await;
+        assert!(
+            audited.contains(&("merge_request_declined".to_owned(), "success".to_owned())),
+            "{audited:?}"
+        );
+        assert_eq!(
+            leads_to(app, &ours).await,
+            ours,
+            "a declined merge moves nothing"
+        );
+        assert_eq!(leads_to(app, &theirs).await, theirs);
+        let barking_page = app.get("/admin/merges", Some(&barking_cookie)).await;
+        assert!(!barking_page.body.contains("Agree and merge"));
+        app.audit_since_last_look().await;
+    }
+);

@@ -86,40 +86,27 @@ async fn merge_party(
     Ok(party)
 }
 
-/// Merges `retired` into `survivor` with its audit entry; returns the merge's id. Both must
-/// be children of `within`, when given.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn merge_children(
-    pool: &sqlx::Pool<Db>,
-    _permit: &contactpoint_domain::Permit,
-    within: Option<&contactpoint_domain::LocalAuthorityCode>,
-    survivor: &contactpoint_domain::ContactPointId,
-    retired: &contactpoint_domain::ContactPointId,
+/// Moves everything of `gone` to `keep` and retires `gone` into it, inside the caller's
+/// transaction; returns the merge's id.
+async fn merge_parties(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    keep: MergeParty,
+    gone: MergeParty,
     by_user_id: Option<i64>,
     at: chrono::DateTime<chrono::Utc>,
-    audit: &contactpoint_domain::AuditEvent,
 ) -> Result<i64, crate::StorageError> {
-    if survivor == retired {
-        return Err(crate::StorageError::Invalid(contactpoint_domain::FieldError::new(
-            "retired",
-            "a different child from the one that stays",
-        )));
-    }
-    let mut tx = begin_read_then_write(pool).await?;
-    let keep = merge_party(&mut tx, within, survivor, "survivor").await?;
-    let gone = merge_party(&mut tx, within, retired, "retired").await?;
     let mut moved = MergeMoved {
-        involvements: ids_of(&mut tx, "involvements", gone.id).await?,
-        parents_carers: ids_of(&mut tx, "parents_carers", gone.id).await?,
-        former_names: ids_of(&mut tx, "child_former_names", gone.id).await?,
+        involvements: ids_of(tx, "involvements", gone.id).await?,
+        parents_carers: ids_of(tx, "parents_carers", gone.id).await?,
+        former_names: ids_of(tx, "child_former_names", gone.id).await?,
         survivor_was_shielded: keep.shielded,
         ..MergeMoved::default()
     };
-    move_rows(&mut tx, "involvements", &moved.involvements, keep.id).await?;
-    move_rows(&mut tx, "parents_carers", &moved.parents_carers, keep.id).await?;
-    move_rows(&mut tx, "child_former_names", &moved.former_names, keep.id).await?;
+    move_rows(tx, "involvements", &moved.involvements, keep.id).await?;
+    move_rows(tx, "parents_carers", &moved.parents_carers, keep.id).await?;
+    move_rows(tx, "child_former_names", &moved.former_names, keep.id).await?;
     if gone.given_name != keep.given_name || gone.family_name != keep.family_name {
-        let id = allocate_ids(&mut tx, "child_former_names", 1).await?;
+        let id = allocate_ids(tx, "child_former_names", 1).await?;
         sqlx::query(
             "INSERT INTO child_former_names (id, child_id, given_name, family_name, source, supplied_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -160,8 +147,8 @@ pub(crate) async fn merge_children(
         .bind(gone.id)
         .execute(&mut **tx)
         .await?;
-    reindex_child(&mut tx, keep.id).await?;
-    let merge_id = allocate_ids(&mut tx, "child_merges", 1).await?;
+    reindex_child(tx, keep.id).await?;
+    let merge_id = allocate_ids(tx, "child_merges", 1).await?;
     sqlx::query(
         "INSERT INTO child_merges (id, survivor_child_id, retired_child_id, merged_at, merged_by_user_id, moved) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -174,6 +161,32 @@ pub(crate) async fn merge_children(
     .bind(serde_json::to_string(&moved).unwrap_or_default())
     .execute(&mut **tx)
     .await?;
+    Ok(merge_id)
+}
+
+/// Merges `retired` into `survivor` with its audit entry; returns the merge's id. Both must
+/// be children of `within`, when given.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn merge_children(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    within: Option<&contactpoint_domain::LocalAuthorityCode>,
+    survivor: &contactpoint_domain::ContactPointId,
+    retired: &contactpoint_domain::ContactPointId,
+    by_user_id: Option<i64>,
+    at: chrono::DateTime<chrono::Utc>,
+    audit: &contactpoint_domain::AuditEvent,
+) -> Result<i64, crate::StorageError> {
+    if survivor == retired {
+        return Err(crate::StorageError::Invalid(contactpoint_domain::FieldError::new(
+            "retired",
+            "a different child from the one that stays",
+        )));
+    }
+    let mut tx = begin_read_then_write(pool).await?;
+    let keep = merge_party(&mut tx, within, survivor, "survivor").await?;
+    let gone = merge_party(&mut tx, within, retired, "retired").await?;
+    let merge_id = merge_parties(&mut tx, keep, gone, by_user_id, at).await?;
     append_audit(&mut tx, audit).await?;
     tx.commit().await?;
     Ok(merge_id)

@@ -8,9 +8,11 @@ use crate::session::ApiUser;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use contactpoint_intake::side_by_side;
 use contactpoint_storage::supply::{LinkCandidate, SupplyExceptionRecord};
+use contactpoint_storage::{MergeOutcome, MergeRequestRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -310,9 +312,19 @@ pub struct MergeCreated {
     pub id: i64,
 }
 
+/// A merge asked of another authority's team: one of the two records is held there, and
+/// nothing moves until that team agrees.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergeAwaiting {
+    pub merge_request_id: i64,
+    /// The local authority whose team is asked to agree.
+    pub awaiting_authority: String,
+}
+
 #[utoipa::path(post, path = "/api/merges", operation_id = "mergeChildren", tag = "data management",
     request_body = MergeRequest, security(("bearer" = [])),
-    responses((status = 201, description = "Merged", body = MergeCreated),
+    responses((status = 201, description = "Merged (both records are your authority's children)", body = MergeCreated),
+        (status = 202, description = "One record is held by another authority: its team is asked to agree (`decideMergeRequest`)", body = MergeAwaiting),
         (status = 400, body = ErrorEnvelope),
         (status = 401, description = "Wrong PIN or code (`fresh_authentication_failed`)", body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope)))]
@@ -320,8 +332,8 @@ pub async fn merge(
     State(state): State<AppState>,
     ApiUser(who): ApiUser,
     JsonBody(request): JsonBody<MergeRequest>,
-) -> Result<(StatusCode, Json<MergeCreated>), ApiError> {
-    let id = service::merge(
+) -> Result<Response, ApiError> {
+    let outcome = service::merge(
         &state,
         &who,
         &request.survivor,
@@ -330,7 +342,113 @@ pub async fn merge(
         &request.otp,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(MergeCreated { id })))
+    Ok(match outcome {
+        MergeOutcome::Merged { merge_id } => {
+            (StatusCode::CREATED, Json(MergeCreated { id: merge_id })).into_response()
+        }
+        MergeOutcome::Requested {
+            request_id,
+            awaiting,
+        } => (
+            StatusCode::ACCEPTED,
+            Json(MergeAwaiting {
+                merge_request_id: request_id,
+                awaiting_authority: awaiting.as_str().to_owned(),
+            }),
+        )
+            .into_response(),
+    })
+}
+
+/// A merge still waiting for one team to agree.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PendingMerge {
+    pub id: i64,
+    pub survivor: String,
+    pub survivor_authority: String,
+    pub retired: String,
+    pub retired_authority: String,
+    pub requested_by_authority: String,
+    /// The authority whose team decides; your own when you are asked.
+    pub awaiting_authority: String,
+    pub requested_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<&MergeRequestRecord> for PendingMerge {
+    fn from(r: &MergeRequestRecord) -> Self {
+        Self {
+            id: r.id,
+            survivor: r.survivor.as_digits(),
+            survivor_authority: r.survivor_authority.as_str().to_owned(),
+            retired: r.retired.as_digits(),
+            retired_authority: r.retired_authority.as_str().to_owned(),
+            requested_by_authority: r.requested_by_authority.as_str().to_owned(),
+            awaiting_authority: r.awaiting_authority.as_str().to_owned(),
+            requested_at: r.requested_at,
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/merge-requests", operation_id = "listMergeRequests", tag = "data management",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Merges waiting that your authority asked for or is asked to agree to, oldest first", body = [PendingMerge]),
+        (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+pub async fn list_merge_requests(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+) -> Result<Json<Vec<PendingMerge>>, ApiError> {
+    let requests = service::merge_requests(&state, &who).await?;
+    Ok(Json(requests.iter().map(PendingMerge::from).collect()))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct MergeDecision {
+    /// `merge` (needs `pin` and `otp`) or `decline`.
+    pub decision: String,
+    pub pin: String,
+    pub otp: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergeDecided {
+    /// `merged` or `declined`.
+    pub decision: String,
+    /// The merge, when it merged (`unmergeChildren` undoes it).
+    pub merge_id: Option<i64>,
+}
+
+#[utoipa::path(post, path = "/api/merge-requests/{id}/decision", operation_id = "decideMergeRequest", tag = "data management",
+    params(("id" = i64, Path, description = "the merge request")), request_body = MergeDecision, security(("bearer" = [])),
+    responses((status = 200, body = MergeDecided),
+        (status = 400, description = "`decision` is neither `merge` nor `decline`, or a record is no longer where it was", body = ErrorEnvelope),
+        (status = 401, description = "Wrong PIN or code (`fresh_authentication_failed`)", body = ErrorEnvelope),
+        (status = 403, body = ErrorEnvelope),
+        (status = 404, description = "No merge waiting for your authority's agreement with this id", body = ErrorEnvelope)))]
+pub async fn decide_merge_request(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+    Path(id): Path<i64>,
+    JsonBody(decision): JsonBody<MergeDecision>,
+) -> Result<Json<MergeDecided>, ApiError> {
+    let merge_id = service::decide_merge_request(
+        &state,
+        &who,
+        id,
+        &decision.decision,
+        &decision.pin,
+        &decision.otp,
+    )
+    .await?;
+    Ok(Json(MergeDecided {
+        decision: if merge_id.is_some() {
+            "merged"
+        } else {
+            "declined"
+        }
+        .to_owned(),
+        merge_id,
+    }))
 }
 
 #[utoipa::path(post, path = "/api/merges/{id}/unmerge", operation_id = "unmergeChildren", tag = "data management",

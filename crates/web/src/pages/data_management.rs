@@ -12,6 +12,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use contactpoint_intake::{side_by_side, Agreement};
 use contactpoint_storage::supply::LinkCandidate;
+use contactpoint_storage::MergeOutcome;
 use std::collections::HashMap;
 
 fn score(p: Option<f64>) -> String {
@@ -214,8 +215,54 @@ pub async fn merges(
     user: PageUser,
 ) -> Result<Html<String>, PageError> {
     let merges = service::merges(&state, &user.0).await?;
+    let requests = service::merge_requests(&state, &user.0).await?;
     let csrf = escape(user.0.csrf());
     let factors = factor_fields(false);
+    let own = user.0.session.user.organisation.local_authority.clone();
+    let (asked_of_us, asked_by_us): (Vec<_>, Vec<_>) =
+        requests.iter().partition(|r| r.awaiting_authority == own);
+    let pair = |r: &contactpoint_storage::MergeRequestRecord| {
+        format!(
+            "<td>{}</td><td>{} ({})</td><td>{} ({})</td>",
+            when(r.requested_at),
+            escape(&r.survivor.as_digits()),
+            escape(r.survivor_authority.as_str()),
+            escape(&r.retired.as_digits()),
+            escape(r.retired_authority.as_str()),
+        )
+    };
+    let asked_of_us: String = asked_of_us
+        .iter()
+        .map(|r| {
+            format!(
+                r#"<tr>{cells}<td>{by}</td><td><form method="post" action="/admin/merge-requests/{id}/decision"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="decision" value="merge">{factors}<button type="submit" class="warning">Agree and merge</button></form>
+<form method="post" action="/admin/merge-requests/{id}/decision"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="decision" value="decline"><button type="submit">Decline</button></form></td></tr>"#,
+                cells = pair(r),
+                by = escape(r.requested_by_authority.as_str()),
+                id = r.id,
+            )
+        })
+        .collect();
+    let asked_by_us: String = asked_by_us
+        .iter()
+        .map(|r| {
+            format!(
+                "<tr>{}<td>waiting for the team of {}</td></tr>",
+                pair(r),
+                escape(r.awaiting_authority.as_str())
+            )
+        })
+        .collect();
+    let requests_section = if requests.is_empty() {
+        String::new()
+    } else {
+        format!(
+            r#"<h2>Merges across authorities</h2>
+<p>A merge of a record your authority holds with one another authority holds goes ahead only when the other team agrees.</p>
+<table><thead><tr><th>Asked</th><th>Stays</th><th>Retired</th><th>Asked by</th><th>Decide</th></tr></thead><tbody>{asked_of_us}</tbody></table>
+<table><thead><tr><th>Asked</th><th>Stays</th><th>Retired</th><th>Status</th></tr></thead><tbody>{asked_by_us}</tbody></table>"#
+        )
+    };
     let rows: String = merges
         .iter()
         .map(|m| {
@@ -246,6 +293,13 @@ pub async fn merges(
 <label for="survivor">ContactPoint ID of the record that stays</label><input id="survivor" name="survivor" inputmode="numeric" required>
 <label for="retired">ContactPoint ID of the record to retire <span class="hint">Its services, parents and carers, names and supplied records move to the record that stays, and its ID leads there.</span></label><input id="retired" name="retired" inputmode="numeric" required>
 <button type="submit">Compare them</button></form>
+<details><summary>One of the records is held by another authority</summary>
+<form method="post" action="/admin/merges"><input type="hidden" name="csrf" value="{csrf}">
+<p>The other authority's team is asked to agree; nothing moves until it does. One of the two records must be your authority's.</p>
+<label for="cross-survivor">ContactPoint ID of the record that stays</label><input id="cross-survivor" name="survivor" inputmode="numeric" required>
+<label for="cross-retired">ContactPoint ID of the record to retire</label><input id="cross-retired" name="retired" inputmode="numeric" required>
+{factors}<button type="submit">Ask the other team</button></form></details>
+{requests_section}
 <h2>Merges of your authority's children</h2>
 <table><thead><tr><th>When</th><th>Stays</th><th>Retired</th><th>Status</th></tr></thead><tbody>{rows}</tbody></table>"#
         ),
@@ -307,11 +361,44 @@ pub async fn merge(
     Form(fields): Form<Fields>,
 ) -> Result<Response, PageError> {
     fields.check_csrf(&user)?;
-    service::merge(
+    let outcome = service::merge(
         &state,
         &user.0,
         fields.get("survivor"),
         fields.get("retired"),
+        fields.raw("pin"),
+        fields.get("otp"),
+    )
+    .await?;
+    match outcome {
+        MergeOutcome::Merged { .. } => Ok(Redirect::to("/admin/merges").into_response()),
+        MergeOutcome::Requested { awaiting, .. } => {
+            let (name, csrf) = user.0.header();
+            Ok(page(
+                "Merge asked",
+                Some((&name, csrf)),
+                &format!(
+                    r#"<h1>Merge asked of the team of {}</h1><p>One of the records is held by that authority. The merge goes ahead when its team agrees; until then nothing moves.</p><p><a href="/admin/merges">Back to merges</a></p>"#,
+                    escape(awaiting.as_str())
+                ),
+            )
+            .into_response())
+        }
+    }
+}
+
+pub async fn decide_merge_request(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(id): Path<i64>,
+    Form(fields): Form<Fields>,
+) -> Result<Response, PageError> {
+    fields.check_csrf(&user)?;
+    service::decide_merge_request(
+        &state,
+        &user.0,
+        id,
+        fields.get("decision"),
         fields.raw("pin"),
         fields.get("otp"),
     )
