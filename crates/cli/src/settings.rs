@@ -51,8 +51,8 @@ pub struct ServeSettings {
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 /// Waiting records are tried again hourly unless told otherwise: often enough that a record
-/// waiting for a child another source was about to bring links the same morning, and cheap,
-/// since a pass reads only the waiting records.
+/// waiting for a child another source was about to bring links the same morning; a pass
+/// places only the waiting records again.
 pub const DEFAULT_RETRY_WAITING_MINUTES: u64 = 60;
 
 /// What the flags and environment said (already merged by clap).

@@ -409,7 +409,7 @@ impl Store {
     }
 
     /// Agrees to (and so performs) or declines a merge waiting for `la`; returns the merge's
-    /// id when it merged.
+    /// id when it merged. `audit` makes the entry from the request and the merge's id.
     #[allow(clippy::too_many_arguments)]
     pub async fn decide_merge_request(
         &self,
@@ -419,7 +419,8 @@ impl Store {
         agree: bool,
         by_user_id: i64,
         at: chrono::DateTime<chrono::Utc>,
-        audit: &contactpoint_domain::AuditEvent,
+        audit: &(dyn Fn(&crate::MergeRequestRecord, Option<i64>) -> contactpoint_domain::AuditEvent
+              + Sync),
     ) -> Result<Option<i64>, StorageError> {
         dispatch_to_backend!(
             self,

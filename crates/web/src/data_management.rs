@@ -288,7 +288,18 @@ pub async fn decide_merge_request(
     } else {
         "merge_request_declined"
     };
-    let audit = event(state, who, action).with("merge_request", request_id);
+    // The entry names the child that stays, so both teams find it in the child's history.
+    let audit = |request: &MergeRequestRecord, merge_id: Option<i64>| {
+        let entry = event(state, who, action)
+            .about("child", request.survivor.as_digits())
+            .with("retired", request.retired.as_digits())
+            .with("merge_request", request_id)
+            .with("requested_by", request.requested_by_authority.as_str());
+        match merge_id {
+            Some(id) => entry.with("merge", id),
+            None => entry,
+        }
+    };
     Ok(state
         .store
         .decide_merge_request(

@@ -153,6 +153,9 @@ impl From<StorageError> for PageError {
                 title: "Page not found",
                 message: format!("No such {what}."),
             },
+            StorageError::Invalid(field) => {
+                Self::bad_request(format!("{}: {}", field.field, field.expected))
+            }
             other => {
                 tracing::error!(error = %other, "storage failed");
                 Self {

@@ -4,12 +4,12 @@
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-/// Escapes text for HTML content and attribute values.
 /// A moment as the pages show it: `5 Dec 2026 21:40` (UTC).
 pub fn when(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%-d %b %Y %H:%M").to_string()
 }
 
+/// Escapes text for HTML content and attribute values.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {

@@ -121,6 +121,18 @@ pub async fn revoke(
     factors: &FreshFactors,
 ) -> Result<(), ServiceError> {
     let permit = permit(who)?;
+    let not_standing = || {
+        FieldError::new(
+            "client_id",
+            "the client ID of a supplier's system account that is still standing",
+        )
+    };
+    // Named before the code is spent.
+    match state.store.supplier_account(client_id).await {
+        Ok(account) if !account.revoked => {}
+        Ok(_) | Err(StorageError::NotFound { .. }) => return Err(not_standing().into()),
+        Err(other) => return Err(other.into()),
+    }
     require_fresh(
         state,
         who,
@@ -135,11 +147,7 @@ pub async fn revoke(
         .revoke_supplier_account(&permit, client_id, &audit)
         .await
     {
-        Err(StorageError::NotFound { .. }) => Err(FieldError::new(
-            "client_id",
-            "the client ID of a supplier's system account that is still standing",
-        )
-        .into()),
+        Err(StorageError::NotFound { .. }) => Err(not_standing().into()),
         other => Ok(other?),
     }
 }

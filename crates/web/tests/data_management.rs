@@ -742,13 +742,19 @@ on_both_backends!(
     }
 );
 
-/// One child held twice: by Bedford (the first) and by Barking (the second).
+/// One child held twice: by Bedford (the first) and by Barking (the second, shielded when
+/// asked).
 async fn one_child_held_by_two_authorities(app: &TestApp) -> (String, String) {
+    one_child_held_by_two(app, false).await
+}
+
+async fn one_child_held_by_two(app: &TestApp, shielded_in_barking: bool) -> (String, String) {
     let (catalogue, ids) = load_sample_catalogue(app).await;
     let bedford = contactpoint_test_support::sample_child(&catalogue, &ids, 1);
     let mut barking = contactpoint_test_support::sample_child(&catalogue, &ids, 2);
     barking.given_name = contactpoint_domain::GivenName::parse("Amy").unwrap();
     barking.local_authority = contactpoint_domain::LocalAuthorityCode::parse(OTHER_LA).unwrap();
+    barking.shielded = shielded_in_barking;
     load_children(app, &[bedford.clone(), barking.clone()]).await;
     app.audit_since_last_look().await;
     (
@@ -875,6 +881,14 @@ on_both_backends!(
             ("children_merged", Some(barking.id))
         );
         assert_eq!(
+            entries[0].subject_id.as_deref(),
+            Some(ours.as_str()),
+            "the entry names the child that stays"
+        );
+        let details: serde_json::Value = serde_json::from_str(&entries[0].details).unwrap();
+        assert_eq!(details["retired"], theirs.as_str());
+        assert_eq!(details["merge"], merge_id.to_string());
+        assert_eq!(
             leads_to(app, &theirs).await,
             ours,
             "the retired ID leads to the survivor"
@@ -917,6 +931,27 @@ on_both_backends!(
         let csrf = page.hidden("csrf").unwrap();
         app.audit_since_last_look().await;
 
+        // A request the directory refuses is told why, field by field, not "try again later".
+        app.next_step();
+        let same = app
+            .post_form(
+                "/admin/merges",
+                &format!("cp_session={bedford_cookie}"),
+                &[
+                    ("csrf", &csrf),
+                    ("survivor", &theirs),
+                    ("retired", &theirs),
+                    ("pin", &bedford.pin),
+                    ("otp", &app.code(&bedford)),
+                ],
+            )
+            .await;
+        assert_eq!(same.status, StatusCode::BAD_REQUEST, "{}", same.body);
+        assert!(
+            same.body.contains("retired: a different child"),
+            "{}",
+            same.body
+        );
         app.next_step();
         let asked = app
             .post_form(
@@ -980,6 +1015,37 @@ on_both_backends!(
         assert_eq!(leads_to(app, &theirs).await, theirs);
         let barking_page = app.get("/admin/merges", Some(&barking_cookie)).await;
         assert!(!barking_page.body.contains("Agree and merge"));
+        app.audit_since_last_look().await;
+    }
+);
+
+on_both_backends!(
+    a_shielded_childs_record_held_by_another_authority_is_never_retired_into_another_authoritys,
+    demo_mode(),
+    |app| {
+        let (ours, theirs) = one_child_held_by_two(app, true).await;
+        let bedford = data_manager(app, "bedford.shielded", 1).await;
+        let token = app.api_sign_in(&bedford).await;
+        app.next_step();
+        let refused = app
+            .api("POST", "/api/merges", Some(&token), Some(json!({"survivor": ours, "retired": theirs, "pin": bedford.pin, "otp": app.code(&bedford)})))
+            .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+        let message = refused.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            message.starts_with("retired") && message.contains("shielded"),
+            "{message}"
+        );
+        // The shielded record may stay, with the team responsible for it.
+        app.next_step();
+        let asked = app
+            .api("POST", "/api/merges", Some(&token), Some(json!({"survivor": theirs, "retired": ours, "pin": bedford.pin, "otp": app.code(&bedford)})))
+            .await;
+        assert_eq!(asked.status, StatusCode::ACCEPTED, "{}", asked.body);
+        assert_eq!(asked.json()["awaiting_authority"], OTHER_LA);
         app.audit_since_last_look().await;
     }
 );

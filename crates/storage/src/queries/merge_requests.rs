@@ -36,6 +36,17 @@ pub(crate) async fn merge_or_request(
         (keep_is_own, _) => {
             let elsewhere = if keep_is_own { &gone.local_authority } else { &keep.local_authority };
             let awaiting = LocalAuthorityCode::parse(elsewhere).map_err(crate::StorageError::corrupt("children"))?;
+            // A shielded child's record stays with the team responsible for it: retiring it
+            // into another authority's record would hand that team its hidden details.
+            if gone.shielded {
+                return Err(invalid(
+                    "retired",
+                    "a record that is not shielded (a shielded child's record must be the one that stays when the other is held by another authority)",
+                ));
+            }
+            // Taking the id first holds the allocator's row, so two requests for one pair at
+            // once go one after the other and the second sees the first.
+            let request_id = allocate_ids(&mut tx, "merge_requests", 1).await?;
             let waiting: bool = sqlx::query_scalar(
                 "SELECT EXISTS (SELECT 1 FROM merge_requests WHERE decision IS NULL \
                  AND ((survivor_child_id = $1 AND retired_child_id = $2) OR (survivor_child_id = $2 AND retired_child_id = $1)))",
@@ -47,7 +58,6 @@ pub(crate) async fn merge_or_request(
             if waiting {
                 return Err(invalid("retired", "a pair of records not already waiting for the other team to agree"));
             }
-            let request_id = allocate_ids(&mut tx, "merge_requests", 1).await?;
             sqlx::query(
                 "INSERT INTO merge_requests (id, survivor_child_id, retired_child_id, survivor_authority, retired_authority, \
                  requested_by_authority, awaiting_authority, requested_by_user_id, requested_at) \
@@ -141,7 +151,7 @@ pub(crate) async fn decide_merge_request(
     agree: bool,
     by_user_id: i64,
     at: chrono::DateTime<chrono::Utc>,
-    audit: &contactpoint_domain::AuditEvent,
+    audit: &(dyn Fn(&crate::MergeRequestRecord, Option<i64>) -> contactpoint_domain::AuditEvent + Sync),
 ) -> Result<Option<i64>, crate::StorageError> {
     let mut tx = begin_read_then_write(pool).await?;
     // Claiming the request first holds it for this transaction (on PostgreSQL the row stays
@@ -160,13 +170,13 @@ pub(crate) async fn decide_merge_request(
     if claimed.rows_affected() == 0 {
         return Err(crate::StorageError::NotFound { what: "merge request waiting for your authority" });
     }
+    let row: MergeRequestRow = sqlx::query_as(sqlx::AssertSqlSafe(format!("{MERGE_REQUEST_COLUMNS} WHERE r.id = $1")))
+        .bind(request_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let request = merge_request_record(row)?;
     let mut merge_id = None;
     if agree {
-        let row: MergeRequestRow = sqlx::query_as(sqlx::AssertSqlSafe(format!("{MERGE_REQUEST_COLUMNS} WHERE r.id = $1")))
-            .bind(request_id)
-            .fetch_one(&mut **tx)
-            .await?;
-        let request = merge_request_record(row)?;
         let keep = merge_party(&mut tx, Some(&request.survivor_authority), &request.survivor, "survivor").await?;
         let gone = merge_party(&mut tx, Some(&request.retired_authority), &request.retired, "retired").await?;
         let id = merge_parties(&mut tx, keep, gone, Some(by_user_id), at).await?;
@@ -177,7 +187,7 @@ pub(crate) async fn decide_merge_request(
             .await?;
         merge_id = Some(id);
     }
-    append_audit(&mut tx, audit).await?;
+    append_audit(&mut tx, &audit(&request, merge_id)).await?;
     tx.commit().await?;
     Ok(merge_id)
 }

@@ -59,6 +59,13 @@ async fn merge_party(
     id: &contactpoint_domain::ContactPointId,
     field: &str,
 ) -> Result<MergeParty, crate::StorageError> {
+    // An update that changes nothing takes the row's lock on PostgreSQL (SQLite's transaction
+    // holds the one write lock already), so two merges naming one record at once go one after
+    // the other, and the second reads what the first committed: a record merged away.
+    sqlx::query("UPDATE children SET merged_into = merged_into WHERE contactpoint_id = $1")
+        .bind(id.as_digits())
+        .execute(&mut **tx)
+        .await?;
     let party: Option<MergeParty> = sqlx::query_as(
         "SELECT id, given_name, family_name, shielded, merged_into, local_authority, name_source, name_supplied_at \
          FROM children WHERE contactpoint_id = $1",
@@ -213,6 +220,11 @@ pub(crate) async fn unmerge_children(
     audit: &contactpoint_domain::AuditEvent,
 ) -> Result<(), crate::StorageError> {
     let mut tx = begin_read_then_write(pool).await?;
+    // Held for the transaction, as a merge holds its records (`merge_party`).
+    sqlx::query("UPDATE child_merges SET unmerged_at = unmerged_at WHERE id = $1")
+        .bind(merge_id)
+        .execute(&mut **tx)
+        .await?;
     let merge: Option<MergeRow> = sqlx::query_as(
         "SELECT m.survivor_child_id, m.retired_child_id, m.moved, c.local_authority \
          FROM child_merges m JOIN children c ON c.id = m.survivor_child_id \
@@ -223,6 +235,10 @@ pub(crate) async fn unmerge_children(
     .await?;
     let merge = merge.filter(|m| within.is_none_or(|la| la.as_str() == m.local_authority));
     let merge = merge.ok_or(crate::StorageError::NotFound { what: "merge not yet undone" })?;
+    sqlx::query("UPDATE children SET merged_into = merged_into WHERE id = $1")
+        .bind(merge.survivor_child_id)
+        .execute(&mut **tx)
+        .await?;
     let survivor_merged: Option<i64> = sqlx::query_scalar("SELECT merged_into FROM children WHERE id = $1")
         .bind(merge.survivor_child_id)
         .fetch_one(&mut **tx)

@@ -460,11 +460,12 @@ async fn refresh_waiting_exception(
     id: i64,
     exception: &crate::supply::NewException,
     raised_at: chrono::DateTime<chrono::Utc>,
-    authoritative: bool,
+    // `None` keeps what the exception holds: a retry judges a record by it, never restamps it.
+    authoritative: Option<bool>,
 ) -> Result<(), crate::StorageError> {
     sqlx::query(
         "UPDATE supply_exceptions SET local_authority = $1, reason = $2, shielding_hold = $3, record = $4, \
-         raised_at = $5, authoritative = $6 WHERE id = $7 AND resolution IS NULL",
+         raised_at = $5, authoritative = COALESCE($6, authoritative) WHERE id = $7 AND resolution IS NULL",
     )
     .bind(exception.local_authority.as_ref().map(|la| la.as_str()))
     .bind(exception.reason.code())
@@ -880,7 +881,8 @@ pub(crate) async fn import_supply_batch(
             Placement::Exception(exception) => {
                 let id = match waiting {
                     Some(id) => {
-                        refresh_waiting_exception(&mut tx, id, &exception, batch.supplied_at, batch.authoritative).await?;
+                        let authoritative = (!batch.retry_waiting).then_some(batch.authoritative);
+                        refresh_waiting_exception(&mut tx, id, &exception, batch.supplied_at, authoritative).await?;
                         summary.exceptions_refreshed += 1;
                         id
                     }
