@@ -105,16 +105,7 @@ pub async fn run(command: SupplyCommand) -> Result<()> {
 
 /// The supplier named on the command line, which must be one the directory knows.
 pub(crate) async fn known_source(store: &Store, name: &str) -> Result<SourceCode> {
-    let source = SourceCode::parse(name).map_err(|e| anyhow::anyhow!("--source: {e}"))?;
-    let known = store.source_codes().await?;
-    if !known.contains(&source) {
-        let names: Vec<&str> = known.iter().map(SourceCode::as_str).collect();
-        anyhow::bail!(
-            "--source: {name:?} is not a supplier the directory knows; use one of {}",
-            names.join(", ")
-        );
-    }
-    Ok(source)
+    Ok(store.known_source("--source", name).await?)
 }
 
 /// Counts the bytes read through it, for the progress bar.

@@ -124,17 +124,14 @@ async fn supplied_count(store: &Store) -> u64 {
     count as u64
 }
 
-/// `supply links` as CSV lines (without the header).
+/// `supply links` for the NHS register as CSV lines (without the header).
 fn links(url: &str) -> Vec<String> {
+    links_of(url, "nhs_demographics")
+}
+
+fn links_of(url: &str, source: &str) -> Vec<String> {
     let output = contactpoint()
-        .args([
-            "supply",
-            "links",
-            "--database-url",
-            url,
-            "--source",
-            "nhs_demographics",
-        ])
+        .args(["supply", "links", "--database-url", url, "--source", source])
         .output()
         .unwrap();
     assert!(output.status.success());
@@ -350,20 +347,7 @@ async fn a_running_server_tries_the_waiting_records_again_on_its_schedule() {
         "source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode\n\
          GRO-7,Nell,Whitfield,2015-06-03,F,3 Mill Lane,Bedford,MK41 7HT\n",
     );
-    let census = |url: &str| {
-        let output = contactpoint()
-            .args([
-                "supply",
-                "links",
-                "--database-url",
-                url,
-                "--source",
-                "schools_census",
-            ])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    };
+    let census = |url: &str| links_of(url, "schools_census").join("\n");
     assert!(
         census(&db.url).contains(",exception"),
         "{}",

@@ -513,6 +513,29 @@ impl Store {
         dispatch_to_backend!(self, import_involvement_batch(permit, batch, audit))
     }
 
+    /// `name` as one of the suppliers the directory knows, or `Invalid` naming `field` and
+    /// listing them.
+    pub async fn known_source(
+        &self,
+        field: &str,
+        name: &str,
+    ) -> Result<contactpoint_domain::SourceCode, StorageError> {
+        let known = self.source_codes().await?;
+        let names: Vec<&str> = known.iter().map(|s| s.as_str()).collect();
+        let expected = || {
+            StorageError::Invalid(contactpoint_domain::FieldError::new(
+                field,
+                format!("one of {}", names.join(", ")),
+            ))
+        };
+        let source = contactpoint_domain::SourceCode::parse(name.trim()).map_err(|_| expected())?;
+        if known.contains(&source) {
+            Ok(source)
+        } else {
+            Err(expected())
+        }
+    }
+
     /// The suppliers the directory knows (the `sources` table).
     pub async fn source_codes(&self) -> Result<Vec<contactpoint_domain::SourceCode>, StorageError> {
         dispatch_to_backend!(self, source_codes())

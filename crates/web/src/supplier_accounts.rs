@@ -51,21 +51,6 @@ pub async fn accounts(
     Ok(state.store.supplier_accounts(&permit).await?)
 }
 
-/// The source named, if the directory knows it as a supplier.
-async fn known_source(state: &AppState, name: &str) -> Result<SourceCode, ServiceError> {
-    let known = state.store.source_codes().await?;
-    let expected = || {
-        let names: Vec<&str> = known.iter().map(SourceCode::as_str).collect();
-        FieldError::new("source", format!("one of {}", names.join(", ")))
-    };
-    let source = SourceCode::parse(name.trim()).map_err(|_| expected())?;
-    if known.contains(&source) {
-        Ok(source)
-    } else {
-        Err(expected().into())
-    }
-}
-
 /// Registers a system account for one source, after the PIN and a new code.
 pub async fn register(
     state: &AppState,
@@ -73,7 +58,7 @@ pub async fn register(
     request: &SupplierRegistration,
 ) -> Result<RegisteredSupplier, ServiceError> {
     let permit = permit(who)?;
-    let source = known_source(state, &request.source).await?;
+    let source = state.store.known_source("source", &request.source).await?;
     let name = SystemName::parse_field("name", &request.name)?;
     require_fresh(
         state,
