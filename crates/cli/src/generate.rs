@@ -167,7 +167,7 @@ fn progress_bar(children: u64) -> ProgressBar {
     let bar = ProgressBar::new(children);
     bar.set_style(
         ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:40}] {human_pos}/{human_len} children ({per_sec}, {eta} left)",
+            "{elapsed_precise} [{bar:40}] {human_pos}/{human_len} children ({per_sec}, {eta} left){msg}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> "),
@@ -213,9 +213,14 @@ fn report_files(summary: &SupplierFilesSummary, seconds: f64) {
 /// Loads a nation with a progress bar on the terminal (nothing is drawn when output is not a terminal).
 pub async fn load_with_progress(store: &Store, spec: &NationSpec) -> Result<LoadSummary> {
     let bar = progress_bar(spec.children);
-    let summary = load_nation(store, spec, |n| bar.set_position(n))
-        .await
-        .context("loading the synthetic nation")?;
+    let summary = load_nation(store, spec, |n| {
+        bar.set_position(n);
+        if n == spec.children {
+            bar.set_message("; indexing them for search");
+        }
+    })
+    .await
+    .context("loading the synthetic nation")?;
     bar.finish_and_clear();
     Ok(summary)
 }

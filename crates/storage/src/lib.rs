@@ -32,7 +32,7 @@ pub use identity::{
 };
 pub use search_index::{findable, CandidateLookup, FoundChild, SearchDecision};
 pub use shield_alerts::{ChildAccess, NewShieldAlert, ShieldAlertRecord};
-pub use store::{Backend, LoadReport, LocalAuthorityStats, Store};
+pub use store::{Backend, LoadReport, LocalAuthorityStats, SearchKeys, Store};
 pub use supplier_accounts::{NewSupplierAccount, SupplierAccountListing, SupplierAccountRecord};
 
 /// Migration file names per backend, for the test that keeps the two listings equal.

@@ -3,7 +3,7 @@ use crate::{Catalogue, CatalogueIds, LocalAuthority, StorageError};
 use contactpoint_domain::{ChildRecord, ContactPointId, Permit};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
+use sqlx::{ConnectOptions, PgPool, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -50,6 +50,18 @@ pub(crate) fn district_key(district: &str) -> String {
         .to_ascii_uppercase()
 }
 
+/// Where a load puts the search keys of the children it stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchKeys {
+    /// Into the index, in the same transaction: the children can be found at once.
+    Indexed,
+    /// Aside, unsorted, until [`Store::index_set_aside_keys`] moves them into the index in
+    /// key order: for a bulk load of many batches, whose keys written batch by batch land all
+    /// over the index (every commit rewrote most of its pages). The children cannot be found
+    /// by a search until then.
+    SetAside,
+}
+
 /// What loading a batch of children did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoadReport {
@@ -72,6 +84,10 @@ pub struct LocalAuthorityStats {
 /// How much of an SQLite file a bulk load maps into memory at most (SQLite caps it further at
 /// its own compiled maximum): more than any database here holds.
 const LOADING_MMAP_BYTES: u64 = 1 << 40;
+
+/// A bulk load runs statements of minutes by design (moving a nation's search keys into the
+/// index at its end); only one longer than this is worth a warning.
+const LOADING_SLOW_STATEMENT: Duration = Duration::from_secs(1800);
 
 impl Store {
     /// Connects to `sqlite://PATH` (creating the file if needed) or `postgres://...`.
@@ -97,8 +113,13 @@ impl Store {
         if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
-                .pragma("mmap_size", LOADING_MMAP_BYTES.to_string());
+                .pragma("mmap_size", LOADING_MMAP_BYTES.to_string())
+                .log_slow_statements(log::LevelFilter::Warn, LOADING_SLOW_STATEMENT);
             Self::connect_sqlite(options).await
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)?
+                .log_slow_statements(log::LevelFilter::Warn, LOADING_SLOW_STATEMENT);
+            Self::connect_postgres(options).await
         } else {
             Self::connect(url).await
         }
@@ -137,9 +158,17 @@ impl Store {
     }
 
     /// Brings the schema up to date, and indexes for search any children stored before the
-    /// index existed. Safe to run at every start.
+    /// index existed or whose keys a stopped bulk load left set aside. Safe to run at every
+    /// start.
     pub async fn migrate(&self) -> Result<(), StorageError> {
         dispatch_to_backend!(self, migrate())?;
+        let moved = self.index_set_aside_keys().await?;
+        if moved > 0 {
+            tracing::info!(
+                keys = moved,
+                "indexed the search keys a stopped load set aside"
+            );
+        }
         let indexed = dispatch_to_backend!(self, index_unindexed_children())?;
         if indexed > 0 {
             tracing::info!(
@@ -213,7 +242,23 @@ impl Store {
         permit: &Permit,
         records: &[ChildRecord],
     ) -> Result<LoadReport, StorageError> {
-        dispatch_to_backend!(self, load_children(permit, records))
+        dispatch_to_backend!(self, load_children(permit, records, SearchKeys::Indexed))
+    }
+
+    /// As [`Store::load_children`], with the batch's search keys placed as `keys` says.
+    pub async fn load_children_with_keys(
+        &self,
+        permit: &Permit,
+        records: &[ChildRecord],
+        keys: SearchKeys,
+    ) -> Result<LoadReport, StorageError> {
+        dispatch_to_backend!(self, load_children(permit, records, keys))
+    }
+
+    /// Moves every search key set aside by loads ([`SearchKeys::SetAside`]) into the index,
+    /// in key order, in one transaction; returns how many keys were moved.
+    pub async fn index_set_aside_keys(&self) -> Result<u64, StorageError> {
+        dispatch_to_backend!(self, index_set_aside_keys())
     }
 
     /// The whole stored record of one child.

@@ -2,7 +2,7 @@
 //! is not configured is skipped (see contactpoint-test-support), except under CI=true.
 
 use contactpoint_domain::{AddressState, ContactPointId, Permit, SystemTask};
-use contactpoint_storage::{migration_names, Backend, StorageError, Store};
+use contactpoint_storage::{migration_names, Backend, SearchKeys, StorageError, Store};
 use contactpoint_test_support::{
     both_backends, sample_catalogue, sample_child, sample_local_authority,
 };
@@ -286,6 +286,74 @@ both_backends!(
         assert_eq!(
             search_keys(store).await,
             written,
+            "and nothing more the next time"
+        );
+    }
+);
+
+both_backends!(
+    keys_set_aside_by_a_bulk_load_are_indexed_at_its_end_exactly_as_if_written_at_once,
+    |store| {
+        let (catalogue, ids) = with_catalogue(store).await;
+        let children: Vec<_> = (0..40)
+            .map(|seed| sample_child(&catalogue, &ids, 500 + seed))
+            .collect();
+        let (first, second) = children.split_at(20);
+        store.load_children(&permit(), first).await.unwrap();
+        let indexed_at_once = search_keys(store).await;
+        for batch in second.chunks(7) {
+            store
+                .load_children_with_keys(&permit(), batch, SearchKeys::SetAside)
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            search_keys(store).await,
+            indexed_at_once,
+            "set-aside keys are not in the index until moved"
+        );
+        let moved = store.index_set_aside_keys().await.unwrap();
+        let all = search_keys(store).await;
+        assert_eq!(moved as usize, all.len() - indexed_at_once.len());
+
+        // The same children, each written with its keys at once, give the same index.
+        let fresh = contactpoint_test_support::TestDatabase::new(store.backend())
+            .await
+            .unwrap();
+        with_catalogue(&fresh.store).await;
+        fresh
+            .store
+            .load_children(&permit(), &children)
+            .await
+            .unwrap();
+        assert_eq!(all, search_keys(&fresh.store).await);
+        assert_eq!(
+            store.index_set_aside_keys().await.unwrap(),
+            0,
+            "nothing left"
+        );
+    }
+);
+
+both_backends!(
+    keys_a_stopped_bulk_load_left_set_aside_are_indexed_by_the_next_migration,
+    |store| {
+        let (catalogue, ids) = with_catalogue(store).await;
+        let children: Vec<_> = (0..5)
+            .map(|seed| sample_child(&catalogue, &ids, 900 + seed))
+            .collect();
+        store
+            .load_children_with_keys(&permit(), &children, SearchKeys::SetAside)
+            .await
+            .unwrap();
+        assert!(search_keys(store).await.is_empty());
+        store.migrate().await.unwrap();
+        let keys = search_keys(store).await;
+        assert!(keys.len() > 5 * 10, "{} keys", keys.len());
+        store.migrate().await.unwrap();
+        assert_eq!(
+            search_keys(store).await,
+            keys,
             "and nothing more the next time"
         );
     }

@@ -1,10 +1,11 @@
 //! Loads a synthetic nation into a store: the catalogue first, then children in batches of
 //! whole households' records, one transaction per batch. Drawing the next batch overlaps
-//! with writing the last one.
+//! with writing the last one. The children's search keys are set aside and indexed once, in
+//! key order, at the end (`SearchKeys::SetAside`).
 
 use crate::{build_catalogue, CatalogueIndex, ChildGenerator, NationSpec};
 use contactpoint_domain::{LocalAuthorityCode, Permit, SystemTask};
-use contactpoint_storage::{Catalogue, CatalogueIds, StorageError, Store};
+use contactpoint_storage::{Catalogue, CatalogueIds, SearchKeys, StorageError, Store};
 
 /// Children per transaction: large enough to amortise the commit, small enough to keep
 /// memory flat.
@@ -81,6 +82,8 @@ pub async fn load_reference_data(
 }
 
 /// Generates `spec`'s nation into `store`; `progress` hears the running count of children.
+/// Once the last is stored, the nation's search keys are indexed (minutes at national scale),
+/// after which every child can be found.
 pub async fn load_nation(
     store: &Store,
     spec: &NationSpec,
@@ -106,11 +109,14 @@ pub async fn load_nation(
         }
     });
     while let Some(batch) = batches.recv().await {
-        let report = store.load_children(&permit, &batch).await?;
+        let report = store
+            .load_children_with_keys(&permit, &batch, SearchKeys::SetAside)
+            .await?;
         summary.children += batch.len() as u64;
         summary.reissued_ids += report.reissued_ids.len();
         progress(summary.children);
     }
     generator.join().map_err(|_| LoadError::Generator)?;
+    store.index_set_aside_keys().await?;
     Ok(summary)
 }

@@ -62,21 +62,23 @@ pub(crate) async fn load_children(
     pool: &sqlx::Pool<Db>,
     _permit: &contactpoint_domain::Permit,
     records: &[contactpoint_domain::ChildRecord],
+    keys: crate::SearchKeys,
 ) -> Result<crate::LoadReport, crate::StorageError> {
     if records.is_empty() {
         return Ok(crate::LoadReport::default());
     }
     let mut tx = pool.begin().await?;
-    let (report, _) = insert_children(&mut tx, records).await?;
+    let (report, _) = insert_children(&mut tx, records, keys).await?;
     tx.commit().await?;
     Ok(report)
 }
 
-/// Stores children with all their parts and search keys inside the caller's transaction;
-/// returns what happened and the database id of each record, in order.
+/// Stores children with all their parts and search keys (placed as `keys` says) inside the
+/// caller's transaction; returns what happened and the database id of each record, in order.
 async fn insert_children(
     tx: &mut sqlx::Transaction<'_, Db>,
     records: &[contactpoint_domain::ChildRecord],
+    keys: crate::SearchKeys,
 ) -> Result<(crate::LoadReport, Vec<i64>), crate::StorageError> {
     use contactpoint_domain::{AddressState, ContactPointId, SensitiveBasis};
     use std::collections::HashSet;
@@ -102,7 +104,7 @@ async fn insert_children(
     }
 
     let indexed: Vec<_> = rows.iter().map(|(id, _, r)| (*id, *r)).collect();
-    insert_search_keys(tx, &indexed).await?;
+    insert_search_keys(tx, &indexed, keys).await?;
 
     let former: Vec<_> = rows
         .iter()

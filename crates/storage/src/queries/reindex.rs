@@ -33,10 +33,57 @@ pub(crate) async fn index_unindexed_children(pool: &sqlx::Pool<Db>) -> Result<us
             .into_iter()
             .map(|child| (by_cpid[&child.contactpoint_id.as_digits()], child.findable))
             .collect();
-        insert_index_rows(&mut tx, &children).await?;
+        insert_index_rows(&mut tx, &children, crate::SearchKeys::Indexed).await?;
         indexed += children.len();
         after = last;
     }
     tx.commit().await?;
     Ok(indexed)
+}
+
+/// Moves the search keys that bulk loads set aside into the index, in key order, in one
+/// transaction; returns how many were moved. The index by child is built again around the
+/// move: keys arriving in key order come in no order of child, and one sort of the whole is
+/// cheaper than placing each.
+pub(crate) async fn index_set_aside_keys(pool: &sqlx::Pool<Db>) -> Result<u64, crate::StorageError> {
+    use sqlx::Connection;
+    let mut conn = pool.acquire().await?;
+    let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM child_search_keys_set_aside)")
+        .fetch_one(&mut *conn)
+        .await?;
+    if !any {
+        return Ok(0);
+    }
+    let on_sqlite = BACKEND == crate::Backend::Sqlite;
+    if on_sqlite {
+        // A national index's sort would not fit in memory; let SQLite's sorter spill to disk.
+        sqlx::query("PRAGMA temp_store = FILE").execute(&mut *conn).await?;
+    }
+    let moved = async {
+        let mut tx = conn.begin().await?;
+        sqlx::query("DROP INDEX child_search_keys_by_child").execute(&mut *tx).await?;
+        let moved = sqlx::query(
+            "INSERT INTO child_search_keys (key, child_id) \
+             SELECT key, child_id FROM child_search_keys_set_aside ORDER BY key, child_id",
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query("CREATE INDEX child_search_keys_by_child ON child_search_keys (child_id)")
+            .execute(&mut *tx)
+            .await?;
+        let empty = if on_sqlite {
+            "DELETE FROM child_search_keys_set_aside"
+        } else {
+            "TRUNCATE child_search_keys_set_aside"
+        };
+        sqlx::query(empty).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok::<u64, crate::StorageError>(moved)
+    }
+    .await;
+    if on_sqlite {
+        sqlx::query("PRAGMA temp_store = MEMORY").execute(&mut *conn).await?;
+    }
+    moved
 }

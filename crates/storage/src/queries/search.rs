@@ -4,27 +4,34 @@
 async fn insert_search_keys(
     tx: &mut sqlx::Transaction<'_, Db>,
     rows: &[(i64, &contactpoint_domain::ChildRecord)],
+    keys: crate::SearchKeys,
 ) -> Result<(), crate::StorageError> {
     let findables: Vec<(i64, contactpoint_matching::search::Findable)> = rows
         .iter()
         .map(|(id, record)| (*id, crate::search_index::findable(record)))
         .collect();
-    insert_index_rows(tx, &findables).await
+    insert_index_rows(tx, &findables, keys).await
 }
 
-/// Writes the search keys of children (database id and what the index needs of each), and
-/// adds the words of their names to the spelling list.
+/// Writes the search keys of children (database id and what the index needs of each), into
+/// the index or aside as `placement` says, and adds the words of their names to the
+/// spelling list.
 async fn insert_index_rows(
     tx: &mut sqlx::Transaction<'_, Db>,
     children: &[(i64, contactpoint_matching::search::Findable)],
+    placement: crate::SearchKeys,
 ) -> Result<(), crate::StorageError> {
     let keys: Vec<(i64, i64)> = children
         .iter()
         .flat_map(|(id, child)| child.index_keys().into_iter().map(move |key| (key, *id)))
         .collect();
+    let table = match placement {
+        crate::SearchKeys::Indexed => "child_search_keys",
+        crate::SearchKeys::SetAside => "child_search_keys_set_aside",
+    };
     for chunk in keys.chunks(rows_per_statement(2)) {
         let mut insert =
-            sqlx::QueryBuilder::<Db>::new("INSERT INTO child_search_keys (key, child_id) ");
+            sqlx::QueryBuilder::<Db>::new(format!("INSERT INTO {table} (key, child_id) "));
         insert.push_values(chunk, |mut row, (key, child_id)| {
             row.push_bind(*key).push_bind(*child_id);
         });

@@ -163,7 +163,7 @@ async fn reindex_child(tx: &mut sqlx::Transaction<'_, Db>, child_id: i64) -> Res
     let found = read_candidates(tx, &crate::CandidateLookup::ByChildIds(vec![child_id])).await?;
     let findables: Vec<(i64, contactpoint_matching::search::Findable)> =
         found.into_iter().map(|c| (child_id, c.findable)).collect();
-    insert_index_rows(tx, &findables).await?;
+    insert_index_rows(tx, &findables, crate::SearchKeys::Indexed).await?;
     Ok(())
 }
 
@@ -735,7 +735,7 @@ impl PendingChildren {
         if self.children.is_empty() {
             return Ok(());
         }
-        let (_, child_ids) = insert_children(tx, &self.children).await?;
+        let (_, child_ids) = insert_children(tx, &self.children, crate::SearchKeys::Indexed).await?;
         for ((index, source_record_id, waiting), child_id) in self.made_by.drain(..).zip(child_ids) {
             self.created.insert(index, child_id);
             if let Some(row) = seen.get_mut(&source_record_id) {

@@ -189,7 +189,7 @@ pub(crate) async fn resolve_supply_exception(
             (SupplyStatus::Linked, *child_id, named_services)
         }
         Resolution::Create { child, named_services } => {
-            let (_, ids) = insert_children(&mut tx, std::slice::from_ref(&**child)).await?;
+            let (_, ids) = insert_children(&mut tx, std::slice::from_ref(&**child), crate::SearchKeys::Indexed).await?;
             (SupplyStatus::Created, ids[0], named_services)
         }
     };
