@@ -473,6 +473,23 @@ impl Store {
         )
     }
 
+    /// Withdraws a merge `la` asked for that still waits; `audit` makes the entry from the
+    /// request. NotFound for one `la` did not ask for or that was decided already.
+    pub async fn withdraw_merge_request(
+        &self,
+        permit: &Permit,
+        la: &contactpoint_domain::LocalAuthorityCode,
+        request_id: i64,
+        by_user_id: i64,
+        at: chrono::DateTime<chrono::Utc>,
+        audit: &(dyn Fn(&crate::MergeRequestRecord) -> contactpoint_domain::AuditEvent + Sync),
+    ) -> Result<(), StorageError> {
+        dispatch_to_backend!(
+            self,
+            withdraw_merge_request(permit, la, request_id, by_user_id, at, audit)
+        )
+    }
+
     /// Undoes a merge: both records exactly as they were before it. With `within`, only a
     /// merge whose surviving record is a child of that authority.
     pub async fn unmerge_children(

@@ -314,6 +314,35 @@ pub async fn decide_merge_request(
         .await?)
 }
 
+/// The user's team withdraws a merge it asked another authority's team for, while it still
+/// waits. Nothing had moved, so it needs no PIN; the entry names the child that would have
+/// stayed, so both teams find it in the child's history.
+pub async fn withdraw_merge_request(
+    state: &AppState,
+    who: &SignedIn,
+    request_id: i64,
+) -> Result<(), ServiceError> {
+    let permit = merge_permit(who)?;
+    let audit = |request: &MergeRequestRecord| {
+        event(state, who, "merge_request_withdrawn")
+            .about("child", request.survivor.as_digits())
+            .with("retired", request.retired.as_digits())
+            .with("merge_request", request_id)
+            .with("awaiting", request.awaiting_authority.as_str())
+    };
+    Ok(state
+        .store
+        .withdraw_merge_request(
+            &permit,
+            &own_authority(who),
+            request_id,
+            who.user_id(),
+            state.clock.now(),
+            &audit,
+        )
+        .await?)
+}
+
 /// The merges of the user's authority's children, newest first.
 pub async fn merges(state: &AppState, who: &SignedIn) -> Result<Vec<MergeRecord>, ServiceError> {
     let permit = merge_permit(who)?;

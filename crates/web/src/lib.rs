@@ -414,6 +414,18 @@ pub fn route_table() -> Vec<(RouteInfo, MethodRouter<AppState>)> {
             post(api::data_management::decide_merge_request),
         ),
         (
+            r(
+                "POST",
+                "/admin/merge-requests/{id}/withdraw",
+                Administration,
+            ),
+            post(pages::data_management::withdraw_merge_request),
+        ),
+        (
+            r("POST", "/api/merge-requests/{id}/withdraw", Administration),
+            post(api::data_management::withdraw_merge_request),
+        ),
+        (
             r("POST", "/api/supply/children", Public),
             post(api::supply::supply_children)
                 .layer(DefaultBodyLimit::max(api::supply::MAX_BODY_BYTES)),

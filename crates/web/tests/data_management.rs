@@ -1049,3 +1049,129 @@ on_both_backends!(
         app.audit_since_last_look().await;
     }
 );
+
+on_both_backends!(
+    the_asking_team_withdraws_a_merge_request_that_still_waits_and_nothing_moves,
+    demo_mode(),
+    |app| {
+        let (ours, theirs) = one_child_held_by_two_authorities(app).await;
+        let bedford = data_manager(app, "bedford.withdraws", 1).await;
+        let barking = data_manager(app, "barking.withdraws", 2).await;
+        let bedford_token = app.api_sign_in(&bedford).await;
+        let barking_token = app.api_sign_in(&barking).await;
+        app.next_step();
+        let ask = |token: String| {
+            let body = json!({"survivor": ours, "retired": theirs, "pin": bedford.pin, "otp": app.code(&bedford)});
+            async move {
+                app.api("POST", "/api/merges", Some(&token), Some(body))
+                    .await
+            }
+        };
+        let asked = ask(bedford_token.clone()).await;
+        assert_eq!(asked.status, StatusCode::ACCEPTED, "{}", asked.body);
+        let request_id = asked.json()["merge_request_id"].as_i64().unwrap();
+        let withdraw = format!("/api/merge-requests/{request_id}/withdraw");
+        app.audit_since_last_look().await;
+
+        // Only the team that asked may withdraw.
+        let not_theirs = app.api("POST", &withdraw, Some(&barking_token), None).await;
+        assert_eq!(
+            not_theirs.status,
+            StatusCode::NOT_FOUND,
+            "{}",
+            not_theirs.body
+        );
+        let unknown = app
+            .api(
+                "POST",
+                "/api/merge-requests/999999/withdraw",
+                Some(&bedford_token),
+                None,
+            )
+            .await;
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+        app.audit_since_last_look().await;
+
+        let withdrawn = app.api("POST", &withdraw, Some(&bedford_token), None).await;
+        assert_eq!(
+            withdrawn.status,
+            StatusCode::NO_CONTENT,
+            "{}",
+            withdrawn.body
+        );
+        let entries = app.audit_since_last_look().await;
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        assert_eq!(
+            (entries[0].action.as_str(), entries[0].actor_user_id),
+            ("merge_request_withdrawn", Some(bedford.id))
+        );
+        assert_eq!(
+            entries[0].subject_id.as_deref(),
+            Some(ours.as_str()),
+            "the entry names the child that would have stayed"
+        );
+        let details: serde_json::Value = serde_json::from_str(&entries[0].details).unwrap();
+        assert_eq!(details["retired"], theirs.as_str());
+        assert_eq!(details["merge_request"], request_id.to_string());
+        assert_eq!(details["awaiting"], OTHER_LA);
+        assert_eq!(leads_to(app, &theirs).await, theirs, "nothing moved");
+        assert_eq!(leads_to(app, &ours).await, ours);
+
+        // Withdrawn, it waits for no one: the other team cannot agree to it any more, and it
+        // cannot be withdrawn twice.
+        for token in [&bedford_token, &barking_token] {
+            let listed = app
+                .api("GET", "/api/merge-requests", Some(token), None)
+                .await;
+            assert_eq!(
+                listed.json().as_array().unwrap().len(),
+                0,
+                "{}",
+                listed.body
+            );
+        }
+        let too_late = app
+            .api(
+                "POST",
+                &format!("/api/merge-requests/{request_id}/decision"),
+                Some(&barking_token),
+                Some(json!({"decision": "merge", "pin": barking.pin, "otp": app.code(&barking)})),
+            )
+            .await;
+        assert_eq!(too_late.status, StatusCode::NOT_FOUND, "{}", too_late.body);
+        let twice = app.api("POST", &withdraw, Some(&bedford_token), None).await;
+        assert_eq!(twice.status, StatusCode::NOT_FOUND);
+        assert_eq!(leads_to(app, &theirs).await, theirs);
+        app.audit_since_last_look().await;
+
+        // The pair may be asked for again, and withdrawn on the page.
+        app.next_step();
+        let again = ask(bedford_token.clone()).await;
+        assert_eq!(again.status, StatusCode::ACCEPTED, "{}", again.body);
+        let again_id = again.json()["merge_request_id"].as_i64().unwrap();
+        app.next_step();
+        let cookie = app.web_sign_in(&bedford).await;
+        let page = app.get("/admin/merges", Some(&cookie)).await;
+        let form = format!("/admin/merge-requests/{again_id}/withdraw");
+        assert!(page.body.contains(&form), "{}", page.body);
+        let csrf = page.hidden("csrf").unwrap();
+        app.audit_since_last_look().await;
+        let posted = app
+            .post_form(&form, &format!("cp_session={cookie}"), &[("csrf", &csrf)])
+            .await;
+        assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+        let audited = app.audited().await;
+        assert!(
+            audited.contains(&("merge_request_withdrawn".to_owned(), "success".to_owned())),
+            "{audited:?}"
+        );
+        let page = app.get("/admin/merges", Some(&cookie)).await;
+        assert!(
+            !page.body.contains("waiting for the team of"),
+            "{}",
+            page.body
+        );
+        assert_eq!(leads_to(app, &theirs).await, theirs);
+        app.audit_since_last_look().await;
+    }
+);

@@ -191,3 +191,38 @@ pub(crate) async fn decide_merge_request(
     tx.commit().await?;
     Ok(merge_id)
 }
+
+/// The team of `la` withdraws a merge it asked for that still waits (nothing has moved, so
+/// nothing moves back). A request `la` did not ask for, or one already decided, is not found.
+pub(crate) async fn withdraw_merge_request(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    la: &contactpoint_domain::LocalAuthorityCode,
+    request_id: i64,
+    by_user_id: i64,
+    at: chrono::DateTime<chrono::Utc>,
+    audit: &(dyn Fn(&crate::MergeRequestRecord) -> contactpoint_domain::AuditEvent + Sync),
+) -> Result<(), crate::StorageError> {
+    let mut tx = begin_read_then_write(pool).await?;
+    // As a decision claims its request: a withdrawal and an agreement at once cannot both win.
+    let claimed = sqlx::query(
+        "UPDATE merge_requests SET decision = 'withdrawn', decided_by_user_id = $1, decided_at = $2 \
+         WHERE id = $3 AND requested_by_authority = $4 AND decision IS NULL",
+    )
+    .bind(by_user_id)
+    .bind(at)
+    .bind(request_id)
+    .bind(la.as_str())
+    .execute(&mut **tx)
+    .await?;
+    if claimed.rows_affected() == 0 {
+        return Err(crate::StorageError::NotFound { what: "merge request your authority asked for that still waits" });
+    }
+    let row: MergeRequestRow = sqlx::query_as(sqlx::AssertSqlSafe(format!("{MERGE_REQUEST_COLUMNS} WHERE r.id = $1")))
+        .bind(request_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    append_audit(&mut tx, &audit(&merge_request_record(row)?)).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -451,6 +451,20 @@ pub async fn decide_merge_request(
     }))
 }
 
+#[utoipa::path(post, path = "/api/merge-requests/{id}/withdraw", operation_id = "withdrawMergeRequest", tag = "data management",
+    params(("id" = i64, Path, description = "the merge request")), security(("bearer" = [])),
+    responses((status = 204, description = "The request no longer waits; nothing had moved"),
+        (status = 403, body = ErrorEnvelope),
+        (status = 404, description = "No merge your authority asked for that still waits with this id", body = ErrorEnvelope)))]
+pub async fn withdraw_merge_request(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    service::withdraw_merge_request(&state, &who, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[utoipa::path(post, path = "/api/merges/{id}/unmerge", operation_id = "unmergeChildren", tag = "data management",
     params(("id" = i64, Path, description = "the merge")), request_body = crate::identity_service::FreshFactors, security(("bearer" = [])),
     responses((status = 204, description = "Both records are back as they were before the merge"),

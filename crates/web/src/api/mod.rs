@@ -47,6 +47,7 @@ use utoipa::OpenApi;
         data_management::unmerge,
         data_management::list_merge_requests,
         data_management::decide_merge_request,
+        data_management::withdraw_merge_request,
         supply::supply_children,
         supply::supply_involvements,
         supplier_accounts::list,

@@ -247,9 +247,10 @@ pub async fn merges(
         .iter()
         .map(|r| {
             format!(
-                "<tr>{}<td>waiting for the team of {}</td></tr>",
-                pair(r),
-                escape(r.awaiting_authority.as_str())
+                r#"<tr>{cells}<td>waiting for the team of {awaiting}</td><td><form method="post" action="/admin/merge-requests/{id}/withdraw"><input type="hidden" name="csrf" value="{csrf}"><button type="submit">Withdraw</button></form></td></tr>"#,
+                cells = pair(r),
+                awaiting = escape(r.awaiting_authority.as_str()),
+                id = r.id,
             )
         })
         .collect();
@@ -260,7 +261,7 @@ pub async fn merges(
             r#"<h2>Merges across authorities</h2>
 <p>A merge of a record your authority holds with one another authority holds goes ahead only when the other team agrees.</p>
 <table><thead><tr><th>Asked</th><th>Stays</th><th>Retired</th><th>Asked by</th><th>Decide</th></tr></thead><tbody>{asked_of_us}</tbody></table>
-<table><thead><tr><th>Asked</th><th>Stays</th><th>Retired</th><th>Status</th></tr></thead><tbody>{asked_by_us}</tbody></table>"#
+<table><thead><tr><th>Asked</th><th>Stays</th><th>Retired</th><th>Status</th><th>Withdraw</th></tr></thead><tbody>{asked_by_us}</tbody></table>"#
         )
     };
     let rows: String = merges
@@ -403,6 +404,17 @@ pub async fn decide_merge_request(
         fields.get("otp"),
     )
     .await?;
+    Ok(Redirect::to("/admin/merges").into_response())
+}
+
+pub async fn withdraw_merge_request(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(id): Path<i64>,
+    Form(fields): Form<Fields>,
+) -> Result<Response, PageError> {
+    fields.check_csrf(&user)?;
+    service::withdraw_merge_request(&state, &user.0, id).await?;
     Ok(Redirect::to("/admin/merges").into_response())
 }
 
