@@ -106,15 +106,35 @@ pub async fn serve(
     Ok(())
 }
 
+/// How the schedule names the pass that tries the waiting records again.
+const RETRY_WAITING_TASK: &str = "retry_waiting_records";
+
 /// Tries the records waiting in the exceptions queue again every `every` while the server
 /// runs, so that a record that waited for a child another source had yet to bring links by
 /// itself and leaves the team's queue. Each batch is audited; the log counts, naming no child.
+/// Of several servers sharing one database, one runs each pass (`claim_scheduled_run`).
 async fn retry_waiting_on_schedule(store: Store, clock: Arc<dyn Clock>, every: Duration) {
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let permit = Permit::system_bypass(SystemTask::ScheduledRetry);
+    // Servers' ticks drift apart: a pass is due a little before a whole interval has passed.
+    let due_after = chrono::Duration::from_std(every.mul_f64(0.9)).unwrap_or(chrono::Duration::MAX);
     loop {
         ticks.tick().await;
+        match store
+            .claim_scheduled_run(&permit, RETRY_WAITING_TASK, clock.now(), due_after)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::debug!("another server has tried the waiting records again this time");
+                continue;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not claim the pass that tries the waiting records again; the next pass tries again");
+                continue;
+            }
+        }
         match retry_every_source(&store, &permit, clock.now()).await {
             Ok(reports) => {
                 for (source, report) in reports {

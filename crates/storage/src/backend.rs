@@ -21,6 +21,7 @@ pub(crate) mod sqlite {
     include!("queries/supplied_involvements.rs");
     include!("queries/postcode_districts.rs");
     include!("queries/supplier_accounts.rs");
+    include!("queries/scheduled_runs.rs");
 }
 
 pub(crate) mod postgres {
@@ -43,4 +44,5 @@ pub(crate) mod postgres {
     include!("queries/supplied_involvements.rs");
     include!("queries/postcode_districts.rs");
     include!("queries/supplier_accounts.rs");
+    include!("queries/scheduled_runs.rs");
 }

@@ -185,6 +185,19 @@ impl Store {
         dispatch_to_backend!(self, analyze())
     }
 
+    /// Claims this pass of a scheduled task (`task` names it) for the caller: true when the
+    /// task never ran or last started at least `due_after` before `now`, and the start is
+    /// then recorded. Of several servers sharing the database, one runs each pass.
+    pub async fn claim_scheduled_run(
+        &self,
+        permit: &Permit,
+        task: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        due_after: chrono::Duration,
+    ) -> Result<bool, StorageError> {
+        dispatch_to_backend!(self, claim_scheduled_run(permit, task, now, due_after))
+    }
+
     /// Answers when the database answers.
     pub async fn ping(&self) -> Result<(), StorageError> {
         dispatch_to_backend!(self, ping())

@@ -358,3 +358,45 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    a_scheduled_pass_is_claimed_once_an_interval_by_one_of_the_servers_asking,
+    |store| {
+        let hour = chrono::Duration::minutes(60);
+        let start = chrono::DateTime::parse_from_rfc3339("2026-12-06T01:00:00Z")
+            .unwrap()
+            .to_utc();
+        let claim = |at: chrono::DateTime<chrono::Utc>| async move {
+            store
+                .claim_scheduled_run(&permit(), "retry_waiting_records", at, hour)
+                .await
+                .unwrap()
+        };
+        assert!(claim(start).await, "a task that never ran is due");
+        assert!(!claim(start + chrono::Duration::minutes(30)).await);
+        assert!(!claim(start + chrono::Duration::minutes(59)).await);
+        assert!(
+            claim(start + hour).await,
+            "due a whole interval after the last start"
+        );
+        assert!(!claim(start + hour).await, "and only once");
+        let other = store
+            .claim_scheduled_run(&permit(), "another_task", start, hour)
+            .await
+            .unwrap();
+        assert!(other, "each task keeps its own schedule");
+
+        // Eight servers asking at the same moment: exactly one runs each pass. (The pool's
+        // connections are opened first, so the claims overlap rather than queue for them.)
+        futures::future::join_all((0..8).map(|_| store.ping())).await;
+        for pass in 3..23 {
+            let at = start + hour * pass;
+            let claims = futures::future::join_all((0..8).map(|_| claim(at))).await;
+            assert_eq!(
+                claims.iter().filter(|c| **c).count(),
+                1,
+                "pass {pass}: {claims:?}"
+            );
+        }
+    }
+);
