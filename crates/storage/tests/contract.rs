@@ -315,6 +315,24 @@ both_backends!(
         let moved = store.index_set_aside_keys().await.unwrap();
         let all = search_keys(store).await;
         assert_eq!(moved as usize, all.len() - indexed_at_once.len());
+        // The index still refuses a key twice (its primary key was built again on PostgreSQL).
+        let (key, child) = all[all.len() / 2];
+        let twice = "INSERT INTO child_search_keys (key, child_id) VALUES ($1, $2)";
+        let refused = match store {
+            Store::Sqlite(pool) => sqlx::query(twice)
+                .bind(key)
+                .bind(child)
+                .execute(pool)
+                .await
+                .is_err(),
+            Store::Postgres(pool) => sqlx::query(twice)
+                .bind(key)
+                .bind(child)
+                .execute(pool)
+                .await
+                .is_err(),
+        };
+        assert!(refused, "a key twice must be refused");
 
         // The same children, each written with its keys at once, give the same index.
         let fresh = contactpoint_test_support::TestDatabase::new(store.backend())

@@ -41,10 +41,9 @@ pub(crate) async fn index_unindexed_children(pool: &sqlx::Pool<Db>) -> Result<us
     Ok(indexed)
 }
 
-/// Moves the search keys that bulk loads set aside into the index, in key order, in one
-/// transaction; returns how many were moved. The index by child is built again around the
-/// move: keys arriving in key order come in no order of child, and one sort of the whole is
-/// cheaper than placing each.
+/// Moves the search keys that bulk loads set aside into the index in one transaction;
+/// returns how many were moved. The index by child (and on PostgreSQL the primary key's) is
+/// built again around the move: one sort of the whole is cheaper than placing each key.
 pub(crate) async fn index_set_aside_keys(pool: &sqlx::Pool<Db>) -> Result<u64, crate::StorageError> {
     use sqlx::Connection;
     let mut conn = pool.acquire().await?;
@@ -62,13 +61,27 @@ pub(crate) async fn index_set_aside_keys(pool: &sqlx::Pool<Db>) -> Result<u64, c
     let moved = async {
         let mut tx = conn.begin().await?;
         sqlx::query("DROP INDEX child_search_keys_by_child").execute(&mut *tx).await?;
-        let moved = sqlx::query(
+        // SQLite keeps the keys in their primary key's order (WITHOUT ROWID): in that order
+        // each lands beside the last. PostgreSQL builds the primary key's index again by one
+        // sort, as the index by child (a tenth of the time of placing the keys one by one).
+        if !on_sqlite {
+            sqlx::query("ALTER TABLE child_search_keys DROP CONSTRAINT child_search_keys_pkey")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let order = if on_sqlite { " ORDER BY key, child_id" } else { "" };
+        let moved = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO child_search_keys (key, child_id) \
-             SELECT key, child_id FROM child_search_keys_set_aside ORDER BY key, child_id",
-        )
+             SELECT key, child_id FROM child_search_keys_set_aside{order}"
+        )))
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        if !on_sqlite {
+            sqlx::query("ALTER TABLE child_search_keys ADD PRIMARY KEY (key, child_id)")
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query("CREATE INDEX child_search_keys_by_child ON child_search_keys (child_id)")
             .execute(&mut *tx)
             .await?;
