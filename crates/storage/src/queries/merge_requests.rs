@@ -138,6 +138,41 @@ pub(crate) async fn merge_requests(
     rows.into_iter().map(merge_request_record).collect()
 }
 
+/// Ends a merge request still waiting, if `la` is its party in `party` (`awaiting_authority`:
+/// the team asked decides; `requested_by_authority`: the team that asked withdraws), recording
+/// `decision` by whom and when, and reads it back. Claiming it first holds it for the caller's
+/// transaction (on PostgreSQL the row stays locked until the commit), so two endings at once
+/// (two decisions, or a decision and a withdrawal) cannot both go through. NotFound as
+/// `not_found` when no such request waits.
+async fn end_waiting_request(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    request_id: i64,
+    (party, la): (&'static str, &contactpoint_domain::LocalAuthorityCode),
+    decision: &str,
+    (by_user_id, at): (i64, chrono::DateTime<chrono::Utc>),
+    not_found: &'static str,
+) -> Result<crate::MergeRequestRecord, crate::StorageError> {
+    let claimed = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE merge_requests SET decision = $1, decided_by_user_id = $2, decided_at = $3 \
+         WHERE id = $4 AND {party} = $5 AND decision IS NULL"
+    )))
+    .bind(decision)
+    .bind(by_user_id)
+    .bind(at)
+    .bind(request_id)
+    .bind(la.as_str())
+    .execute(&mut **tx)
+    .await?;
+    if claimed.rows_affected() == 0 {
+        return Err(crate::StorageError::NotFound { what: not_found });
+    }
+    let row: MergeRequestRow = sqlx::query_as(sqlx::AssertSqlSafe(format!("{MERGE_REQUEST_COLUMNS} WHERE r.id = $1")))
+        .bind(request_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    merge_request_record(row)
+}
+
 /// The team of `la` agrees to a merge it was asked for (which then happens, in the same
 /// transaction, provided both records are still where they were and neither has been merged
 /// away since) or declines it. Returns the merge's id when it merged. A request not waiting
@@ -154,27 +189,16 @@ pub(crate) async fn decide_merge_request(
     audit: &(dyn Fn(&crate::MergeRequestRecord, Option<i64>) -> contactpoint_domain::AuditEvent + Sync),
 ) -> Result<Option<i64>, crate::StorageError> {
     let mut tx = begin_read_then_write(pool).await?;
-    // Claiming the request first holds it for this transaction (on PostgreSQL the row stays
-    // locked until the commit), so two decisions cannot both go through.
-    let claimed = sqlx::query(
-        "UPDATE merge_requests SET decision = $1, decided_by_user_id = $2, decided_at = $3 \
-         WHERE id = $4 AND awaiting_authority = $5 AND decision IS NULL",
+    let decision = if agree { "merged" } else { "declined" };
+    let request = end_waiting_request(
+        &mut tx,
+        request_id,
+        ("awaiting_authority", la),
+        decision,
+        (by_user_id, at),
+        "merge request waiting for your authority",
     )
-    .bind(if agree { "merged" } else { "declined" })
-    .bind(by_user_id)
-    .bind(at)
-    .bind(request_id)
-    .bind(la.as_str())
-    .execute(&mut **tx)
     .await?;
-    if claimed.rows_affected() == 0 {
-        return Err(crate::StorageError::NotFound { what: "merge request waiting for your authority" });
-    }
-    let row: MergeRequestRow = sqlx::query_as(sqlx::AssertSqlSafe(format!("{MERGE_REQUEST_COLUMNS} WHERE r.id = $1")))
-        .bind(request_id)
-        .fetch_one(&mut **tx)
-        .await?;
-    let request = merge_request_record(row)?;
     let mut merge_id = None;
     if agree {
         let keep = merge_party(&mut tx, Some(&request.survivor_authority), &request.survivor, "survivor").await?;
@@ -204,25 +228,16 @@ pub(crate) async fn withdraw_merge_request(
     audit: &(dyn Fn(&crate::MergeRequestRecord) -> contactpoint_domain::AuditEvent + Sync),
 ) -> Result<(), crate::StorageError> {
     let mut tx = begin_read_then_write(pool).await?;
-    // As a decision claims its request: a withdrawal and an agreement at once cannot both win.
-    let claimed = sqlx::query(
-        "UPDATE merge_requests SET decision = 'withdrawn', decided_by_user_id = $1, decided_at = $2 \
-         WHERE id = $3 AND requested_by_authority = $4 AND decision IS NULL",
+    let request = end_waiting_request(
+        &mut tx,
+        request_id,
+        ("requested_by_authority", la),
+        "withdrawn",
+        (by_user_id, at),
+        "merge request your authority asked for that still waits",
     )
-    .bind(by_user_id)
-    .bind(at)
-    .bind(request_id)
-    .bind(la.as_str())
-    .execute(&mut **tx)
     .await?;
-    if claimed.rows_affected() == 0 {
-        return Err(crate::StorageError::NotFound { what: "merge request your authority asked for that still waits" });
-    }
-    let row: MergeRequestRow = sqlx::query_as(sqlx::AssertSqlSafe(format!("{MERGE_REQUEST_COLUMNS} WHERE r.id = $1")))
-        .bind(request_id)
-        .fetch_one(&mut **tx)
-        .await?;
-    append_audit(&mut tx, &audit(&merge_request_record(row)?)).await?;
+    append_audit(&mut tx, &audit(&request)).await?;
     tx.commit().await?;
     Ok(())
 }
