@@ -55,8 +55,8 @@ pub(crate) fn district_key(district: &str) -> String {
 pub enum SearchKeys {
     /// Into the index, in the same transaction: the children can be found at once.
     Indexed,
-    /// Aside, unsorted, until [`Store::index_set_aside_keys`] moves them into the index in
-    /// key order: for a bulk load of many batches, whose keys written batch by batch land all
+    /// Aside, unsorted, until [`Store::index_set_aside_keys`] moves them into the index all
+    /// at once: for a bulk load of many batches, whose keys written batch by batch land all
     /// over the index (every commit rewrote most of its pages). The children cannot be found
     /// by a search until then.
     SetAside,
@@ -108,7 +108,8 @@ impl Store {
     /// SQLite the database file is read through memory mapping, which reads a page not in
     /// SQLite's own cache without copying it. That made a load of 100,000 children's files
     /// about a fifth faster, but searches and views slower (docs/BENCHMARKS.md), so a server
-    /// does not use it.
+    /// does not use it. On both backends only a statement over half an hour is logged as slow:
+    /// a load's long statements are expected.
     pub async fn connect_for_loading(url: &str) -> Result<Self, StorageError> {
         if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)?
@@ -268,8 +269,10 @@ impl Store {
         dispatch_to_backend!(self, load_children(permit, records, keys))
     }
 
-    /// Moves every search key set aside by loads ([`SearchKeys::SetAside`]) into the index,
-    /// in key order, in one transaction; returns how many keys were moved.
+    /// Moves every search key set aside by loads ([`SearchKeys::SetAside`]) into the index in
+    /// one transaction, none twice; returns how many keys were moved. A load still running
+    /// waits for it (and on SQLite may give up after the busy timeout): run it, or start a
+    /// server, once a load has ended.
     pub async fn index_set_aside_keys(&self) -> Result<u64, StorageError> {
         dispatch_to_backend!(self, index_set_aside_keys())
     }

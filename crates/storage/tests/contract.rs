@@ -418,3 +418,27 @@ both_backends!(
         }
     }
 );
+
+both_backends!(a_key_both_set_aside_and_indexed_is_moved_once, |store| {
+    let (catalogue, ids) = with_catalogue(store).await;
+    let children: Vec<_> = (0..6)
+        .map(|seed| sample_child(&catalogue, &ids, 700 + seed))
+        .collect();
+    store.load_children(&permit(), &children).await.unwrap();
+    let expected = search_keys(store).await;
+    // As if a stopped load had left the same keys aside as well.
+    let copy = "INSERT INTO child_search_keys_set_aside (key, child_id) SELECT key, child_id FROM child_search_keys";
+    match store {
+        Store::Sqlite(pool) => sqlx::query(copy).execute(pool).await.map(|_| ()),
+        Store::Postgres(pool) => sqlx::query(copy).execute(pool).await.map(|_| ()),
+    }
+    .unwrap();
+    assert_eq!(store.index_set_aside_keys().await.unwrap(), 0);
+    assert_eq!(
+        search_keys(store).await,
+        expected,
+        "nothing twice, nothing lost"
+    );
+    store.migrate().await.unwrap();
+    assert_eq!(search_keys(store).await, expected);
+});

@@ -1,7 +1,7 @@
 //! Loads a synthetic nation into a store: the catalogue first, then children in batches of
 //! whole households' records, one transaction per batch. Drawing the next batch overlaps
-//! with writing the last one. The children's search keys are set aside and indexed once, in
-//! key order, at the end (`SearchKeys::SetAside`).
+//! with writing the last one. The children's search keys are set aside and indexed once, at
+//! the end (`SearchKeys::SetAside`).
 
 use crate::{build_catalogue, CatalogueIndex, ChildGenerator, NationSpec};
 use contactpoint_domain::{LocalAuthorityCode, Permit, SystemTask};

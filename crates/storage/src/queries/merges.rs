@@ -150,10 +150,7 @@ async fn merge_parties(
         .bind(gone.id)
         .execute(&mut **tx)
         .await?;
-    sqlx::query("DELETE FROM child_search_keys WHERE child_id = $1")
-        .bind(gone.id)
-        .execute(&mut **tx)
-        .await?;
+    forget_search_keys(tx, gone.id).await?;
     reindex_child(tx, keep.id).await?;
     let merge_id = allocate_ids(tx, "child_merges", 1).await?;
     sqlx::query(

@@ -5,7 +5,10 @@
 /// written, in one transaction. Returns how many children were indexed.
 pub(crate) async fn index_unindexed_children(pool: &sqlx::Pool<Db>) -> Result<usize, crate::StorageError> {
     let mut tx = pool.begin().await?;
-    let has_keys: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM child_search_keys)")
+    // Keys set aside by a load are keys too: those children are indexed when they are moved.
+    let has_keys: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM child_search_keys) OR EXISTS (SELECT 1 FROM child_search_keys_set_aside)",
+    )
         .fetch_one(&mut *tx)
         .await?;
     if has_keys {
@@ -44,22 +47,43 @@ pub(crate) async fn index_unindexed_children(pool: &sqlx::Pool<Db>) -> Result<us
 /// Moves the search keys that bulk loads set aside into the index in one transaction;
 /// returns how many were moved. The index by child (and on PostgreSQL the primary key's) is
 /// built again around the move: one sort of the whole is cheaper than placing each key.
+/// Keys already in the index are not moved twice. The set-aside table is locked first, so a
+/// load still running waits for the move rather than committing keys it would then empty
+/// (SQLite's write lock does the same there).
 pub(crate) async fn index_set_aside_keys(pool: &sqlx::Pool<Db>) -> Result<u64, crate::StorageError> {
     use sqlx::Connection;
     let mut conn = pool.acquire().await?;
-    let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM child_search_keys_set_aside)")
-        .fetch_one(&mut *conn)
-        .await?;
-    if !any {
-        return Ok(0);
-    }
     let on_sqlite = BACKEND == crate::Backend::Sqlite;
     if on_sqlite {
         // A national index's sort would not fit in memory; let SQLite's sorter spill to disk.
         sqlx::query("PRAGMA temp_store = FILE").execute(&mut *conn).await?;
     }
     let moved = async {
-        let mut tx = conn.begin().await?;
+        let mut tx = if on_sqlite { conn.begin_with("BEGIN IMMEDIATE").await? } else { conn.begin().await? };
+        if !on_sqlite {
+            sqlx::query("LOCK TABLE child_search_keys_set_aside IN EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM child_search_keys_set_aside)")
+            .fetch_one(&mut *tx)
+            .await?;
+        if !any {
+            return Ok::<u64, crate::StorageError>(0);
+        }
+        // A key both set aside and indexed (a child re-indexed while its load was stopped)
+        // stays where it is. A new nation's index is empty, and nothing is looked up.
+        let indexed: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM child_search_keys)")
+            .fetch_one(&mut *tx)
+            .await?;
+        if indexed {
+            sqlx::query(
+            "DELETE FROM child_search_keys_set_aside WHERE EXISTS (SELECT 1 FROM child_search_keys k \
+             WHERE k.key = child_search_keys_set_aside.key AND k.child_id = child_search_keys_set_aside.child_id)",
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query("DROP INDEX child_search_keys_by_child").execute(&mut *tx).await?;
         // SQLite keeps the keys in their primary key's order (WITHOUT ROWID): in that order
         // each lands beside the last. PostgreSQL builds the primary key's index again by one
@@ -72,7 +96,7 @@ pub(crate) async fn index_set_aside_keys(pool: &sqlx::Pool<Db>) -> Result<u64, c
         let order = if on_sqlite { " ORDER BY key, child_id" } else { "" };
         let moved = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO child_search_keys (key, child_id) \
-             SELECT key, child_id FROM child_search_keys_set_aside{order}"
+             SELECT DISTINCT key, child_id FROM child_search_keys_set_aside{order}"
         )))
         .execute(&mut *tx)
         .await?
@@ -92,11 +116,16 @@ pub(crate) async fn index_set_aside_keys(pool: &sqlx::Pool<Db>) -> Result<u64, c
         };
         sqlx::query(empty).execute(&mut *tx).await?;
         tx.commit().await?;
-        Ok::<u64, crate::StorageError>(moved)
+        Ok(moved)
     }
     .await;
     if on_sqlite {
-        sqlx::query("PRAGMA temp_store = MEMORY").execute(&mut *conn).await?;
+        // The connection goes back to the pool as every other is made; a failure here must
+        // not hide the move's own outcome.
+        if let Err(error) = sqlx::query("PRAGMA temp_store = MEMORY").execute(&mut *conn).await {
+            tracing::warn!(%error, "could not set temp_store back to memory; closing the connection");
+            conn.close_on_drop();
+        }
     }
     moved
 }

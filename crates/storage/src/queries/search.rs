@@ -1,5 +1,17 @@
 // Included into each backend module (see backend.rs).
 
+/// Removes a child's search keys, from the index and from any a stopped load set aside (which
+/// would otherwise come back when moved).
+async fn forget_search_keys(tx: &mut sqlx::Transaction<'_, Db>, child_id: i64) -> Result<(), crate::StorageError> {
+    for table in ["child_search_keys", "child_search_keys_set_aside"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE child_id = $1")))
+            .bind(child_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Writes the search keys of newly stored children (`rows`: database id and record).
 async fn insert_search_keys(
     tx: &mut sqlx::Transaction<'_, Db>,

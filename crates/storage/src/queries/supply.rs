@@ -156,10 +156,7 @@ async fn link_candidates(
 
 /// Writes a child's search keys again after its names, date of birth or address changed.
 async fn reindex_child(tx: &mut sqlx::Transaction<'_, Db>, child_id: i64) -> Result<(), crate::StorageError> {
-    sqlx::query("DELETE FROM child_search_keys WHERE child_id = $1")
-        .bind(child_id)
-        .execute(&mut **tx)
-        .await?;
+    forget_search_keys(tx, child_id).await?;
     let found = read_candidates(tx, &crate::CandidateLookup::ByChildIds(vec![child_id])).await?;
     let findables: Vec<(i64, contactpoint_matching::search::Findable)> =
         found.into_iter().map(|c| (child_id, c.findable)).collect();
