@@ -72,7 +72,8 @@ pub(crate) async fn index_set_aside_keys(pool: &sqlx::Pool<Db>) -> Result<u64, c
             return Ok::<u64, crate::StorageError>(0);
         }
         // A key both set aside and indexed (a child re-indexed while its load was stopped)
-        // stays where it is. A new nation's index is empty, and nothing is looked up.
+        // stays where it is. (A load sets each child's keys aside once, so the set-aside
+        // keys hold no key twice.) A new nation's index is empty, and nothing is looked up.
         let indexed: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM child_search_keys)")
             .fetch_one(&mut *tx)
             .await?;
@@ -96,7 +97,7 @@ pub(crate) async fn index_set_aside_keys(pool: &sqlx::Pool<Db>) -> Result<u64, c
         let order = if on_sqlite { " ORDER BY key, child_id" } else { "" };
         let moved = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO child_search_keys (key, child_id) \
-             SELECT DISTINCT key, child_id FROM child_search_keys_set_aside{order}"
+             SELECT key, child_id FROM child_search_keys_set_aside{order}"
         )))
         .execute(&mut *tx)
         .await?
