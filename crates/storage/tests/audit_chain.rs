@@ -3,7 +3,7 @@
 use chrono::TimeZone;
 use contactpoint_domain::{AccessRoute, AuditEvent, Outcome, Permit, SystemTask};
 use contactpoint_storage::{Backend, Store};
-use contactpoint_test_support::TestDatabase;
+use contactpoint_test_support::{execute_sql, TestDatabase};
 
 macro_rules! on_both_backends {
     ($name:ident, |$store:ident, $backend:ident| $body:block) => {
@@ -42,20 +42,6 @@ fn event(n: i64) -> AuditEvent {
         .with("source_address", "127.0.0.1")
 }
 
-async fn execute(store: &Store, sql: &str) -> Result<u64, sqlx::Error> {
-    let sql = sqlx::AssertSqlSafe(sql.to_owned());
-    match store {
-        Store::Sqlite(pool) => sqlx::query(sql)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()),
-        Store::Postgres(pool) => sqlx::query(sql)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()),
-    }
-}
-
 async fn drop_triggers(store: &Store, backend: Backend) {
     let on = if backend == Backend::Postgres {
         " ON audit_events"
@@ -66,7 +52,7 @@ async fn drop_triggers(store: &Store, backend: Backend) {
         "audit_events_are_never_updated",
         "audit_events_are_never_deleted",
     ] {
-        execute(store, &format!("DROP TRIGGER {trigger}{on}"))
+        execute_sql(store, &format!("DROP TRIGGER {trigger}{on}"))
             .await
             .unwrap();
     }
@@ -103,13 +89,13 @@ on_both_backends!(
     the_database_refuses_to_change_or_delete_an_entry,
     |store, _backend| {
         five_entries(store).await;
-        assert!(execute(
+        assert!(execute_sql(
             store,
             "UPDATE audit_events SET outcome = 'failure' WHERE id = 2"
         )
         .await
         .is_err());
-        assert!(execute(store, "DELETE FROM audit_events WHERE id = 2")
+        assert!(execute_sql(store, "DELETE FROM audit_events WHERE id = 2")
             .await
             .is_err());
         assert!(store.verify_audit_chain().await.unwrap().is_ok());
@@ -122,7 +108,7 @@ on_both_backends!(
         five_entries(store).await;
         drop_triggers(store, backend).await;
         assert_eq!(
-            execute(
+            execute_sql(
                 store,
                 "UPDATE audit_events SET actor_user_id = 99 WHERE id = 3"
             )
@@ -142,7 +128,7 @@ on_both_backends!(
         five_entries(store).await;
         drop_triggers(store, backend).await;
         assert_eq!(
-            execute(store, "DELETE FROM audit_events WHERE id = 2")
+            execute_sql(store, "DELETE FROM audit_events WHERE id = 2")
                 .await
                 .unwrap(),
             1
@@ -159,7 +145,7 @@ on_both_backends!(an_inserted_entry_is_caught, |store, backend| {
     five_entries(store).await;
     drop_triggers(store, backend).await;
     // A forged entry slipped in before the first, claiming to start the chain.
-    execute(
+    execute_sql(
         store,
         "INSERT INTO audit_events (id, at, route, action, outcome, details, previous_hash, hash) \
          SELECT 0, at, route, 'sign_in', 'success', '{}', previous_hash, 'forged' FROM audit_events WHERE id = 1",
@@ -177,7 +163,7 @@ on_both_backends!(
         drop_triggers(store, backend).await;
         // Someone deletes the last entry: the chain that remains is consistent, but its head is
         // no longer the one anchored outside the system.
-        execute(store, "DELETE FROM audit_events WHERE id = 5")
+        execute_sql(store, "DELETE FROM audit_events WHERE id = 5")
             .await
             .unwrap();
         let intact = store.verify_audit_chain().await.unwrap().unwrap();

@@ -4,7 +4,7 @@
 use contactpoint_domain::{AddressState, ContactPointId, Permit, SystemTask};
 use contactpoint_storage::{migration_names, Backend, SearchKeys, StorageError, Store};
 use contactpoint_test_support::{
-    both_backends, sample_catalogue, sample_child, sample_local_authority,
+    both_backends, execute_sql, sample_catalogue, sample_child, sample_local_authority,
 };
 
 fn permit() -> Permit {
@@ -172,11 +172,10 @@ both_backends!(
         let (catalogue, ids) = with_catalogue(store).await;
         let _ = (catalogue, ids);
         let sql = "INSERT INTO services (id, organisation_id, name, category, sensitive) VALUES (9001, 1, 'Clinic', 'sexual_health', false)";
-        let result = match store {
-            Store::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
-            Store::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
-        };
-        assert!(result.is_err(), "the CHECK constraint must refuse the row");
+        assert!(
+            execute_sql(store, sql).await.is_err(),
+            "the CHECK constraint must refuse the row"
+        );
     }
 );
 
@@ -269,12 +268,9 @@ both_backends!(
         let written = search_keys(store).await;
         assert!(written.len() > 3 * 10, "{} keys", written.len());
         // As a database from before the index: the children, no keys.
-        let clear = "DELETE FROM child_search_keys";
-        match store {
-            Store::Sqlite(pool) => sqlx::query(clear).execute(pool).await.map(|_| ()),
-            Store::Postgres(pool) => sqlx::query(clear).execute(pool).await.map(|_| ()),
-        }
-        .unwrap();
+        execute_sql(store, "DELETE FROM child_search_keys")
+            .await
+            .unwrap();
         assert!(search_keys(store).await.is_empty());
         store.migrate().await.unwrap();
         assert_eq!(
@@ -317,22 +313,12 @@ both_backends!(
         assert_eq!(moved as usize, all.len() - indexed_at_once.len());
         // The index still refuses a key twice (its primary key was built again on PostgreSQL).
         let (key, child) = all[all.len() / 2];
-        let twice = "INSERT INTO child_search_keys (key, child_id) VALUES ($1, $2)";
-        let refused = match store {
-            Store::Sqlite(pool) => sqlx::query(twice)
-                .bind(key)
-                .bind(child)
-                .execute(pool)
-                .await
-                .is_err(),
-            Store::Postgres(pool) => sqlx::query(twice)
-                .bind(key)
-                .bind(child)
-                .execute(pool)
-                .await
-                .is_err(),
-        };
-        assert!(refused, "a key twice must be refused");
+        let twice =
+            format!("INSERT INTO child_search_keys (key, child_id) VALUES ({key}, {child})");
+        assert!(
+            execute_sql(store, &twice).await.is_err(),
+            "a key twice must be refused"
+        );
 
         // The same children, each written with its keys at once, give the same index.
         let fresh = contactpoint_test_support::TestDatabase::new(store.backend())
@@ -427,11 +413,11 @@ both_backends!(a_key_both_set_aside_and_indexed_is_moved_once, |store| {
     store.load_children(&permit(), &children).await.unwrap();
     let expected = search_keys(store).await;
     // As if a stopped load had left the same keys aside as well.
-    let copy = "INSERT INTO child_search_keys_set_aside (key, child_id) SELECT key, child_id FROM child_search_keys";
-    match store {
-        Store::Sqlite(pool) => sqlx::query(copy).execute(pool).await.map(|_| ()),
-        Store::Postgres(pool) => sqlx::query(copy).execute(pool).await.map(|_| ()),
-    }
+    execute_sql(
+        store,
+        "INSERT INTO child_search_keys_set_aside (key, child_id) SELECT key, child_id FROM child_search_keys",
+    )
+    .await
     .unwrap();
     assert_eq!(store.index_set_aside_keys().await.unwrap(), 0);
     assert_eq!(

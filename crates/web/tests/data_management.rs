@@ -763,6 +763,28 @@ async fn one_child_held_by_two(app: &TestApp, shielded_in_barking: bool) -> (Str
     )
 }
 
+/// The one audit entry written since the last look: `action` by `actor`, about the child
+/// `child`; returns its details.
+async fn only_entry_about(
+    app: &TestApp,
+    action: &str,
+    actor: i64,
+    child: &str,
+) -> serde_json::Value {
+    let entries = app.audit_since_last_look().await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(
+        (entries[0].action.as_str(), entries[0].actor_user_id),
+        (action, Some(actor))
+    );
+    assert_eq!(
+        entries[0].subject_id.as_deref(),
+        Some(child),
+        "the entry names the child"
+    );
+    serde_json::from_str(&entries[0].details).unwrap()
+}
+
 /// Where a ContactPoint ID leads now.
 async fn leads_to(app: &TestApp, id: &str) -> String {
     app.db
@@ -874,18 +896,8 @@ on_both_backends!(
         assert_eq!(agreed.status, StatusCode::OK, "{}", agreed.body);
         assert_eq!(agreed.json()["decision"], "merged");
         let merge_id = agreed.json()["merge_id"].as_i64().unwrap();
-        let entries = app.audit_since_last_look().await;
-        assert_eq!(entries.len(), 1);
-        assert_eq!(
-            (entries[0].action.as_str(), entries[0].actor_user_id),
-            ("children_merged", Some(barking.id))
-        );
-        assert_eq!(
-            entries[0].subject_id.as_deref(),
-            Some(ours.as_str()),
-            "the entry names the child that stays"
-        );
-        let details: serde_json::Value = serde_json::from_str(&entries[0].details).unwrap();
+        // The entry names the child that stays.
+        let details = only_entry_about(app, "children_merged", barking.id, &ours).await;
         assert_eq!(details["retired"], theirs.as_str());
         assert_eq!(details["merge"], merge_id.to_string());
         assert_eq!(
@@ -1099,18 +1111,8 @@ on_both_backends!(
             "{}",
             withdrawn.body
         );
-        let entries = app.audit_since_last_look().await;
-        assert_eq!(entries.len(), 1, "{entries:?}");
-        assert_eq!(
-            (entries[0].action.as_str(), entries[0].actor_user_id),
-            ("merge_request_withdrawn", Some(bedford.id))
-        );
-        assert_eq!(
-            entries[0].subject_id.as_deref(),
-            Some(ours.as_str()),
-            "the entry names the child that would have stayed"
-        );
-        let details: serde_json::Value = serde_json::from_str(&entries[0].details).unwrap();
+        // The entry names the child that would have stayed.
+        let details = only_entry_about(app, "merge_request_withdrawn", bedford.id, &ours).await;
         assert_eq!(details["retired"], theirs.as_str());
         assert_eq!(details["merge_request"], request_id.to_string());
         assert_eq!(details["awaiting"], OTHER_LA);

@@ -53,6 +53,11 @@ pub(crate) async fn index_unindexed_children(pool: &sqlx::Pool<Db>) -> Result<us
 pub(crate) async fn index_set_aside_keys(pool: &sqlx::Pool<Db>) -> Result<u64, crate::StorageError> {
     use sqlx::Connection;
     let mut conn = pool.acquire().await?;
+    // Nearly always nothing is set aside (every server start asks): no lock for that. A load
+    // that sets keys aside meanwhile moves them itself at its end.
+    if !set_aside_keys_exist(&mut conn).await? {
+        return Ok(0);
+    }
     let on_sqlite = BACKEND == crate::Backend::Sqlite;
     if on_sqlite {
         // A national index's sort would not fit in memory; let SQLite's sorter spill to disk.
@@ -65,10 +70,7 @@ pub(crate) async fn index_set_aside_keys(pool: &sqlx::Pool<Db>) -> Result<u64, c
                 .execute(&mut *tx)
                 .await?;
         }
-        let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM child_search_keys_set_aside)")
-            .fetch_one(&mut *tx)
-            .await?;
-        if !any {
+        if !set_aside_keys_exist(&mut tx).await? {
             return Ok::<u64, crate::StorageError>(0);
         }
         // A key both set aside and indexed (a child re-indexed while its load was stopped)
@@ -129,4 +131,10 @@ pub(crate) async fn index_set_aside_keys(pool: &sqlx::Pool<Db>) -> Result<u64, c
         }
     }
     moved
+}
+
+async fn set_aside_keys_exist(conn: &mut <Db as sqlx::Database>::Connection) -> Result<bool, crate::StorageError> {
+    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM child_search_keys_set_aside)")
+        .fetch_one(conn)
+        .await?)
 }
