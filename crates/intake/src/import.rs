@@ -318,6 +318,7 @@ async fn import_batch(
         authoritative: settings.authoritative,
         retry_waiting,
         decided_at: now,
+        supplier_account_id: settings.supplier_account_id,
     };
     let mut placer = |context: &contactpoint_storage::supply::PlacementContext<'_>| {
         place(&batch.children[context.index], context, &place_settings)

@@ -895,6 +895,105 @@ GRO-7,Nell,Whitfield,2015-06-03,F,3 Mill Lane,Bedford,MK41 7HT
 );
 
 both_backends!(
+    a_pass_over_records_that_would_wait_exactly_as_they_wait_writes_nothing_and_audits_nothing,
+    setup = prepare,
+    |store| {
+        let census = "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
+A823456789012,Nell,Whitfield,2015-06-03,F,3 Mill Lane,Bedford,MK41 7HT
+";
+        assert_eq!(
+            import(store, "schools_census", false, census)
+                .await
+                .outcome
+                .exceptions,
+            1
+        );
+        let entries = batch_entries(store).await.len();
+        let waiting = every_exception(store).await;
+
+        for _ in 0..2 {
+            let pass = retry(store, "schools_census", false).await;
+            assert_eq!(
+                (
+                    pass.rows,
+                    pass.outcome.unchanged,
+                    pass.outcome.exceptions,
+                    pass.outcome.exceptions_refreshed
+                ),
+                (1, 1, 0, 0),
+                "nothing new: the record waits as it waited: {pass:?}"
+            );
+        }
+        assert_eq!(
+            batch_entries(store).await.len(),
+            entries,
+            "no audit entry for a pass that changed nothing"
+        );
+        let after = every_exception(store).await;
+        assert_eq!(after.len(), 1);
+        assert_eq!(
+            (
+                after[0].id,
+                after[0].reason,
+                after[0].best_probability,
+                &after[0].record
+            ),
+            (
+                waiting[0].id,
+                waiting[0].reason,
+                waiting[0].best_probability,
+                &waiting[0].record
+            )
+        );
+
+        // Her twin brother is registered: he is a candidate now, so the exception is brought
+        // up to date and the pass is audited.
+        let brother = "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
+GRO-2,Tobias,Whitfield,2015-06-03,M,3 Mill Lane,Bedford,MK41 7HT
+";
+        assert_eq!(
+            import(store, "birth_registration", true, brother)
+                .await
+                .outcome
+                .created,
+            1
+        );
+        let entries = batch_entries(store).await.len();
+        let pass = retry(store, "schools_census", false).await;
+        assert_eq!(
+            (
+                pass.outcome.unchanged,
+                pass.outcome.exceptions,
+                pass.outcome.exceptions_refreshed,
+                pass.outcome.linked
+            ),
+            (0, 1, 1, 0),
+            "a girl is not her twin brother, but he is worth showing the team: {pass:?}"
+        );
+        assert_eq!(batch_entries(store).await.len(), entries + 1);
+        let refreshed = store
+            .supply_exception(&permit(), ExceptionQueue::Every, waiting[0].id, &|_| {
+                listed_audit()
+            })
+            .await
+            .unwrap();
+        assert_eq!(refreshed.candidates.len(), 1, "{refreshed:?}");
+        assert_eq!(refreshed.candidates[0].0.given_name, "Tobias");
+        // And once shown, the same pass again leaves it be.
+        let pass = retry(store, "schools_census", false).await;
+        assert_eq!(
+            (pass.outcome.unchanged, pass.outcome.exceptions),
+            (1, 0),
+            "{pass:?}"
+        );
+        assert_eq!(batch_entries(store).await.len(), entries + 1);
+        assert_trail_intact(store).await;
+    }
+);
+
+both_backends!(
     a_record_sent_again_while_it_waits_updates_its_one_exception_instead_of_raising_another,
     setup = prepare,
     |store| {

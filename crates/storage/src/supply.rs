@@ -290,6 +290,9 @@ pub struct SupplyBatch<'a> {
     pub retry_waiting: bool,
     /// When the import decides: the moment a waiting record's exception is closed.
     pub decided_at: chrono::DateTime<chrono::Utc>,
+    /// The supplier's system account sending the batch through the API, kept on the
+    /// exceptions it raises: once revoked, its waiting records create no child.
+    pub supplier_account_id: Option<i64>,
 }
 
 /// What storage knows about one record when the caller decides it.
@@ -323,7 +326,8 @@ pub struct WaitingRecord {
     /// The record's values, as JSON.
     pub record: String,
     pub raised_at: chrono::DateTime<chrono::Utc>,
-    /// Whether the import that raised it (or last sent the record) could create a child;
+    /// Whether the import that raised it (or last sent the record) could create a child,
+    /// and still may: false once the supplier's system account that sent it is revoked;
     /// unknown for exceptions raised before this was kept.
     pub authoritative: Option<bool>,
 }

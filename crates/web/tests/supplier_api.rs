@@ -230,6 +230,158 @@ on_both_backends!(
     }
 );
 
+/// What became of one supplied record: its status, and whether it is on a child.
+async fn link_of(
+    store: &contactpoint_storage::Store,
+    source: &str,
+    id: &str,
+) -> Option<(contactpoint_storage::supply::SupplyStatus, bool)> {
+    store
+        .supply_links(
+            &Permit::system_bypass(SystemTask::TestFixture),
+            &SourceCode::parse(source).unwrap(),
+            None,
+            10,
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|l| l.source_record_id == id)
+        .map(|l| (l.status, l.contactpoint_id.is_some()))
+}
+
+on_both_backends!(
+    a_revoked_systems_waiting_records_are_linked_later_but_never_create_a_child,
+    |app| {
+        let store = &app.db.store;
+        let fixture = Permit::system_bypass(SystemTask::TestFixture);
+        // Two systems that may create children each send a child born in a district no
+        // authority is known for yet: both records wait for somewhere to place the child.
+        let (births, births_secret) = account(app, "birth_registration", true).await;
+        let (nhs, nhs_secret) = account(app, "nhs_demographics", true).await;
+        for (id, secret, row) in [
+            (
+                &births,
+                &births_secret,
+                "GRO-8,Ada,Quayle,2016-12-10,F,1 Quay Street,Poole,BH15 1HJ",
+            ),
+            (
+                &nhs,
+                &nhs_secret,
+                "9434765919,Idris,Penhallow,2017-03-02,M,5 Quay Street,Poole,BH15 1HJ",
+            ),
+        ] {
+            let body = format!(
+                "source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode\n{row}\n"
+            );
+            let reply = send(
+                app,
+                "/api/supply/children",
+                Some((id, secret)),
+                "text/csv",
+                &body,
+            )
+            .await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            assert_eq!(reply.json()["exceptions"], 1, "{}", reply.body);
+        }
+        let revoked = AuditEvent::new(
+            contactpoint_test_support::test_now(),
+            AccessRoute::System,
+            "supplier_account_revoked",
+            Outcome::Success,
+        );
+        store
+            .revoke_supplier_account(&fixture, &nhs, &revoked)
+            .await
+            .unwrap();
+        execute_sql(
+            store,
+            "INSERT INTO postcode_districts (district, local_authority) VALUES ('BH15', 'E06000055')",
+        )
+        .await
+        .unwrap();
+
+        let passes = contactpoint_intake::retry_every_source(
+            store,
+            &fixture,
+            contactpoint_test_support::test_now(),
+        )
+        .await
+        .unwrap();
+        let of = |source: &str| {
+            passes
+                .iter()
+                .find(|(s, _)| s.as_str() == source)
+                .map(|(_, report)| (report.outcome.created, report.outcome.exceptions))
+        };
+        assert_eq!(
+            of("birth_registration"),
+            Some((1, 0)),
+            "the register may still create: {passes:?}"
+        );
+        assert_eq!(
+            of("nhs_demographics"),
+            Some((0, 1)),
+            "a revoked system may not: {passes:?}"
+        );
+        use contactpoint_storage::supply::SupplyStatus;
+        assert_eq!(
+            link_of(store, "birth_registration", "GRO-8").await,
+            Some((SupplyStatus::Created, true))
+        );
+        assert_eq!(
+            link_of(store, "nhs_demographics", "9434765919").await,
+            Some((SupplyStatus::Exception, false))
+        );
+        let waiting = store
+            .supply_exceptions(
+                &fixture,
+                contactpoint_storage::ExceptionQueue::Every,
+                false,
+                &AuditEvent::new(
+                    contactpoint_test_support::test_now(),
+                    AccessRoute::System,
+                    "supply_exceptions_read",
+                    Outcome::Success,
+                ),
+            )
+            .await
+            .unwrap();
+        assert_eq!(waiting.len(), 1, "{waiting:?}");
+        assert_eq!(
+            waiting[0].reason,
+            contactpoint_storage::supply::ExceptionReason::NoMatchFromNonAuthoritativeSource,
+            "the team sees why it waits on"
+        );
+
+        // Once the register brings Idris in, his waiting record is linked to him.
+        let register = "source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode\n\
+            GRO-9,Idris,Penhallow,2017-03-02,M,5 Quay Street,Poole,BH15 1HJ\n";
+        let reply = send(
+            app,
+            "/api/supply/children",
+            Some((&births, &births_secret)),
+            "text/csv",
+            register,
+        )
+        .await;
+        assert_eq!(reply.json()["created"], 1, "{}", reply.body);
+        contactpoint_intake::retry_every_source(
+            store,
+            &fixture,
+            contactpoint_test_support::test_now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            link_of(store, "nhs_demographics", "9434765919").await,
+            Some((SupplyStatus::Linked, true))
+        );
+        assert!(store.verify_audit_chain().await.unwrap().is_ok());
+    }
+);
+
 on_both_backends!(
     a_body_that_cannot_be_read_is_refused_whole_with_what_would_be_accepted,
     |app| {

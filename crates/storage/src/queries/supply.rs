@@ -357,11 +357,12 @@ async fn insert_supply_exception(
     exception: &crate::supply::NewException,
     raised_at: chrono::DateTime<chrono::Utc>,
     authoritative: bool,
+    supplier_account_id: Option<i64>,
 ) -> Result<i64, crate::StorageError> {
     let id = allocate_ids(tx, "supply_exceptions", 1).await?;
     sqlx::query(
         "INSERT INTO supply_exceptions (id, source, source_record_id, local_authority, reason, shielding_hold, \
-         record, raised_at, authoritative) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         record, raised_at, authoritative, supplier_account_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(id)
     .bind(source.as_str())
@@ -372,6 +373,7 @@ async fn insert_supply_exception(
     .bind(exception.record.as_str())
     .bind(raised_at)
     .bind(authoritative)
+    .bind(supplier_account_id)
     .execute(&mut **tx)
     .await?;
     insert_exception_candidates(tx, id, &exception.candidates).await?;
@@ -457,12 +459,17 @@ async fn refresh_waiting_exception(
     id: i64,
     exception: &crate::supply::NewException,
     raised_at: chrono::DateTime<chrono::Utc>,
-    // `None` keeps what the exception holds: a retry judges a record by it, never restamps it.
-    authoritative: Option<bool>,
+    // `None` keeps what the exception holds (the authority and the account it came with): a
+    // retry judges a record by it, never restamps it.
+    sent_by: Option<(bool, Option<i64>)>,
 ) -> Result<(), crate::StorageError> {
+    let authoritative = sent_by.map(|(authoritative, _)| authoritative);
+    let account = sent_by.and_then(|(_, account)| account);
     sqlx::query(
         "UPDATE supply_exceptions SET local_authority = $1, reason = $2, shielding_hold = $3, record = $4, \
-         raised_at = $5, authoritative = COALESCE($6, authoritative) WHERE id = $7 AND resolution IS NULL",
+         raised_at = $5, authoritative = COALESCE($6, authoritative), \
+         supplier_account_id = CASE WHEN $6 IS NULL THEN supplier_account_id ELSE $7 END \
+         WHERE id = $8 AND resolution IS NULL",
     )
     .bind(exception.local_authority.as_ref().map(|la| la.as_str()))
     .bind(exception.reason.code())
@@ -470,6 +477,7 @@ async fn refresh_waiting_exception(
     .bind(exception.record.as_str())
     .bind(raised_at)
     .bind(authoritative)
+    .bind(account)
     .bind(id)
     .execute(&mut **tx)
     .await?;
@@ -478,6 +486,46 @@ async fn refresh_waiting_exception(
         .execute(&mut **tx)
         .await?;
     insert_exception_candidates(tx, id, &exception.candidates).await
+}
+
+#[derive(sqlx::FromRow)]
+struct WaitingExceptionRow {
+    local_authority: Option<String>,
+    reason: String,
+    shielding_hold: bool,
+    record: String,
+}
+
+/// Whether the waiting exception `id` already says exactly what `exception` would: the same
+/// team, reason, hold, record and candidates with the same probabilities.
+async fn waits_as(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    id: i64,
+    exception: &crate::supply::NewException,
+) -> Result<bool, crate::StorageError> {
+    let stored: Option<WaitingExceptionRow> = sqlx::query_as(
+        "SELECT local_authority, reason, shielding_hold, record FROM supply_exceptions WHERE id = $1 AND resolution IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(stored) = stored else { return Ok(false) };
+    if stored.local_authority.as_deref() != exception.local_authority.as_ref().map(|la| la.as_str())
+        || stored.reason != exception.reason.code()
+        || stored.shielding_hold != exception.shielding_hold
+        || stored.record != exception.record
+    {
+        return Ok(false);
+    }
+    let mut candidates: Vec<(i64, f64)> =
+        sqlx::query_as("SELECT child_id, probability FROM supply_exception_candidates WHERE exception_id = $1")
+            .bind(id)
+            .fetch_all(&mut **tx)
+            .await?;
+    let mut wanted = exception.candidates.clone();
+    candidates.sort_by_key(|(child_id, _)| *child_id);
+    wanted.sort_by_key(|(child_id, _)| *child_id);
+    Ok(candidates == wanted)
 }
 
 async fn insert_exception_candidates(
@@ -876,10 +924,20 @@ pub(crate) async fn import_supply_batch(
                 (SupplyStatus::Created, None, None)
             }
             Placement::Exception(exception) => {
+                // A record tried again that would wait exactly as it waits (same values, same
+                // candidates, same reason) is left as it is: a scheduled pass over an unchanged
+                // queue writes nothing and leaves nothing on the audit trail.
+                let unchanged_values = before.is_some_and(|b| b.digest == record.digest);
+                if let Some(id) = waiting.filter(|_| batch.retry_waiting && unchanged_values) {
+                    if waits_as(&mut tx, id, &exception).await? {
+                        summary.unchanged += 1;
+                        continue;
+                    }
+                }
                 let id = match waiting {
                     Some(id) => {
-                        let authoritative = (!batch.retry_waiting).then_some(batch.authoritative);
-                        refresh_waiting_exception(&mut tx, id, &exception, batch.supplied_at, authoritative).await?;
+                        let sent_by = (!batch.retry_waiting).then_some((batch.authoritative, batch.supplier_account_id));
+                        refresh_waiting_exception(&mut tx, id, &exception, batch.supplied_at, sent_by).await?;
                         summary.exceptions_refreshed += 1;
                         id
                     }
@@ -891,6 +949,7 @@ pub(crate) async fn import_supply_batch(
                             &exception,
                             batch.supplied_at,
                             batch.authoritative,
+                            batch.supplier_account_id,
                         )
                         .await?
                     }
@@ -989,8 +1048,11 @@ pub(crate) async fn waiting_records(
     limit: i64,
 ) -> Result<Vec<crate::supply::WaitingRecord>, crate::StorageError> {
     let rows: Vec<WaitingRow> = sqlx::query_as(
-        "SELECT r.source_record_id, e.record, e.raised_at, e.authoritative FROM supplied_records r \
+        "SELECT r.source_record_id, e.record, e.raised_at, \
+         CASE WHEN a.revoked_at IS NOT NULL THEN FALSE ELSE e.authoritative END AS authoritative \
+         FROM supplied_records r \
          JOIN supply_exceptions e ON e.id = r.exception_id \
+         LEFT JOIN supplier_accounts a ON a.id = e.supplier_account_id \
          WHERE r.source = $1 AND r.status = 'exception' AND e.resolution IS NULL AND r.source_record_id > $2 \
          ORDER BY r.source_record_id LIMIT $3",
     )
