@@ -74,6 +74,12 @@ pub struct ImportArgs {
     /// starting or ending work with a child).
     #[arg(long, value_enum, default_value_t = Records::Children)]
     pub records: Records,
+    /// Read every child into memory once per file and find each record's candidates there:
+    /// for an initial load of national files into a directory nothing else is writing to
+    /// (faster at national scale; about 2.5 KB of memory a child). Should
+    /// anything else write meanwhile, the import reads the database from its next batch on.
+    #[arg(long)]
+    pub candidates_in_memory: bool,
     /// The files, imported in the order given.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
@@ -124,6 +130,7 @@ impl<R: Read> Read for Counted<R> {
 
 async fn import(args: ImportArgs) -> Result<()> {
     let (store, settings) = args.load.open().await?;
+    let settings = settings.with_candidates_in_memory(args.candidates_in_memory);
     let permit = Permit::system_bypass(SystemTask::SupplyImport);
     let mut failed = Vec::new();
     for path in &args.files {

@@ -82,7 +82,7 @@ fn bench_search_reports_latency_views_and_quality_then_reuses_its_nation() {
     assert_eq!(json["search_latency"].as_array().map(Vec::len), Some(2));
 }
 
-fn bench_supply(url: &str, files: &std::path::Path) -> std::process::Output {
+fn bench_supply(url: &str, files: &std::path::Path, extra: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_contactpoint"))
         .args([
             "bench",
@@ -95,6 +95,7 @@ fn bench_supply(url: &str, files: &std::path::Path) -> std::process::Output {
         ])
         .arg("--files-dir")
         .arg(files)
+        .args(extra)
         .env("CONTACTPOINT_LOG", "warn")
         .output()
         .expect("the binary runs")
@@ -106,7 +107,7 @@ fn bench_supply_loads_the_four_national_files_and_judges_every_record_against_th
     let files = dir.path().join("supplied");
     let url = format!("sqlite://{}", dir.path().join("supply.sqlite3").display());
 
-    let output = bench_supply(&url, &files);
+    let output = bench_supply(&url, &files, &[]);
     assert!(
         output.status.success(),
         "{}",
@@ -160,15 +161,76 @@ fn bench_supply_loads_the_four_national_files_and_judges_every_record_against_th
 
     // An initial load needs an empty database: the second run refuses and says why, and the
     // files already written are kept for another database.
-    let again = bench_supply(&url, &files);
+    let again = bench_supply(&url, &files, &[]);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("needs an empty database"));
     let elsewhere = format!("sqlite://{}", dir.path().join("other.sqlite3").display());
-    let reused: serde_json::Value =
-        serde_json::from_slice(&bench_supply(&elsewhere, &files).stdout).unwrap();
+    let reused: serde_json::Value = serde_json::from_slice(
+        &bench_supply(&elsewhere, &files, &["--candidates-from-database"]).stdout,
+    )
+    .unwrap();
     assert!(reused["files_seconds"].is_null(), "the files were reused");
     assert_eq!(
         reused["accuracy"], report["accuracy"],
-        "the same files load the same way"
+        "the same files load the same way, candidates read from memory or the database"
     );
+    let outcomes = |report: &serde_json::Value| -> Vec<serde_json::Value> {
+        let mut sources = report["sources"].as_array().unwrap().clone();
+        sources.extend(report["retried"].as_array().unwrap().iter().cloned());
+        for source in &mut sources {
+            source
+                .as_object_mut()
+                .unwrap()
+                .retain(|field, _| !field.contains("second") && !field.contains("memory"));
+        }
+        sources
+    };
+    assert_eq!(outcomes(&reused), outcomes(&report), "record for record");
+}
+
+#[tokio::test]
+async fn bench_supply_places_every_record_alike_from_memory_or_the_database_on_postgres() {
+    let backend = contactpoint_storage::Backend::Postgres;
+    let (Some(memory), Some(database)) = (
+        contactpoint_test_support::TestDatabase::new(backend).await,
+        contactpoint_test_support::TestDatabase::new(backend).await,
+    ) else {
+        eprintln!("skipped on postgres: no test database configured");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let files = dir.path().join("supplied");
+    let report = |output: std::process::Output| -> serde_json::Value {
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let from_memory = report(bench_supply(&memory.url, &files, &[]));
+    let from_database = report(bench_supply(
+        &database.url,
+        &files,
+        &["--candidates-from-database"],
+    ));
+    assert_eq!(from_memory["backend"], "postgresql");
+    assert_eq!(from_memory["accuracy"], from_database["accuracy"]);
+    let placed = |report: &serde_json::Value, field: &str| -> Vec<u64> {
+        report["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s[field].as_u64().unwrap())
+            .collect()
+    };
+    for field in ["linked", "updated", "created", "exceptions", "rejected"] {
+        assert_eq!(
+            placed(&from_memory, field),
+            placed(&from_database, field),
+            "{field}"
+        );
+    }
+    memory.drop_database().await;
+    database.drop_database().await;
 }

@@ -11,7 +11,7 @@ use contactpoint_matching::linkage::NATIONAL_POPULATION;
 use contactpoint_storage::supply::{
     BatchSummary, IncomingRecord, NamedService, NamedServiceKind, SupplyBatch,
 };
-use contactpoint_storage::{StorageError, Store};
+use contactpoint_storage::{CandidateCache, StorageError, Store};
 use contactpoint_supply::{
     child_from_json, read_children, Format, Rejected, SuppliedChild, SupplyFileError,
 };
@@ -37,6 +37,11 @@ pub struct ImportSettings {
     /// from the command line; not for the API's small uploads, which would each analyse the
     /// whole database).
     pub refresh_statistics: bool,
+    /// Read every child into memory once at the start of each file and take each record's
+    /// candidates from there (`Store::candidate_cache`): for an initial load of national
+    /// files while nothing else writes to the directory. Should anything else write, the
+    /// import notices at its next batch and reads from the database from then on.
+    pub candidates_in_memory: bool,
 }
 
 impl ImportSettings {
@@ -69,7 +74,14 @@ impl ImportSettings {
             supplier_account_id: None,
             population: NATIONAL_POPULATION,
             refresh_statistics: false,
+            candidates_in_memory: false,
         }
+    }
+
+    /// The same settings reading candidates from memory (`candidates_in_memory`).
+    pub fn with_candidates_in_memory(mut self, in_memory: bool) -> Self {
+        self.candidates_in_memory = in_memory;
+        self
     }
 }
 
@@ -121,6 +133,10 @@ pub async fn import_reader(
     let today = now.date_naive();
     let mut rows = read_children(input, format, today)?;
     let mut report = FileReport::default();
+    let mut cache = match settings.candidates_in_memory {
+        true => Some(store.candidate_cache(permit).await?),
+        false => None,
+    };
     loop {
         let mut batch = Batch::default();
         for row in rows.by_ref() {
@@ -142,7 +158,18 @@ pub async fn import_reader(
         if batch.first_line.is_none() {
             break;
         }
-        let summary = import_batch(store, permit, settings, name, &batch, now, now, false).await?;
+        let summary = import_batch(
+            store,
+            permit,
+            settings,
+            name,
+            &batch,
+            now,
+            now,
+            false,
+            cache.as_mut(),
+        )
+        .await?;
         report.outcome.add(&summary);
         report.batches += 1;
         if settings.refresh_statistics && STATISTICS_REFRESHED_AFTER.contains(&report.batches) {
@@ -214,6 +241,7 @@ pub async fn retry_waiting(
                 supplied_at,
                 now,
                 true,
+                None,
             )
             .await?;
             report.outcome.add(&summary);
@@ -289,6 +317,7 @@ async fn import_batch(
     supplied_at: DateTime<Utc>,
     now: DateTime<Utc>,
     retry_waiting: bool,
+    cache: Option<&mut CandidateCache>,
 ) -> Result<BatchSummary, ImportError> {
     let today = supplied_at.date_naive();
     let place_settings =
@@ -329,9 +358,18 @@ async fn import_batch(
             .changed_anything()
             .then(|| batch_audit(settings, name, first_line, batch.last_line, summary, now))
     };
-    Ok(store
-        .import_supply_batch(permit, &supply_batch, &mut placer, &audit)
-        .await?)
+    Ok(match cache {
+        Some(cache) => {
+            store
+                .import_supply_batch_held(permit, &supply_batch, cache, &mut placer, &audit)
+                .await?
+        }
+        None => {
+            store
+                .import_supply_batch(permit, &supply_batch, &mut placer, &audit)
+                .await?
+        }
+    })
 }
 
 /// The school and GP practice a record names that its source may name (by precedence: the

@@ -8,6 +8,7 @@
 
 pub mod audit_chain;
 mod backend;
+mod candidate_cache;
 mod catalogue;
 mod data_management;
 mod error;
@@ -21,6 +22,7 @@ mod store_identity;
 mod supplier_accounts;
 pub mod supply;
 
+pub use candidate_cache::CandidateCache;
 pub use catalogue::{
     Catalogue, CatalogueIds, LocalAuthority, NewOrganisation, NewPractitioner, NewService,
 };

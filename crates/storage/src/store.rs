@@ -355,7 +355,32 @@ impl Store {
         place: &mut crate::supply::Placer<'_>,
         audit: &crate::supply::BatchAudit<'_>,
     ) -> Result<crate::supply::BatchSummary, StorageError> {
-        dispatch_to_backend!(self, import_supply_batch(permit, batch, place, audit))
+        dispatch_to_backend!(self, import_supply_batch(permit, batch, None, place, audit))
+    }
+
+    /// The same, reading candidates from a bulk load's copy (`candidate_cache`) while
+    /// nothing else writes to the directory, and bringing the copy up to date.
+    pub async fn import_supply_batch_held(
+        &self,
+        permit: &Permit,
+        batch: &crate::supply::SupplyBatch<'_>,
+        cache: &mut crate::CandidateCache,
+        place: &mut crate::supply::Placer<'_>,
+        audit: &crate::supply::BatchAudit<'_>,
+    ) -> Result<crate::supply::BatchSummary, StorageError> {
+        dispatch_to_backend!(
+            self,
+            import_supply_batch(permit, batch, Some(cache), place, audit)
+        )
+    }
+
+    /// A copy in memory of every child a supplied record could be linked to and the keys
+    /// that reach each (`CandidateCache`), for a bulk load to read its candidates from.
+    pub async fn candidate_cache(
+        &self,
+        permit: &Permit,
+    ) -> Result<crate::CandidateCache, StorageError> {
+        dispatch_to_backend!(self, candidate_cache(permit))
     }
 
     /// The exceptions of `queue` waiting (or all, with `include_resolved`), oldest first, at

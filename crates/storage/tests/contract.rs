@@ -4,7 +4,7 @@
 use contactpoint_domain::{AddressState, ContactPointId, Permit, SystemTask};
 use contactpoint_storage::{migration_names, Backend, SearchKeys, StorageError, Store};
 use contactpoint_test_support::{
-    both_backends, execute_sql, sample_catalogue, sample_child, sample_local_authority,
+    both_backends, execute_sql, load_sample_catalogue, sample_child, sample_local_authority,
 };
 
 fn permit() -> Permit {
@@ -17,13 +17,7 @@ async fn with_catalogue(
     contactpoint_storage::Catalogue,
     contactpoint_storage::CatalogueIds,
 ) {
-    store
-        .load_local_authorities(&permit(), &[sample_local_authority()])
-        .await
-        .unwrap();
-    let catalogue = sample_catalogue();
-    let ids = store.load_catalogue(&permit(), &catalogue).await.unwrap();
-    (catalogue, ids)
+    load_sample_catalogue(store).await
 }
 
 #[test]

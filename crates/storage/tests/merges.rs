@@ -2,9 +2,7 @@
 
 use contactpoint_domain::{AccessRoute, AuditEvent, Outcome, Permit, SystemTask};
 use contactpoint_storage::{StorageError, Store};
-use contactpoint_test_support::{
-    both_backends, sample_catalogue, sample_child, sample_local_authority, test_now,
-};
+use contactpoint_test_support::{both_backends, load_sample_catalogue, sample_child, test_now};
 
 fn permit() -> Permit {
     Permit::system_bypass(SystemTask::TestFixture)
@@ -22,12 +20,7 @@ async fn two_records(
     contactpoint_domain::ChildRecord,
     contactpoint_domain::ChildRecord,
 ) {
-    store
-        .load_local_authorities(&permit(), &[sample_local_authority()])
-        .await
-        .unwrap();
-    let catalogue = sample_catalogue();
-    let ids = store.load_catalogue(&permit(), &catalogue).await.unwrap();
+    let (catalogue, ids) = load_sample_catalogue(store).await;
     let mut first = sample_child(&catalogue, &ids, 1);
     first.shielded = true;
     let mut second = sample_child(&catalogue, &ids, 2);

@@ -162,3 +162,25 @@ pub async fn execute_sql(
             .map(|r| r.rows_affected()),
     }
 }
+
+/// Loads the sample local authority and its catalogue of services (what records built with
+/// `sample_child` refer to); returns the catalogue and the ids it was stored under.
+pub async fn load_sample_catalogue(
+    store: &contactpoint_storage::Store,
+) -> (
+    contactpoint_storage::Catalogue,
+    contactpoint_storage::CatalogueIds,
+) {
+    let permit =
+        contactpoint_domain::Permit::system_bypass(contactpoint_domain::SystemTask::TestFixture);
+    store
+        .load_local_authorities(&permit, &[crate::sample_local_authority()])
+        .await
+        .expect("the sample local authority loads");
+    let catalogue = crate::sample_catalogue();
+    let ids = store
+        .load_catalogue(&permit, &catalogue)
+        .await
+        .expect("the sample catalogue loads");
+    (catalogue, ids)
+}

@@ -43,6 +43,11 @@ pub struct SupplyArgs {
     /// is the whole population its files come from (a deployment gives England's).
     #[arg(long)]
     pub population: Option<u64>,
+    /// Find each record's candidates with a statement to the database, as an import does
+    /// by default, instead of in a copy held in memory (`supply import
+    /// --candidates-in-memory`, which an initial load uses).
+    #[arg(long)]
+    pub candidates_from_database: bool,
     /// Print the report as JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -60,7 +65,8 @@ impl SupplyArgs {
             authoritative,
             self.batch_size,
             self.population(),
-        ))
+        )
+        .with_candidates_in_memory(!self.candidates_from_database))
     }
 }
 

@@ -30,9 +30,6 @@ struct LinkCandidateRow {
     supplied_by: Option<String>,
 }
 
-/// How many children, at most, one supplied record is compared with: those sharing the
-/// most search keys with it.
-const LINK_CANDIDATE_LIMIT: i64 = 40;
 
 fn provenance(source: String, at: chrono::DateTime<chrono::Utc>) -> Result<contactpoint_domain::Provenance, crate::StorageError> {
     let source = contactpoint_domain::SourceCode::parse(&source).map_err(crate::StorageError::corrupt("children"))?;
@@ -40,10 +37,13 @@ fn provenance(source: String, at: chrono::DateTime<chrono::Utc>) -> Result<conta
 }
 
 /// Which children a candidate read is for.
+#[derive(Clone, Copy)]
 enum CandidateSelection<'a> {
     Ids(&'a [i64]),
     /// Those sharing the most of these search keys.
     Keys(&'a [i64]),
+    /// Every child after this id, in id order, at most so many.
+    After(i64, i64),
 }
 
 /// The children (not retired by a merge) with these database ids, as linkage needs them.
@@ -91,11 +91,17 @@ async fn link_candidates(
             push_in_id_set(&mut query, keys);
             query
                 .push(" GROUP BY child_id ORDER BY COUNT(*) DESC, child_id LIMIT ")
-                .push_bind(LINK_CANDIDATE_LIMIT)
+                .push_bind(crate::candidate_cache::LINK_CANDIDATE_LIMIT as i64)
                 .push(")");
+        }
+        CandidateSelection::After(after, _) => {
+            query.push(" > ").push_bind(after);
         }
     }
     query.push(" ORDER BY c.id");
+    if let CandidateSelection::After(_, limit) = selection {
+        query.push(" LIMIT ").push_bind(limit);
+    }
     let rows: Vec<LinkCandidateRow> = query.build_query_as().fetch_all(&mut **tx).await?;
     let corrupt = crate::StorageError::corrupt;
     rows.into_iter()
@@ -152,6 +158,99 @@ async fn link_candidates(
             })
         })
         .collect()
+}
+
+/// Where the directory stands: its newest audit entry and highest child id. Every change to
+/// a child is audited or makes a child, so an unchanged mark means nothing else wrote.
+async fn directory_mark(
+    tx: &mut sqlx::Transaction<'_, Db>,
+) -> Result<crate::candidate_cache::DirectoryMark, crate::StorageError> {
+    let (newest_audit_entry, highest_child_id): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COALESCE(MAX(id), 0) FROM audit_events), (SELECT COALESCE(MAX(id), 0) FROM children)",
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(crate::candidate_cache::DirectoryMark { newest_audit_entry, highest_child_id })
+}
+
+/// Every child a supplied record could be linked to, with its search keys, read in one
+/// transaction (pages of children, then the keys in child order).
+pub(crate) async fn candidate_cache(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+) -> Result<crate::candidate_cache::CandidateCache, crate::StorageError> {
+    const PAGE: i64 = 20_000;
+    let mut tx = pool.begin().await?;
+    let mut cache = crate::candidate_cache::CandidateCache::new(directory_mark(&mut tx).await?);
+    let mut after = 0;
+    loop {
+        let page = link_candidates(&mut tx, CandidateSelection::After(after, PAGE)).await?;
+        let Some(last) = page.last() else { break };
+        after = last.child_id;
+        for child in page {
+            cache.put(child);
+        }
+    }
+    let mut ids: Vec<i64> = cache.child_ids().collect();
+    ids.sort_unstable();
+    for chunk in ids.chunks(PAGE as usize) {
+        let mut query = sqlx::QueryBuilder::<Db>::new("SELECT child_id, key FROM child_search_keys WHERE child_id");
+        push_in_id_set(&mut query, chunk);
+        query.push(" ORDER BY child_id");
+        let rows: Vec<(i64, i64)> = query.build_query_as().fetch_all(&mut *tx).await?;
+        for same in rows.chunk_by(|a, b| a.0 == b.0) {
+            cache.index(same[0].0, same.iter().map(|(_, key)| *key).collect());
+        }
+    }
+    tx.commit().await?;
+    Ok(cache)
+}
+
+/// The keys `child_id` is indexed under now.
+async fn search_keys_of(tx: &mut sqlx::Transaction<'_, Db>, child_id: i64) -> Result<Vec<i64>, crate::StorageError> {
+    Ok(sqlx::query_scalar("SELECT key FROM child_search_keys WHERE child_id = $1")
+        .bind(child_id)
+        .fetch_all(&mut **tx)
+        .await?)
+}
+
+/// The candidates of one record from a bulk load's copy: the children it would choose, each
+/// as held, except those this batch has changed or made (`fresh`), read again.
+async fn link_candidates_held(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    cache: &crate::candidate_cache::CandidateCache,
+    keys: &[i64],
+    fresh: &std::collections::HashSet<i64>,
+) -> Result<Vec<crate::supply::LinkCandidate>, crate::StorageError> {
+    let chosen = cache.chosen(keys);
+    let (held, unheld): (Vec<i64>, Vec<i64>) =
+        chosen.iter().partition(|id| !fresh.contains(id) && cache.child(**id).is_some());
+    let mut candidates: Vec<crate::supply::LinkCandidate> =
+        held.iter().filter_map(|id| cache.child(*id)).cloned().collect();
+    candidates.extend(link_candidates_by_id(tx, &unheld).await?);
+    candidates.sort_by_key(|c| c.child_id);
+    Ok(candidates)
+}
+
+/// Brings the copy up to date with the children a batch changed (their values and who
+/// supplied them) before it commits.
+async fn refresh_held(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    cache: &mut crate::candidate_cache::CandidateCache,
+    changed: &std::collections::HashSet<i64>,
+) -> Result<(), crate::StorageError> {
+    let ids: Vec<i64> = changed.iter().copied().collect();
+    for chunk in ids.chunks(5_000) {
+        let found = link_candidates_by_id(tx, chunk).await?;
+        let kept: std::collections::HashSet<i64> = found.iter().map(|c| c.child_id).collect();
+        for id in chunk.iter().filter(|id| !kept.contains(id)) {
+            cache.forget(*id);
+        }
+        for child in found {
+            cache.put(child);
+        }
+    }
+    Ok(())
 }
 
 /// Writes a child's search keys again after its names, date of birth or address changed.
@@ -776,11 +875,16 @@ impl PendingChildren {
         placed_children: &mut std::collections::HashSet<i64>,
         summary: &mut crate::supply::BatchSummary,
         decided_at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(), crate::StorageError> {
+    ) -> Result<Vec<(i64, Vec<i64>)>, crate::StorageError> {
         if self.children.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let (_, child_ids) = insert_children(tx, &self.children, crate::SearchKeys::Indexed).await?;
+        let written: Vec<(i64, Vec<i64>)> = child_ids
+            .iter()
+            .zip(&self.children)
+            .map(|(id, child)| (*id, crate::search_index::findable(child).index_keys()))
+            .collect();
         for ((index, source_record_id, waiting), child_id) in self.made_by.drain(..).zip(child_ids) {
             self.created.insert(index, child_id);
             if let Some(row) = seen.get_mut(&source_record_id) {
@@ -795,7 +899,24 @@ impl PendingChildren {
         self.children.clear();
         self.ids.clear();
         self.keys.clear();
-        Ok(())
+        Ok(written)
+    }
+}
+
+/// A bulk load's copy of the candidates during one batch: the children the batch made or
+/// changed are read from the database rather than from the copy until the batch ends, when
+/// the copy takes them in (with every child whose suppliers the batch changed).
+struct HeldDuringBatch<'c> {
+    cache: &'c mut crate::candidate_cache::CandidateCache,
+    fresh: std::collections::HashSet<i64>,
+}
+
+impl HeldDuringBatch<'_> {
+    fn made(&mut self, written: Vec<(i64, Vec<i64>)>) {
+        for (child_id, keys) in written {
+            self.cache.index(child_id, keys);
+            self.fresh.insert(child_id);
+        }
     }
 }
 
@@ -806,6 +927,7 @@ pub(crate) async fn import_supply_batch(
     pool: &sqlx::Pool<Db>,
     _permit: &contactpoint_domain::Permit,
     batch: &crate::supply::SupplyBatch<'_>,
+    cache: Option<&mut crate::candidate_cache::CandidateCache>,
     place: &mut crate::supply::Placer<'_>,
     audit: &crate::supply::BatchAudit<'_>,
 ) -> Result<crate::supply::BatchSummary, crate::StorageError> {
@@ -814,6 +936,18 @@ pub(crate) async fn import_supply_batch(
 
     let mut summary = crate::supply::BatchSummary::default();
     let mut tx = begin_read_then_write(pool).await?;
+    let mut held = None;
+    if let Some(cache) = cache.filter(|c| c.trusted) {
+        // Not trusted again until this batch has committed what it did to the copy.
+        cache.trusted = false;
+        if directory_mark(&mut tx).await? == cache.mark {
+            held = Some(HeldDuringBatch { cache, fresh: std::collections::HashSet::new() });
+        } else {
+            tracing::warn!(
+                "something else wrote to the directory during this load: candidates are read from the database from here on"
+            );
+        }
+    }
 
     let mut seen: HashMap<String, SuppliedRow> = HashMap::new();
     let ids: Vec<&str> = batch
@@ -848,9 +982,12 @@ pub(crate) async fn import_supply_batch(
         // sent again under the same identifier, or one whose keys reach it.
         if pending.ids.contains(&record.source_record_id) || record.probe_keys.iter().any(|k| pending.keys.contains(k)) {
             early_writes += usize::from(!pending.children.is_empty());
-            pending
+            let written = pending
                 .write(&mut tx, &mut seen, &mut placed_children, &mut summary, batch.decided_at)
                 .await?;
+            if let Some(held) = held.as_mut() {
+                held.made(written);
+            }
         }
         let before = seen.get(&record.source_record_id);
         let waiting = before
@@ -871,9 +1008,14 @@ pub(crate) async fn import_supply_batch(
         let known_child = before
             .filter(|b| matches!(SupplyStatus::parse(&b.status), Some(SupplyStatus::Linked | SupplyStatus::Created)))
             .and_then(|b| b.child_id);
-        let mut candidates = match known_child {
-            Some(child_id) => link_candidates_by_id(&mut tx, &[child_id]).await?,
-            None => link_candidates_by_keys(&mut tx, &record.probe_keys).await?,
+        if let (Some(held), Some(before)) = (held.as_mut(), before.and_then(|b| b.child_id)) {
+            // The child the record was on may lose this source.
+            held.fresh.insert(before);
+        }
+        let mut candidates = match (known_child, held.as_ref()) {
+            (Some(child_id), _) => link_candidates_by_id(&mut tx, &[child_id]).await?,
+            (None, Some(held)) => link_candidates_held(&mut tx, held.cache, &record.probe_keys, &held.fresh).await?,
+            (None, None) => link_candidates_by_keys(&mut tx, &record.probe_keys).await?,
         };
         for candidate in &mut candidates {
             if placed_children.contains(&candidate.child_id) && !candidate.supplied_by.contains(batch.source) {
@@ -909,6 +1051,10 @@ pub(crate) async fn import_supply_batch(
             Placement::Link { child_id, changes } => {
                 if apply_child_changes(&mut tx, child_id, &changes).await? {
                     summary.updated += 1;
+                    if let Some(held) = held.as_mut() {
+                        held.cache.index(child_id, search_keys_of(&mut tx, child_id).await?);
+                        held.fresh.insert(child_id);
+                    }
                 }
                 summary.linked += 1;
                 if let Some(waiting) = waiting {
@@ -979,9 +1125,12 @@ pub(crate) async fn import_supply_batch(
         );
     }
 
-    pending
+    let written = pending
         .write(&mut tx, &mut seen, &mut placed_children, &mut summary, batch.decided_at)
         .await?;
+    if let Some(held) = held.as_mut() {
+        held.made(written);
+    }
     // How often a record reached a child the batch had yet to write (each time, the children
     // waiting were written there and then): what batching creations saves, at this size.
     tracing::debug!(records = batch.records.len(), created = summary.created, early_writes, "supplied batch placed");
@@ -1027,7 +1176,20 @@ pub(crate) async fn import_supply_batch(
     if let Some(event) = audit(&summary) {
         append_audit(&mut tx, &event).await?;
     }
+    let held = match held {
+        Some(mut held) => {
+            held.fresh.extend(&placed_children);
+            refresh_held(&mut tx, held.cache, &held.fresh).await?;
+            let mark = directory_mark(&mut tx).await?;
+            Some((held.cache, mark))
+        }
+        None => None,
+    };
     tx.commit().await?;
+    if let Some((cache, mark)) = held {
+        cache.mark = mark;
+        cache.trusted = true;
+    }
     Ok(summary)
 }
 

@@ -1,0 +1,180 @@
+//! A bulk load's own copy of what matching reads: every child a supplied record could be
+//! linked to, and the search keys that reach each. An initial load of a national file reads
+//! the same few hundred thousand children again and again, forty at a time; from memory each
+//! record costs a count over its keys instead of two statements that read and aggregate
+//! hundreds of index entries.
+//!
+//! The copy answers exactly as the statements would (`link_candidates`: the children sharing
+//! the most keys, most first and then by id, forty at most, handed over in id order), and the
+//! batch that changes a child brings the copy up to date in the same transaction. It is only
+//! trusted while nothing else writes to the directory: each batch first checks the newest
+//! audit entry and the highest child id against what the copy last saw (`DirectoryMark`), and
+//! once anything else has written, the import reads from the database for the rest of its
+//! file.
+
+use crate::supply::LinkCandidate;
+use std::collections::HashMap;
+
+/// How many children, at most, one supplied record is compared with.
+pub(crate) const LINK_CANDIDATE_LIMIT: usize = 40;
+
+/// What the directory looked like when the copy was last brought up to date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct DirectoryMark {
+    pub newest_audit_entry: i64,
+    pub highest_child_id: i64,
+}
+
+/// Children and their search keys, held in memory for one import.
+#[derive(Debug, Default)]
+pub struct CandidateCache {
+    children: HashMap<i64, LinkCandidate>,
+    children_under: HashMap<i64, Vec<i64>>,
+    keys_of: HashMap<i64, Box<[i64]>>,
+    pub(crate) mark: DirectoryMark,
+    /// False once something else wrote to the directory: the import reads the database.
+    pub(crate) trusted: bool,
+}
+
+impl CandidateCache {
+    /// How many children the copy holds.
+    pub fn len(&self) -> usize {
+        self.children.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.children.is_empty()
+    }
+
+    /// Whether the import may still read from the copy.
+    pub fn trusted(&self) -> bool {
+        self.trusted
+    }
+
+    pub(crate) fn new(mark: DirectoryMark) -> Self {
+        Self {
+            mark,
+            trusted: true,
+            ..Self::default()
+        }
+    }
+
+    /// The ids of the children sharing the most of `keys` (a set, without repeats), as the
+    /// statement chooses them, in id order.
+    pub(crate) fn chosen(&self, keys: &[i64]) -> Vec<i64> {
+        let mut reached: Vec<i64> = keys
+            .iter()
+            .filter_map(|key| self.children_under.get(key))
+            .flatten()
+            .copied()
+            .collect();
+        reached.sort_unstable();
+        let mut counted: Vec<(usize, i64)> = reached
+            .chunk_by(|a, b| a == b)
+            .map(|same| (same.len(), same[0]))
+            .collect();
+        counted.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        counted.truncate(LINK_CANDIDATE_LIMIT);
+        let mut ids: Vec<i64> = counted.into_iter().map(|(_, id)| id).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    pub(crate) fn child_ids(&self) -> impl Iterator<Item = i64> + '_ {
+        self.children.keys().copied()
+    }
+
+    pub(crate) fn child(&self, id: i64) -> Option<&LinkCandidate> {
+        self.children.get(&id)
+    }
+
+    /// Holds `child` as it is now (replacing what was held).
+    pub(crate) fn put(&mut self, child: LinkCandidate) {
+        self.children.insert(child.child_id, child);
+    }
+
+    /// Files `child_id` under exactly `keys` (its keys before are forgotten).
+    pub(crate) fn index(&mut self, child_id: i64, keys: Vec<i64>) {
+        self.forget_keys(child_id);
+        for key in &keys {
+            self.children_under.entry(*key).or_default().push(child_id);
+        }
+        if !keys.is_empty() {
+            self.keys_of.insert(child_id, keys.into_boxed_slice());
+        }
+    }
+
+    /// Forgets a child altogether (merged away, or no longer in the directory).
+    pub(crate) fn forget(&mut self, child_id: i64) {
+        self.forget_keys(child_id);
+        self.children.remove(&child_id);
+    }
+
+    fn forget_keys(&mut self, child_id: i64) {
+        let Some(keys) = self.keys_of.remove(&child_id) else {
+            return;
+        };
+        for key in keys.iter() {
+            if let Some(ids) = self.children_under.get_mut(key) {
+                ids.retain(|id| *id != child_id);
+                if ids.is_empty() {
+                    self.children_under.remove(key);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filed(entries: &[(i64, &[i64])]) -> CandidateCache {
+        let mut cache = CandidateCache::new(DirectoryMark::default());
+        for (child, keys) in entries {
+            cache.index(*child, keys.to_vec());
+        }
+        cache
+    }
+
+    #[test]
+    fn the_children_sharing_most_keys_are_chosen_ties_by_lowest_id_and_handed_over_in_id_order() {
+        let cache = filed(&[
+            (7, &[1, 2, 3]),
+            (3, &[1, 2]),
+            (5, &[1, 2]),
+            (9, &[1]),
+            (4, &[8]),
+        ]);
+        assert_eq!(cache.chosen(&[1, 2, 3]), vec![3, 5, 7, 9]);
+        assert_eq!(cache.chosen(&[8]), vec![4]);
+        assert!(cache.chosen(&[99]).is_empty());
+    }
+
+    #[test]
+    fn at_most_forty_are_chosen() {
+        let mut cache = CandidateCache::new(DirectoryMark::default());
+        for child in 1..=100 {
+            let keys = if child > 60 { vec![1, 2] } else { vec![1] };
+            cache.index(child, keys);
+        }
+        let chosen = cache.chosen(&[1, 2]);
+        assert_eq!(chosen.len(), LINK_CANDIDATE_LIMIT);
+        assert_eq!(
+            chosen,
+            (61..=100).collect::<Vec<i64>>(),
+            "the forty sharing two keys"
+        );
+    }
+
+    #[test]
+    fn a_child_filed_again_is_reached_only_by_its_new_keys_and_a_forgotten_one_by_none() {
+        let mut cache = filed(&[(1, &[10, 11]), (2, &[11])]);
+        cache.index(1, vec![12]);
+        assert_eq!(cache.chosen(&[10]), Vec::<i64>::new());
+        assert_eq!(cache.chosen(&[11]), vec![2]);
+        assert_eq!(cache.chosen(&[12]), vec![1]);
+        cache.forget(2);
+        assert!(cache.chosen(&[11]).is_empty());
+    }
+}

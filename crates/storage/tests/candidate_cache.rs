@@ -1,0 +1,139 @@
+//! A bulk load's copy of the candidates (`Store::candidate_cache`): a record reaches from
+//! memory the same children the database would hand it, children the load makes are in the
+//! copy at once, and once anything else writes to the directory the load reads the database
+//! again. On SQLite and on PostgreSQL.
+
+use contactpoint_domain::{
+    AccessRoute, AuditEvent, ChildRecord, ContactPointId, Outcome, Permit, SourceCode, SystemTask,
+};
+use contactpoint_storage::supply::{IncomingRecord, Placement, PlacementContext, SupplyBatch};
+use contactpoint_storage::{findable, CandidateCache, Store};
+use contactpoint_test_support::{both_backends, load_sample_catalogue, sample_child, test_now};
+
+fn permit() -> Permit {
+    Permit::system_bypass(SystemTask::TestFixture)
+}
+
+/// Two children of one name and birthday (twins, say), as a load would make them.
+async fn twins(store: &Store) -> (ChildRecord, ChildRecord) {
+    let (catalogue, ids) = load_sample_catalogue(store).await;
+    let child = |seed| {
+        let mut child = sample_child(&catalogue, &ids, seed);
+        child.involvements.clear();
+        child
+    };
+    (child(1), child(2))
+}
+
+fn record(id: &str, child: &ChildRecord) -> IncomingRecord {
+    IncomingRecord {
+        source_record_id: id.to_owned(),
+        digest: format!("digest of {id}"),
+        probe_keys: findable(child).index_keys(),
+        postcode_district: None,
+        service_references: Vec::new(),
+        named_services: Vec::new(),
+    }
+}
+
+/// Imports one record: it creates `creates` when given, or links to its first candidate
+/// when it has one; returns the ContactPoint IDs of the candidates it was handed.
+async fn import(
+    store: &Store,
+    cache: Option<&mut CandidateCache>,
+    incoming: IncomingRecord,
+    creates: Option<ChildRecord>,
+) -> Vec<ContactPointId> {
+    let source = SourceCode::parse(SourceCode::BIRTH_REGISTRATION).unwrap();
+    let batch = SupplyBatch {
+        source: &source,
+        records: vec![incoming],
+        rejected_ids: Vec::new(),
+        supplied_at: test_now(),
+        authoritative: true,
+        retry_waiting: false,
+        decided_at: test_now(),
+        supplier_account_id: None,
+    };
+    let mut handed = Vec::new();
+    let mut creates = creates;
+    let mut placer = |context: &PlacementContext<'_>| {
+        handed = context
+            .candidates
+            .iter()
+            .map(|c| c.contactpoint_id)
+            .collect();
+        match (creates.take(), context.candidates.first()) {
+            (Some(child), _) => Placement::Create(Box::new(child)),
+            (None, Some(first)) => Placement::Link {
+                child_id: first.child_id,
+                changes: Default::default(),
+            },
+            (None, None) => panic!("nothing to link to"),
+        }
+    };
+    let audit = |_: &contactpoint_storage::supply::BatchSummary| {
+        Some(AuditEvent::new(
+            test_now(),
+            AccessRoute::System,
+            "supply_batch_imported",
+            Outcome::Success,
+        ))
+    };
+    match cache {
+        Some(cache) => store
+            .import_supply_batch_held(&permit(), &batch, cache, &mut placer, &audit)
+            .await
+            .unwrap(),
+        None => store
+            .import_supply_batch(&permit(), &batch, &mut placer, &audit)
+            .await
+            .unwrap(),
+    };
+    handed
+}
+
+both_backends!(
+    a_load_reads_its_candidates_from_memory_until_something_else_writes_to_the_directory,
+    |store| {
+        let (first, second) = twins(store).await;
+        let mut cache = store.candidate_cache(&permit()).await.unwrap();
+        assert!(cache.is_empty() && cache.trusted());
+
+        // The load makes the first twin: it is in the copy at once, with its keys.
+        assert!(import(
+            store,
+            Some(&mut cache),
+            record("GRO-1", &first),
+            Some(first.clone())
+        )
+        .await
+        .is_empty());
+        assert_eq!(cache.len(), 1);
+        let handed = import(store, Some(&mut cache), record("GRO-1b", &first), None).await;
+        assert_eq!(handed, vec![first.contactpoint_id], "found in memory");
+        assert!(cache.trusted());
+
+        // Something else makes the second twin: the copy does not hold it, and the load
+        // notices at its next batch and asks the database.
+        import(store, None, record("GRO-2", &second), Some(second.clone())).await;
+        let handed = import(store, Some(&mut cache), record("GRO-2b", &second), None).await;
+        assert!(
+            handed.contains(&second.contactpoint_id),
+            "read from the database: {handed:?}"
+        );
+        assert_eq!(handed.len(), 2);
+        assert!(
+            !cache.trusted(),
+            "the copy is set aside for the rest of the load"
+        );
+
+        // A copy read now holds both, and hands a record the same children the database does.
+        let mut fresh = store.candidate_cache(&permit()).await.unwrap();
+        assert_eq!(fresh.len(), 2);
+        let from_memory = import(store, Some(&mut fresh), record("GRO-3", &second), None).await;
+        let from_database = import(store, None, record("GRO-4", &second), None).await;
+        assert_eq!(from_memory, from_database);
+        assert!(fresh.trusted());
+    }
+);
