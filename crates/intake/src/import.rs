@@ -3,7 +3,7 @@
 //! the same values is skipped, so an import run twice, or run again after being killed at any
 //! moment, ends exactly where one clean run would.
 
-use crate::place::{place, probe_keys, PlaceSettings};
+use crate::place::{place, probe_keys, NormalisedCandidates, PlaceSettings};
 use chrono::{DateTime, Utc};
 use contactpoint_domain::precedence::{names_service, ValueGroup};
 use contactpoint_domain::{AccessRoute, AuditEvent, Outcome, Permit, SourceCode};
@@ -137,6 +137,7 @@ pub async fn import_reader(
         true => Some(store.candidate_cache(permit).await?),
         false => None,
     };
+    let mut normalised = NormalisedCandidates::default();
     loop {
         let mut batch = Batch::default();
         for row in rows.by_ref() {
@@ -168,6 +169,7 @@ pub async fn import_reader(
             now,
             false,
             cache.as_mut(),
+            &mut normalised,
         )
         .await?;
         report.outcome.add(&summary);
@@ -195,6 +197,7 @@ pub async fn retry_waiting(
 ) -> Result<FileReport, ImportError> {
     let mut report = FileReport::default();
     let mut after: Option<String> = None;
+    let mut normalised = NormalisedCandidates::default();
     loop {
         let page = store
             .waiting_records(
@@ -242,6 +245,7 @@ pub async fn retry_waiting(
                 now,
                 true,
                 None,
+                &mut normalised,
             )
             .await?;
             report.outcome.add(&summary);
@@ -318,6 +322,7 @@ async fn import_batch(
     now: DateTime<Utc>,
     retry_waiting: bool,
     cache: Option<&mut CandidateCache>,
+    normalised: &mut NormalisedCandidates,
 ) -> Result<BatchSummary, ImportError> {
     let today = supplied_at.date_naive();
     let place_settings =
@@ -350,7 +355,12 @@ async fn import_batch(
         supplier_account_id: settings.supplier_account_id,
     };
     let mut placer = |context: &contactpoint_storage::supply::PlacementContext<'_>| {
-        place(&batch.children[context.index], context, &place_settings)
+        place(
+            &batch.children[context.index],
+            context,
+            &place_settings,
+            normalised,
+        )
     };
     let first_line = batch.first_line.unwrap_or_default();
     let audit = |summary: &BatchSummary| {

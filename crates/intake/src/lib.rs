@@ -16,5 +16,5 @@ pub use import::{
     ImportSettings,
 };
 pub use involvements::{import_involvements, InvolvementReport};
-pub use place::{place, probe_keys, PlaceSettings};
+pub use place::{place, probe_keys, NormalisedCandidates, PlaceSettings};
 pub use resolve::{resolution, Decision, ResolveError};

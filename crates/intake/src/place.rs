@@ -156,26 +156,76 @@ pub fn repeat_rate(source: &SourceCode) -> f64 {
     }
 }
 
+/// Candidates normalised for comparison, kept for the length of an import: the same
+/// children are candidates of record after record, and normalising one (folding its names,
+/// their phonetic codes, its address) costs more than comparing it. A child is normalised
+/// again once its values differ from those it was normalised from.
+#[derive(Debug, Default)]
+pub struct NormalisedCandidates {
+    held: std::collections::HashMap<i64, NormalisedCandidate>,
+}
+
+#[derive(Debug)]
+struct NormalisedCandidate {
+    from: linkage::SuppliedPerson,
+    former_family_names: Vec<String>,
+    /// Under its first former family name (or none), then under each further one.
+    persons: Vec<linkage::NormalisedPerson>,
+}
+
+impl NormalisedCandidates {
+    /// More than this many children held, and the memo starts again (memory stays bounded
+    /// whatever the size of the directory).
+    const MOST_HELD: usize = 200_000;
+
+    /// `candidate` normalised: under its first former family name, then under each further.
+    fn of(&mut self, candidate: &LinkCandidate) -> &[linkage::NormalisedPerson] {
+        let person = candidate_person(candidate);
+        let current = self.held.get(&candidate.child_id).is_some_and(|held| {
+            held.from == person && held.former_family_names == candidate.former_family_names
+        });
+        if !current {
+            if self.held.len() >= Self::MOST_HELD {
+                self.held.clear();
+            }
+            let mut persons = vec![linkage::normalise(&person)];
+            for former in candidate.former_family_names.iter().skip(1) {
+                let mut under = person.clone();
+                under.former_family_name = Some(former.clone());
+                persons.push(linkage::normalise(&under));
+            }
+            self.held.insert(
+                candidate.child_id,
+                NormalisedCandidate {
+                    from: person,
+                    former_family_names: candidate.former_family_names.clone(),
+                    persons,
+                },
+            );
+        }
+        &self.held[&candidate.child_id].persons
+    }
+}
+
 /// The probability that the record from `source` is each candidate, in the candidates' order.
 pub fn score(
     child: &SuppliedChild,
     source: &SourceCode,
     candidates: &[LinkCandidate],
     model: &Model,
+    normalised: &mut NormalisedCandidates,
 ) -> Vec<f64> {
     let record = linkage::normalise(&supplied_person(child));
     let repeat = repeat_rate(source).log2();
     candidates
         .iter()
         .map(|c| {
-            let known = linkage::normalise(&candidate_person(c));
-            let mut best = model.score(&record, &known).weight;
             // A child with several former family names is compared under each of them.
-            for former in c.former_family_names.iter().skip(1) {
-                let mut person = candidate_person(c);
-                person.former_family_name = Some(former.clone());
-                best = best.max(model.score(&record, &linkage::normalise(&person)).weight);
-            }
+            let mut best = normalised
+                .of(c)
+                .iter()
+                .map(|known| model.score(&record, known).weight)
+                .fold(f64::NEG_INFINITY, f64::max);
             if c.supplied_by.contains(source) {
                 best += repeat;
             }
@@ -184,11 +234,12 @@ pub fn score(
         .collect()
 }
 
-/// Decides one record.
+/// Decides one record (`normalised` holds the candidates already normalised by this import).
 pub fn place(
     child: &SuppliedChild,
     context: &PlacementContext<'_>,
     settings: &PlaceSettings,
+    normalised: &mut NormalisedCandidates,
 ) -> Placement {
     // A record the source sent before was placed on a child: the supplier's own identifier
     // still means that child.
@@ -197,7 +248,13 @@ pub fn place(
             return link(child, candidate, context, settings);
         }
     }
-    let probabilities = score(child, &settings.source, context.candidates, &settings.model);
+    let probabilities = score(
+        child,
+        &settings.source,
+        context.candidates,
+        &settings.model,
+        normalised,
+    );
     let thresholds = &settings.thresholds;
     let exception = |reason, shielding_hold, local_authority: Option<LocalAuthorityCode>| {
         let mut shown: Vec<(i64, f64)> = context
