@@ -133,9 +133,10 @@ pub async fn import_reader(
     let today = now.date_naive();
     let mut rows = read_children(input, format, today)?;
     let mut report = FileReport::default();
-    let mut cache = match settings.candidates_in_memory {
-        true => Some(store.candidate_cache(permit).await?),
-        false => None,
+    let mut cache = if settings.candidates_in_memory {
+        Some(store.candidate_cache(permit).await?)
+    } else {
+        None
     };
     let mut normalised = NormalisedCandidates::default();
     loop {
@@ -368,18 +369,9 @@ async fn import_batch(
             .changed_anything()
             .then(|| batch_audit(settings, name, first_line, batch.last_line, summary, now))
     };
-    Ok(match cache {
-        Some(cache) => {
-            store
-                .import_supply_batch_held(permit, &supply_batch, cache, &mut placer, &audit)
-                .await?
-        }
-        None => {
-            store
-                .import_supply_batch(permit, &supply_batch, &mut placer, &audit)
-                .await?
-        }
-    })
+    Ok(store
+        .import_supply_batch(permit, &supply_batch, cache, &mut placer, &audit)
+        .await?)
 }
 
 /// The school and GP practice a record names that its source may name (by precedence: the

@@ -7,7 +7,8 @@ use contactpoint_storage::supply::{SupplyLink, SupplyStatus};
 use contactpoint_storage::{ExceptionQueue, Store};
 use contactpoint_supply::Format;
 use contactpoint_test_support::{
-    both_backends, execute_sql, sample_catalogue, sample_child, sample_local_authority, test_now,
+    both_backends, execute_sql, load_sample_catalogue, sample_catalogue, sample_child,
+    sample_local_authority, test_now,
 };
 
 fn permit() -> Permit {
@@ -26,14 +27,7 @@ fn listed_audit() -> contactpoint_domain::AuditEvent {
 
 /// Bedford, its catalogue, and the postcode districts that place new children there.
 async fn prepare(store: &Store) {
-    store
-        .load_local_authorities(&permit(), &[sample_local_authority()])
-        .await
-        .unwrap();
-    store
-        .load_catalogue(&permit(), &sample_catalogue())
-        .await
-        .unwrap();
+    load_sample_catalogue(store).await;
     execute_sql(
         store,
         "INSERT INTO postcode_districts (district, local_authority) VALUES \

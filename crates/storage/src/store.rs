@@ -347,30 +347,20 @@ impl Store {
 
     /// Imports one batch of a supplier's file in one transaction (see
     /// [`crate::supply`]): unchanged records are skipped, the others placed by `place`,
-    /// and the batch's audit entry appended before the commit.
+    /// and the batch's audit entry appended before the commit. With `cache` (a bulk load's
+    /// copy, `candidate_cache`), candidates are read from the copy while nothing else writes
+    /// to the directory, and the copy is brought up to date with what the batch did.
     pub async fn import_supply_batch(
         &self,
         permit: &Permit,
         batch: &crate::supply::SupplyBatch<'_>,
-        place: &mut crate::supply::Placer<'_>,
-        audit: &crate::supply::BatchAudit<'_>,
-    ) -> Result<crate::supply::BatchSummary, StorageError> {
-        dispatch_to_backend!(self, import_supply_batch(permit, batch, None, place, audit))
-    }
-
-    /// The same, reading candidates from a bulk load's copy (`candidate_cache`) while
-    /// nothing else writes to the directory, and bringing the copy up to date.
-    pub async fn import_supply_batch_held(
-        &self,
-        permit: &Permit,
-        batch: &crate::supply::SupplyBatch<'_>,
-        cache: &mut crate::CandidateCache,
+        cache: Option<&mut crate::CandidateCache>,
         place: &mut crate::supply::Placer<'_>,
         audit: &crate::supply::BatchAudit<'_>,
     ) -> Result<crate::supply::BatchSummary, StorageError> {
         dispatch_to_backend!(
             self,
-            import_supply_batch(permit, batch, Some(cache), place, audit)
+            import_supply_batch(permit, batch, cache, place, audit)
         )
     }
 

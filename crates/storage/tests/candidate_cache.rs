@@ -80,16 +80,10 @@ async fn import(
             Outcome::Success,
         ))
     };
-    match cache {
-        Some(cache) => store
-            .import_supply_batch_held(&permit(), &batch, cache, &mut placer, &audit)
-            .await
-            .unwrap(),
-        None => store
-            .import_supply_batch(&permit(), &batch, &mut placer, &audit)
-            .await
-            .unwrap(),
-    };
+    store
+        .import_supply_batch(&permit(), &batch, cache, &mut placer, &audit)
+        .await
+        .unwrap();
     handed
 }
 

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use common::*;
 use contactpoint_domain::{Duty, Permit, Role, SourceCode, SystemTask};
 use contactpoint_intake::{import_reader, ImportSettings};
-use contactpoint_storage::supply::{SupplyLink, SupplyStatus};
+use contactpoint_storage::supply::SupplyStatus;
 use contactpoint_supply::Format;
 use contactpoint_test_support::{execute_sql, test_now};
 use serde_json::json;
@@ -58,23 +58,6 @@ async fn three_waiting(app: &TestApp) {
     supply(app, "birth_registration", true, BIRTHS).await;
     supply(app, "local_systems", false, LOCAL).await;
     app.audit_since_last_look().await;
-}
-
-/// What became of a supplied record, as `supply links` reports it.
-async fn link_of(app: &TestApp, source: &str, record: &str) -> SupplyLink {
-    app.db
-        .store
-        .supply_links(
-            &Permit::system_bypass(SystemTask::TestFixture),
-            &SourceCode::parse(source).unwrap(),
-            None,
-            100,
-        )
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|l| l.source_record_id == record)
-        .unwrap_or_else(|| panic!("{record} is listed"))
 }
 
 async fn contactpoint_id_of(app: &TestApp, source: &str, record: &str) -> String {

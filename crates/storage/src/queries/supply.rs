@@ -206,14 +206,6 @@ pub(crate) async fn candidate_cache(
     Ok(cache)
 }
 
-/// The keys `child_id` is indexed under now.
-async fn search_keys_of(tx: &mut sqlx::Transaction<'_, Db>, child_id: i64) -> Result<Vec<i64>, crate::StorageError> {
-    Ok(sqlx::query_scalar("SELECT key FROM child_search_keys WHERE child_id = $1")
-        .bind(child_id)
-        .fetch_all(&mut **tx)
-        .await?)
-}
-
 /// The candidates of one record from a bulk load's copy: the children it would choose, each
 /// as held, except those this batch has changed or made (`fresh`), read again.
 async fn link_candidates_held(
@@ -253,14 +245,15 @@ async fn refresh_held(
     Ok(())
 }
 
-/// Writes a child's search keys again after its names, date of birth or address changed.
-async fn reindex_child(tx: &mut sqlx::Transaction<'_, Db>, child_id: i64) -> Result<(), crate::StorageError> {
+/// Writes a child's search keys again after its names, date of birth or address changed;
+/// returns the keys it is indexed under now.
+async fn reindex_child(tx: &mut sqlx::Transaction<'_, Db>, child_id: i64) -> Result<Vec<i64>, crate::StorageError> {
     forget_search_keys(tx, child_id).await?;
     let found = read_candidates(tx, &crate::CandidateLookup::ByChildIds(vec![child_id])).await?;
     let findables: Vec<(i64, contactpoint_matching::search::Findable)> =
         found.into_iter().map(|c| (child_id, c.findable)).collect();
     insert_index_rows(tx, &findables, crate::SearchKeys::Indexed).await?;
-    Ok(())
+    Ok(findables.iter().flat_map(|(_, child)| child.index_keys()).collect())
 }
 
 /// Sets one of a child's values with the supplier and time it came from (the columns
@@ -287,14 +280,23 @@ where
     Ok(())
 }
 
-/// Applies the values a linked record brings; returns whether anything changed.
+/// What applying a linked record's values did to the child.
+#[derive(Default)]
+struct ChildChangesApplied {
+    changed: bool,
+    /// The keys the child is indexed under now, when its names, date of birth or address
+    /// changed.
+    reindexed: Option<Vec<i64>>,
+}
+
+/// Applies the values a linked record brings.
 async fn apply_child_changes(
     tx: &mut sqlx::Transaction<'_, Db>,
     child_id: i64,
     changes: &crate::supply::ChildChanges,
-) -> Result<bool, crate::StorageError> {
+) -> Result<ChildChangesApplied, crate::StorageError> {
     if changes.is_empty() {
-        return Ok(false);
+        return Ok(ChildChangesApplied::default());
     }
     let mut changed = changes.name.is_some()
         || changes.gender.is_some()
@@ -443,10 +445,8 @@ async fn apply_child_changes(
     }
     // A former name the child already has changes none of its keys.
     let reindex = changes.name.is_some() || changes.date_of_birth.is_some() || changes.address.is_some() || former_added;
-    if reindex {
-        reindex_child(tx, child_id).await?;
-    }
-    Ok(changed)
+    let reindexed = if reindex { Some(reindex_child(tx, child_id).await?) } else { None };
+    Ok(ChildChangesApplied { changed, reindexed })
 }
 
 async fn insert_supply_exception(
@@ -852,7 +852,8 @@ struct PendingChildren {
     /// identifier) and the waiting exception it closes.
     made_by: Vec<(usize, String, Option<i64>)>,
     ids: std::collections::HashSet<String>,
-    /// The search keys the children will be indexed under.
+    /// The search keys each child will be indexed under, and all of them together.
+    keys_of: Vec<Vec<i64>>,
     keys: std::collections::HashSet<i64>,
     /// The children written so far, by the place in the batch of the record that made each.
     created: std::collections::HashMap<usize, i64>,
@@ -860,14 +861,16 @@ struct PendingChildren {
 
 impl PendingChildren {
     fn add(&mut self, child: contactpoint_domain::ChildRecord, index: usize, source_record_id: &str, waiting: Option<i64>) {
-        self.keys.extend(crate::search_index::findable(&child).index_keys());
+        let keys = crate::search_index::findable(&child).index_keys();
+        self.keys.extend(&keys);
+        self.keys_of.push(keys);
         self.children.push(child);
         self.made_by.push((index, source_record_id.to_owned(), waiting));
         self.ids.insert(source_record_id.to_owned());
     }
 
     /// Writes the children, gives each supplied record its child's id, and closes the
-    /// exceptions the records had waited in.
+    /// exceptions the records had waited in; returns each child's id with its search keys.
     async fn write(
         &mut self,
         tx: &mut sqlx::Transaction<'_, Db>,
@@ -880,11 +883,7 @@ impl PendingChildren {
             return Ok(Vec::new());
         }
         let (_, child_ids) = insert_children(tx, &self.children, crate::SearchKeys::Indexed).await?;
-        let written: Vec<(i64, Vec<i64>)> = child_ids
-            .iter()
-            .zip(&self.children)
-            .map(|(id, child)| (*id, crate::search_index::findable(child).index_keys()))
-            .collect();
+        let written: Vec<(i64, Vec<i64>)> = child_ids.iter().copied().zip(self.keys_of.drain(..)).collect();
         for ((index, source_record_id, waiting), child_id) in self.made_by.drain(..).zip(child_ids) {
             self.created.insert(index, child_id);
             if let Some(row) = seen.get_mut(&source_record_id) {
@@ -1049,12 +1048,15 @@ pub(crate) async fn import_supply_batch(
         });
         let (status, child_id, exception_id) = match placement {
             Placement::Link { child_id, changes } => {
-                if apply_child_changes(&mut tx, child_id, &changes).await? {
+                let applied = apply_child_changes(&mut tx, child_id, &changes).await?;
+                if applied.changed {
                     summary.updated += 1;
                     if let Some(held) = held.as_mut() {
-                        held.cache.index(child_id, search_keys_of(&mut tx, child_id).await?);
                         held.fresh.insert(child_id);
                     }
+                }
+                if let (Some(held), Some(keys)) = (held.as_mut(), applied.reindexed) {
+                    held.cache.index(child_id, keys);
                 }
                 summary.linked += 1;
                 if let Some(waiting) = waiting {

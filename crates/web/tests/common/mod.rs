@@ -554,6 +554,27 @@ pub async fn load_sample_catalogue(
     (catalogue, ids)
 }
 
+/// What became of a supplied record, as `supply links` reports it.
+pub async fn link_of(
+    app: &TestApp,
+    source: &str,
+    record: &str,
+) -> contactpoint_storage::supply::SupplyLink {
+    app.db
+        .store
+        .supply_links(
+            &Permit::system_bypass(SystemTask::TestFixture),
+            &contactpoint_domain::SourceCode::parse(source).unwrap(),
+            None,
+            100,
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|l| l.source_record_id == record)
+        .unwrap_or_else(|| panic!("{record} is listed"))
+}
+
 /// Stores children whose services are already loaded.
 pub async fn load_children(app: &TestApp, children: &[contactpoint_domain::ChildRecord]) {
     let permit = Permit::system_bypass(SystemTask::TestFixture);
