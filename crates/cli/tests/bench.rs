@@ -158,6 +158,22 @@ fn bench_supply_loads_the_four_national_files_and_judges_every_record_against_th
         report["files_seconds"].is_number(),
         "the files were written"
     );
+    assert_eq!(report["lower_threshold"], 0.01, "the thresholds decided by");
+    assert_eq!(report["upper_threshold"], 0.999);
+
+    // Thresholds out of order are refused before anything is written, naming both flags.
+    let crossed = bench_supply(
+        &format!("sqlite://{}", dir.path().join("crossed.sqlite3").display()),
+        &files,
+        &["--lower-threshold", "0.5", "--upper-threshold", "0.2"],
+    );
+    assert!(!crossed.status.success());
+    let refusal = String::from_utf8_lossy(&crossed.stderr);
+    assert!(
+        refusal.contains("--lower-threshold 0.5 and --upper-threshold 0.2")
+            && refusal.contains("0 <= lower <= upper <= 1"),
+        "{refusal}"
+    );
 
     // An initial load needs an empty database: the second run refuses and says why, and the
     // files already written are kept for another database.

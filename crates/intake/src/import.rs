@@ -7,7 +7,7 @@ use crate::place::{place, probe_keys, NormalisedCandidates, PlaceSettings};
 use chrono::{DateTime, Utc};
 use contactpoint_domain::precedence::{names_service, ValueGroup};
 use contactpoint_domain::{AccessRoute, AuditEvent, Outcome, Permit, SourceCode};
-use contactpoint_matching::linkage::NATIONAL_POPULATION;
+use contactpoint_matching::linkage::{Thresholds, NATIONAL_POPULATION};
 use contactpoint_storage::supply::{
     BatchSummary, IncomingRecord, NamedService, NamedServiceKind, SupplyBatch,
 };
@@ -42,6 +42,9 @@ pub struct ImportSettings {
     /// files while nothing else writes to the directory. Should anything else write, the
     /// import notices at its next batch and reads from the database from then on.
     pub candidates_in_memory: bool,
+    /// Where a record is linked, and below which a new child is made or the record waits
+    /// (docs/MATCHING.md, "Deciding").
+    pub thresholds: Thresholds,
 }
 
 impl ImportSettings {
@@ -75,12 +78,19 @@ impl ImportSettings {
             population: NATIONAL_POPULATION,
             refresh_statistics: false,
             candidates_in_memory: false,
+            thresholds: Thresholds::DEFAULT,
         }
     }
 
     /// The same settings reading candidates from memory (`candidates_in_memory`).
     pub fn with_candidates_in_memory(mut self, in_memory: bool) -> Self {
         self.candidates_in_memory = in_memory;
+        self
+    }
+
+    /// The same settings deciding with `thresholds`.
+    pub fn with_thresholds(mut self, thresholds: Thresholds) -> Self {
+        self.thresholds = thresholds;
         self
     }
 }
@@ -328,7 +338,8 @@ async fn import_batch(
     let today = supplied_at.date_naive();
     let place_settings =
         PlaceSettings::new(settings.source.clone(), settings.authoritative, supplied_at)
-            .for_population(settings.population);
+            .for_population(settings.population)
+            .with_thresholds(settings.thresholds);
     let records: Vec<IncomingRecord> = batch
         .children
         .iter()

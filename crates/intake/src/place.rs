@@ -46,6 +46,12 @@ impl PlaceSettings {
         self
     }
 
+    /// The same settings deciding with `thresholds`.
+    pub fn with_thresholds(mut self, thresholds: Thresholds) -> Self {
+        self.thresholds = thresholds;
+        self
+    }
+
     fn provenance(&self) -> Provenance {
         Provenance::new(self.source.clone(), self.supplied_at)
     }
@@ -180,14 +186,16 @@ impl NormalisedCandidates {
 
     /// `candidate` normalised: under its first former family name, then under each further.
     fn of(&mut self, candidate: &LinkCandidate) -> &[linkage::NormalisedPerson] {
-        let person = candidate_person(candidate);
+        // Checked field by field, without building the person: most candidates are held.
         let current = self.held.get(&candidate.child_id).is_some_and(|held| {
-            held.from == person && held.former_family_names == candidate.former_family_names
+            held.former_family_names == candidate.former_family_names
+                && same_person(&held.from, candidate)
         });
         if !current {
             if self.held.len() >= Self::MOST_HELD {
                 self.held.clear();
             }
+            let person = candidate_person(candidate);
             let mut persons = vec![linkage::normalise(&person)];
             for former in candidate.former_family_names.iter().skip(1) {
                 let mut under = person.clone();
@@ -205,6 +213,20 @@ impl NormalisedCandidates {
         }
         &self.held[&candidate.child_id].persons
     }
+}
+
+/// Whether `person` is what `candidate_person` makes of `candidate` now.
+fn same_person(person: &linkage::SuppliedPerson, candidate: &LinkCandidate) -> bool {
+    let address = candidate.address.as_ref();
+    person.given_name == candidate.given_name
+        && person.middle_names == candidate.middle_names
+        && person.family_name == candidate.family_name
+        && person.former_family_name.as_ref() == candidate.former_family_names.first()
+        && person.date_of_birth == Some(candidate.date_of_birth)
+        && person.gender == Some(linkage_gender(candidate.gender))
+        && person.address_line1.as_deref() == address.map(|a| a.line1.as_str())
+        && person.town.as_deref() == address.map(|a| a.town.as_str())
+        && person.postcode.as_deref() == address.map(|a| a.postcode.as_str())
 }
 
 /// The probability that the record from `source` is each candidate, in the candidates' order.
@@ -521,4 +543,86 @@ pub fn changes(
     }
     changes.parents_carers = parents(child, &incoming);
     changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use contactpoint_domain::ContactPointId;
+
+    fn candidate() -> LinkCandidate {
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+        let provenance = Provenance::new(SourceCode::parse("nhs_demographics").unwrap(), at);
+        LinkCandidate {
+            child_id: 7,
+            contactpoint_id: ContactPointId::random(&mut rand::rng()),
+            given_name: "Amelia".to_owned(),
+            middle_names: Some("Rose".to_owned()),
+            family_name: "Hartridge".to_owned(),
+            former_family_names: vec!["Okafor".to_owned(), "Price".to_owned()],
+            supplied_by: Vec::new(),
+            gender: Gender::Female,
+            date_of_birth: NaiveDate::from_ymd_opt(2018, 3, 4).unwrap(),
+            date_of_death: None,
+            address: Some(Address::parse("12 Mill Lane", None, "Leeds", "LS6 2AB").unwrap()),
+            local_authority: LocalAuthorityCode::parse("E08000035").unwrap(),
+            shielded: false,
+            provenance: ChildProvenance {
+                name: provenance.clone(),
+                gender: provenance.clone(),
+                date_of_birth: provenance.clone(),
+                address: provenance,
+                date_of_death: None,
+            },
+        }
+    }
+
+    #[test]
+    fn a_person_is_the_same_only_while_every_compared_value_of_the_candidate_is() {
+        let held = candidate();
+        let person = candidate_person(&held);
+        assert!(same_person(&person, &held));
+        let changes: [(&str, fn(&mut LinkCandidate)); 10] = [
+            ("given name", |c| c.given_name = "Amelie".to_owned()),
+            ("middle names", |c| c.middle_names = None),
+            ("family name", |c| c.family_name = "Hart".to_owned()),
+            ("first former name", |c| c.former_family_names.swap(0, 1)),
+            ("date of birth", |c| {
+                c.date_of_birth = NaiveDate::from_ymd_opt(2018, 4, 3).unwrap()
+            }),
+            ("gender", |c| c.gender = Gender::NotSpecified),
+            ("address line", |c| {
+                c.address = Address::parse("14 Mill Lane", None, "Leeds", "LS6 2AB").ok()
+            }),
+            ("town", |c| {
+                c.address = Address::parse("12 Mill Lane", None, "Headingley", "LS6 2AB").ok()
+            }),
+            ("postcode", |c| {
+                c.address = Address::parse("12 Mill Lane", None, "Leeds", "LS6 2AD").ok()
+            }),
+            ("no address", |c| c.address = None),
+        ];
+        for (what, change) in changes {
+            let mut changed = candidate();
+            change(&mut changed);
+            assert!(!same_person(&person, &changed), "{what} changed");
+            assert!(same_person(&candidate_person(&changed), &changed), "{what}");
+        }
+    }
+
+    #[test]
+    fn a_candidate_is_normalised_again_once_its_values_change_and_under_each_former_name() {
+        let mut normalised = NormalisedCandidates::default();
+        let mut held = candidate();
+        let first = normalised.of(&held).to_vec();
+        assert_eq!(first.len(), 2, "under each of its two former family names");
+        assert_eq!(normalised.of(&held), first.as_slice());
+        held.family_name = "Price".to_owned();
+        let again = normalised.of(&held).to_vec();
+        assert_ne!(again[0], first[0]);
+        assert_eq!(again[0], linkage::normalise(&candidate_person(&held)));
+        held.former_family_names.push("Smith".to_owned());
+        assert_eq!(normalised.of(&held).len(), 3);
+    }
 }

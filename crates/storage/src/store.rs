@@ -269,12 +269,29 @@ impl Store {
         dispatch_to_backend!(self, load_children(permit, records, keys))
     }
 
-    /// Moves every search key set aside by loads ([`SearchKeys::SetAside`]) into the index in
-    /// one transaction, none twice; returns how many keys were moved. A load still running
-    /// waits for it (and on SQLite may give up after the busy timeout): run it, or start a
+    /// Moves every search key set aside by loads ([`SearchKeys::SetAside`]) into the index,
+    /// none twice; returns how many keys were moved. On PostgreSQL the move is one
+    /// transaction, which a load still running waits for; on SQLite it is made in committed
+    /// steps of about [`Store::KEYS_PER_MOVE_STEP`] keys, and takes only the keys set aside
+    /// when it began. A move stopped part way is finished by the next. Run it, or start a
     /// server, once a load has ended.
     pub async fn index_set_aside_keys(&self) -> Result<u64, StorageError> {
-        dispatch_to_backend!(self, index_set_aside_keys())
+        self.index_set_aside_keys_in_steps_of(Self::KEYS_PER_MOVE_STEP)
+            .await
+    }
+
+    /// About how many set-aside keys one committed step of a move on SQLite takes: the
+    /// 11,000,000-child nation's 195.6 million keys moved in one transaction grew a WAL of
+    /// 11 GB and slowed per key fifty-fold against 1,000,000 children (docs/BENCHMARKS.md).
+    pub const KEYS_PER_MOVE_STEP: u64 = 8_000_000;
+
+    /// [`Store::index_set_aside_keys`] with steps of about `keys_per_step` keys on SQLite
+    /// (PostgreSQL moves them in one transaction whatever the step).
+    pub async fn index_set_aside_keys_in_steps_of(
+        &self,
+        keys_per_step: u64,
+    ) -> Result<u64, StorageError> {
+        dispatch_to_backend!(self, index_set_aside_keys(keys_per_step))
     }
 
     /// The whole stored record of one child.

@@ -399,6 +399,65 @@ both_backends!(
     }
 );
 
+both_backends!(
+    a_move_of_set_aside_keys_stopped_between_its_steps_is_finished_by_the_next_with_every_key_indexed_once,
+    |store| {
+        let (catalogue, ids) = with_catalogue(store).await;
+        let children: Vec<_> = (0..12)
+            .map(|seed| sample_child(&catalogue, &ids, 1_300 + seed))
+            .collect();
+        let fresh = contactpoint_test_support::TestDatabase::new(store.backend())
+            .await
+            .unwrap();
+        with_catalogue(&fresh.store).await;
+        fresh
+            .store
+            .load_children(&permit(), &children)
+            .await
+            .unwrap();
+        let expected = search_keys(&fresh.store).await;
+
+        store
+            .load_children_with_keys(&permit(), &children, SearchKeys::SetAside)
+            .await
+            .unwrap();
+        // As a move on SQLite leaves things when stopped after its first steps: the index by
+        // child dropped, the keys of the lower half of the key values moved and committed,
+        // every key still set aside.
+        execute_sql(store, "DROP INDEX child_search_keys_by_child")
+            .await
+            .unwrap();
+        execute_sql(
+            store,
+            "INSERT INTO child_search_keys (key, child_id) \
+             SELECT key, child_id FROM child_search_keys_set_aside WHERE key < 0",
+        )
+        .await
+        .unwrap();
+        let moved_before = search_keys(store).await.len();
+        assert!(moved_before > 0 && moved_before < expected.len());
+
+        // Steps of ten keys: dozens of committed steps on SQLite.
+        let moved = store.index_set_aside_keys_in_steps_of(10).await.unwrap();
+        assert_eq!(moved as usize, expected.len() - moved_before);
+        assert_eq!(search_keys(store).await, expected, "nothing twice, nothing lost");
+        assert!(
+            execute_sql(store, "DROP INDEX child_search_keys_by_child")
+                .await
+                .is_ok(),
+            "the index by child is built again"
+        );
+        execute_sql(
+            store,
+            "CREATE INDEX child_search_keys_by_child ON child_search_keys (child_id)",
+        )
+        .await
+        .unwrap();
+        assert_eq!(store.index_set_aside_keys().await.unwrap(), 0, "nothing left aside");
+        assert_eq!(search_keys(store).await, expected);
+    }
+);
+
 both_backends!(a_key_both_set_aside_and_indexed_is_moved_once, |store| {
     let (catalogue, ids) = with_catalogue(store).await;
     let children: Vec<_> = (0..6)

@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 use contactpoint_domain::{Permit, SourceCode, SystemTask};
 use contactpoint_intake::{import_file, retry_waiting, FileReport, ImportSettings};
+use contactpoint_matching::linkage::Thresholds;
 use contactpoint_storage::supply::SupplyStatus;
 use contactpoint_storage::Store;
 use contactpoint_synthetic::{load_reference_data, NationSpec, Supplier};
@@ -48,6 +49,13 @@ pub struct SupplyArgs {
     /// --candidates-in-memory`, which an initial load uses).
     #[arg(long)]
     pub candidates_from_database: bool,
+    /// Link a record at or above this probability (docs/MATCHING.md, "Deciding").
+    #[arg(long, default_value_t = Thresholds::DEFAULT.upper)]
+    pub upper_threshold: f64,
+    /// Below this probability an authoritative source's record makes a new child and any
+    /// other's waits; a record at or above it against a shielded child is held.
+    #[arg(long, default_value_t = Thresholds::DEFAULT.lower)]
+    pub lower_threshold: f64,
     /// Print the report as JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -58,6 +66,15 @@ impl SupplyArgs {
         self.population.unwrap_or(self.children)
     }
 
+    fn thresholds(&self) -> Result<Thresholds> {
+        Thresholds::new(self.lower_threshold, self.upper_threshold).with_context(|| {
+            format!(
+                "--lower-threshold {} and --upper-threshold {}: give 0 <= lower <= upper <= 1",
+                self.lower_threshold, self.upper_threshold
+            )
+        })
+    }
+
     /// How one supplier's records are loaded.
     fn settings(&self, supplier: Supplier, authoritative: bool) -> Result<ImportSettings> {
         Ok(ImportSettings::bulk(
@@ -66,7 +83,8 @@ impl SupplyArgs {
             self.batch_size,
             self.population(),
         )
-        .with_candidates_in_memory(!self.candidates_from_database))
+        .with_candidates_in_memory(!self.candidates_from_database)
+        .with_thresholds(self.thresholds()?))
     }
 }
 
@@ -126,6 +144,8 @@ struct Report {
     as_of: NaiveDate,
     batch_size: usize,
     population: u64,
+    upper_threshold: f64,
+    lower_threshold: f64,
     files_seconds: Option<f64>,
     rows: u64,
     import_seconds: f64,
@@ -138,6 +158,7 @@ struct Report {
 }
 
 pub async fn run(args: SupplyArgs) -> Result<()> {
+    args.thresholds()?;
     let spec = crate::generate::nation_spec(&crate::generate::GenerateArgs {
         children: args.children,
         seed: args.seed,
@@ -191,6 +212,8 @@ pub async fn run(args: SupplyArgs) -> Result<()> {
         as_of: args.as_of,
         batch_size: args.batch_size,
         population: args.population(),
+        upper_threshold: args.upper_threshold,
+        lower_threshold: args.lower_threshold,
         files_seconds,
         rows,
         import_seconds,
@@ -409,8 +432,15 @@ fn percent(x: f64) -> String {
 
 fn print_report(report: &Report) {
     println!(
-        "Initial load of {} children (seed {}, as of {}) on {}, {} records a transaction, matching prior 1 in {}",
-        report.children, report.seed, report.as_of, report.backend, report.batch_size, report.population
+        "Initial load of {} children (seed {}, as of {}) on {}, {} records a transaction, matching prior 1 in {}, thresholds {} and {}",
+        report.children,
+        report.seed,
+        report.as_of,
+        report.backend,
+        report.batch_size,
+        report.population,
+        report.lower_threshold,
+        report.upper_threshold
     );
     if let Some(seconds) = report.files_seconds {
         println!("  suppliers' files written in {seconds:.1} s (not counted below)");

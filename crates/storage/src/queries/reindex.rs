@@ -44,13 +44,16 @@ pub(crate) async fn index_unindexed_children(pool: &sqlx::Pool<Db>) -> Result<us
     Ok(indexed)
 }
 
-/// Moves the search keys that bulk loads set aside into the index in one transaction;
-/// returns how many were moved. The index by child (and on PostgreSQL the primary key's) is
-/// built again around the move: one sort of the whole is cheaper than placing each key.
-/// Keys already in the index are not moved twice. The set-aside table is locked first, so a
-/// load still running waits for the move rather than committing keys it would then empty
-/// (SQLite's write lock does the same there).
-pub(crate) async fn index_set_aside_keys(pool: &sqlx::Pool<Db>) -> Result<u64, crate::StorageError> {
+/// Moves the search keys that bulk loads set aside into the index; returns how many were
+/// moved. The index by child (and on PostgreSQL the primary key's) is built again around the
+/// move: one sort of the whole is cheaper than placing each key. Keys already in the index are
+/// not moved twice.
+///
+/// On PostgreSQL the move is one transaction, the set-aside table locked first, so a load
+/// still running waits for the move rather than committing keys it would then empty. On
+/// SQLite it is made in committed steps of about `keys_per_step` keys, each a range of key
+/// values (`move_in_steps`).
+pub(crate) async fn index_set_aside_keys(pool: &sqlx::Pool<Db>, keys_per_step: u64) -> Result<u64, crate::StorageError> {
     use sqlx::Connection;
     let mut conn = pool.acquire().await?;
     // Nearly always nothing is set aside (every server start asks): no lock for that. A load
@@ -58,79 +61,121 @@ pub(crate) async fn index_set_aside_keys(pool: &sqlx::Pool<Db>) -> Result<u64, c
     if !set_aside_keys_exist(&mut conn).await? {
         return Ok(0);
     }
-    let on_sqlite = BACKEND == crate::Backend::Sqlite;
-    if on_sqlite {
+    if BACKEND == crate::Backend::Sqlite {
         // A national index's sort would not fit in memory; let SQLite's sorter spill to disk.
         sqlx::query("PRAGMA temp_store = FILE").execute(&mut *conn).await?;
-    }
-    let moved = async {
-        let mut tx = if on_sqlite { conn.begin_with("BEGIN IMMEDIATE").await? } else { conn.begin().await? };
-        if !on_sqlite {
-            sqlx::query("LOCK TABLE child_search_keys_set_aside IN EXCLUSIVE MODE")
-                .execute(&mut *tx)
-                .await?;
-        }
-        if !set_aside_keys_exist(&mut tx).await? {
-            return Ok::<u64, crate::StorageError>(0);
-        }
-        // A key both set aside and indexed (a child re-indexed while its load was stopped)
-        // stays where it is. (A load sets each child's keys aside once, so the set-aside
-        // keys hold no key twice.) A new nation's index is empty, and nothing is looked up.
-        let indexed: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM child_search_keys)")
-            .fetch_one(&mut *tx)
-            .await?;
-        if indexed {
-            sqlx::query(
-            "DELETE FROM child_search_keys_set_aside WHERE EXISTS (SELECT 1 FROM child_search_keys k \
-             WHERE k.key = child_search_keys_set_aside.key AND k.child_id = child_search_keys_set_aside.child_id)",
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query("DROP INDEX child_search_keys_by_child").execute(&mut *tx).await?;
-        // SQLite keeps the keys in their primary key's order (WITHOUT ROWID): in that order
-        // each lands beside the last. PostgreSQL builds the primary key's index again by one
-        // sort, as the index by child (a tenth of the time of placing the keys one by one).
-        if !on_sqlite {
-            sqlx::query("ALTER TABLE child_search_keys DROP CONSTRAINT child_search_keys_pkey")
-                .execute(&mut *tx)
-                .await?;
-        }
-        let order = if on_sqlite { " ORDER BY key, child_id" } else { "" };
-        let moved = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO child_search_keys (key, child_id) \
-             SELECT key, child_id FROM child_search_keys_set_aside{order}"
-        )))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if !on_sqlite {
-            sqlx::query("ALTER TABLE child_search_keys ADD PRIMARY KEY (key, child_id)")
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query("CREATE INDEX child_search_keys_by_child ON child_search_keys (child_id)")
-            .execute(&mut *tx)
-            .await?;
-        let empty = if on_sqlite {
-            "DELETE FROM child_search_keys_set_aside"
-        } else {
-            "TRUNCATE child_search_keys_set_aside"
-        };
-        sqlx::query(empty).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(moved)
-    }
-    .await;
-    if on_sqlite {
+        let moved = move_in_steps(&mut conn, keys_per_step).await;
         // The connection goes back to the pool as every other is made; a failure here must
         // not hide the move's own outcome.
         if let Err(error) = sqlx::query("PRAGMA temp_store = MEMORY").execute(&mut *conn).await {
             tracing::warn!(%error, "could not set temp_store back to memory; closing the connection");
             conn.close_on_drop();
         }
+        return moved;
     }
-    moved
+    let mut tx = conn.begin().await?;
+    sqlx::query("LOCK TABLE child_search_keys_set_aside IN EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
+    if !set_aside_keys_exist(&mut tx).await? {
+        return Ok(0);
+    }
+    // A key both set aside and indexed (a child re-indexed while its load was stopped) stays
+    // where it is. (A load sets each child's keys aside once, so the set-aside keys hold no
+    // key twice.) A new nation's index is empty, and nothing is looked up.
+    let indexed: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM child_search_keys)")
+        .fetch_one(&mut *tx)
+        .await?;
+    if indexed {
+        sqlx::query(
+            "DELETE FROM child_search_keys_set_aside WHERE EXISTS (SELECT 1 FROM child_search_keys k \
+             WHERE k.key = child_search_keys_set_aside.key AND k.child_id = child_search_keys_set_aside.child_id)",
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("DROP INDEX IF EXISTS child_search_keys_by_child").execute(&mut *tx).await?;
+    sqlx::query("ALTER TABLE child_search_keys DROP CONSTRAINT child_search_keys_pkey")
+        .execute(&mut *tx)
+        .await?;
+    let moved = sqlx::query(
+        "INSERT INTO child_search_keys (key, child_id) SELECT key, child_id FROM child_search_keys_set_aside",
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    sqlx::query("ALTER TABLE child_search_keys ADD PRIMARY KEY (key, child_id)")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("CREATE INDEX child_search_keys_by_child ON child_search_keys (child_id)")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("TRUNCATE child_search_keys_set_aside").execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(moved)
+}
+
+/// The SQLite move, in committed steps: first the index by child is dropped, then each step
+/// moves the set-aside keys of one range of key values, in key order (SQLite keeps the keys
+/// in their primary key's order, WITHOUT ROWID, so each lands beside the last), and the last
+/// builds the index by child again and empties what was moved. Only the rows set aside when
+/// the move began are moved: a load still running sets later ones aside for the next move. A
+/// move stopped between steps is taken up again by the next (`Store::migrate` asks at every
+/// start); a key already in the index is left where it is.
+async fn move_in_steps(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    keys_per_step: u64,
+) -> Result<u64, crate::StorageError> {
+    use sqlx::Connection;
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    let (last_row, rows): (Option<i64>, i64) =
+        sqlx::query_as("SELECT MAX(rowid), COUNT(*) FROM child_search_keys_set_aside")
+            .fetch_one(&mut *tx)
+            .await?;
+    let Some(last_row) = last_row else {
+        return Ok(0);
+    };
+    sqlx::query("DROP INDEX IF EXISTS child_search_keys_by_child").execute(&mut *tx).await?;
+    tx.commit().await?;
+    let mut moved = 0;
+    for (low, high) in key_ranges(u64::try_from(rows).unwrap_or(0).div_ceil(keys_per_step.max(1))) {
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        moved += sqlx::query(
+            "INSERT OR IGNORE INTO child_search_keys (key, child_id) \
+             SELECT key, child_id FROM child_search_keys_set_aside \
+             WHERE rowid <= $1 AND key BETWEEN $2 AND $3 ORDER BY key, child_id",
+        )
+        .bind(last_row)
+        .bind(low)
+        .bind(high)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+    }
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    sqlx::query("CREATE INDEX IF NOT EXISTS child_search_keys_by_child ON child_search_keys (child_id)")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM child_search_keys_set_aside WHERE rowid <= $1")
+        .bind(last_row)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(moved)
+}
+
+/// `count` (at least one) ranges of key values, together every `i64` once, in order.
+fn key_ranges(count: u64) -> Vec<(i64, i64)> {
+    let count = i128::from(count.max(1));
+    let span = (i128::from(i64::MAX) - i128::from(i64::MIN) + 1) / count;
+    (0..count)
+        .map(|step| {
+            let low = i128::from(i64::MIN) + step * span;
+            let high = if step == count - 1 { i128::from(i64::MAX) } else { low + span - 1 };
+            (low as i64, high as i64)
+        })
+        .collect()
 }
 
 async fn set_aside_keys_exist(conn: &mut <Db as sqlx::Database>::Connection) -> Result<bool, crate::StorageError> {
