@@ -583,7 +583,8 @@ mod tests {
         let held = candidate();
         let person = candidate_person(&held);
         assert!(same_person(&person, &held));
-        let changes: [(&str, fn(&mut LinkCandidate)); 10] = [
+        type Change = fn(&mut LinkCandidate);
+        let changes: [(&str, Change); 10] = [
             ("given name", |c| c.given_name = "Amelie".to_owned()),
             ("middle names", |c| c.middle_names = None),
             ("family name", |c| c.family_name = "Hart".to_owned()),
