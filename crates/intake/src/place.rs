@@ -256,6 +256,13 @@ pub fn score(
         .collect()
 }
 
+/// A record this likely, or more, to be a shielded child is held for the team whatever the
+/// thresholds: it never creates or updates an unshielded record, and whatever the team
+/// creates from it is shielded. At most the lower threshold (a record at or above that is
+/// always held), and no higher than the lower threshold has ever been, so that raising the
+/// lower threshold to make fewer exceptions never weakens shielding.
+pub const SHIELDING_HOLD: f64 = 0.01;
+
 /// Decides one record (`normalised` holds the candidates already normalised by this import).
 pub fn place(
     child: &SuppliedChild,
@@ -296,11 +303,12 @@ pub fn place(
             candidates: shown,
         })
     };
+    let hold = thresholds.lower.min(SHIELDING_HOLD);
     let shielded_near = context
         .candidates
         .iter()
         .zip(&probabilities)
-        .filter(|(c, p)| c.shielded && **p >= thresholds.lower)
+        .filter(|(c, p)| c.shielded && **p >= hold)
         .max_by(|a, b| a.1.total_cmp(b.1))
         .map(|(c, _)| c);
     let best = context
@@ -346,6 +354,12 @@ pub fn place(
                 exception(reason, false, local_authority)
             }
         },
+        // Below the lower threshold, yet perhaps a shielded child (`SHIELDING_HOLD`).
+        Outcome::New if let Some(shielded) = shielded_near => exception(
+            ExceptionReason::PossiblyShielded,
+            true,
+            Some(shielded.local_authority.clone()),
+        ),
         Outcome::New => {
             let placed_in = context.district_authority.or(context.service_authority);
             match new_child(child, placed_in, settings) {
@@ -610,6 +624,75 @@ mod tests {
             assert!(!same_person(&person, &changed), "{what} changed");
             assert!(same_person(&candidate_person(&changed), &changed), "{what}");
         }
+    }
+
+    #[test]
+    fn a_record_that_could_be_a_shielded_child_is_held_however_high_the_lower_threshold() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        // The shielded child under another spelling of her given name, in another city: far
+        // from certain.
+        let record = contactpoint_supply::child_from_json(
+            r#"{"source_record_id":"9000000009","given_name":"Amelie","family_name":"Hartridge","date_of_birth":"2018-03-04","gender":"F","address_line1":"3 Oak Road","town":"Bristol","postcode":"BS1 4DJ"}"#,
+            today,
+        )
+        .unwrap();
+        let mut shielded = candidate();
+        shielded.shielded = true;
+        let candidates = [shielded];
+        let leeds = LocalAuthorityCode::parse("E08000035").unwrap();
+        let context = PlacementContext {
+            index: 0,
+            candidates: &candidates,
+            known_child: None,
+            district_authority: Some(&leeds),
+            service_authority: None,
+        };
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+        let source = SourceCode::parse("nhs_demographics").unwrap();
+        let probability = score(
+            &record,
+            &source,
+            &candidates,
+            &Model::configured(),
+            &mut NormalisedCandidates::default(),
+        )[0];
+        assert!(
+            (SHIELDING_HOLD..0.995).contains(&probability),
+            "a possible match: {probability}"
+        );
+        for lower in [Thresholds::DEFAULT.lower, 0.995] {
+            let settings = PlaceSettings::new(source.clone(), true, at)
+                .with_thresholds(Thresholds::new(lower, 0.999).unwrap());
+            let placement = place(
+                &record,
+                &context,
+                &settings,
+                &mut NormalisedCandidates::default(),
+            );
+            let Placement::Exception(exception) = placement else {
+                panic!("with the lower threshold at {lower} the record must wait: {placement:?}");
+            };
+            assert_eq!(exception.reason, ExceptionReason::PossiblyShielded);
+            assert!(exception.shielding_hold);
+        }
+        // An unshielded child as alike leaves an authoritative record free to make a new
+        // child once the lower threshold is above its probability.
+        let mut unshielded = candidates[0].clone();
+        unshielded.shielded = false;
+        let candidates = [unshielded];
+        let context = PlacementContext {
+            candidates: &candidates,
+            ..context
+        };
+        let settings = PlaceSettings::new(source, true, at)
+            .with_thresholds(Thresholds::new(0.995, 0.999).unwrap());
+        let placement = place(
+            &record,
+            &context,
+            &settings,
+            &mut NormalisedCandidates::default(),
+        );
+        assert!(matches!(placement, Placement::Create(_)), "{placement:?}");
     }
 
     #[test]
