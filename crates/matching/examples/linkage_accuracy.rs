@@ -217,6 +217,7 @@ other thresholds (default model, authoritative source)"
         (0.01, 0.9999),
         (0.001, 0.999),
         (0.05, 0.999),
+        (0.1, 0.999),
         (0.2, 0.999),
     ] {
         let t = Thresholds::new(lower, upper).expect("ordered");
