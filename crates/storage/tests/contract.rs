@@ -243,6 +243,25 @@ both_backends!(the_database_answers_a_ping_until_it_is_closed, |store| {
     assert!(store.ping().await.is_err());
 });
 
+async fn index_exists(store: &Store, name: &str) -> bool {
+    let count: i64 = match store {
+        Store::Sqlite(pool) => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = $1")
+                .bind(name)
+                .fetch_one(pool)
+                .await
+        }
+        Store::Postgres(pool) => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = $1",
+        )
+        .bind(name)
+        .fetch_one(pool)
+        .await,
+    }
+    .unwrap();
+    count == 1
+}
+
 async fn search_keys(store: &Store) -> Vec<(i64, i64)> {
     let sql = "SELECT key, child_id FROM child_search_keys ORDER BY key, child_id";
     match store {
@@ -442,17 +461,9 @@ both_backends!(
         assert_eq!(moved as usize, expected.len() - moved_before);
         assert_eq!(search_keys(store).await, expected, "nothing twice, nothing lost");
         assert!(
-            execute_sql(store, "DROP INDEX child_search_keys_by_child")
-                .await
-                .is_ok(),
+            index_exists(store, "child_search_keys_by_child").await,
             "the index by child is built again"
         );
-        execute_sql(
-            store,
-            "CREATE INDEX child_search_keys_by_child ON child_search_keys (child_id)",
-        )
-        .await
-        .unwrap();
         assert_eq!(store.index_set_aside_keys().await.unwrap(), 0, "nothing left aside");
         assert_eq!(search_keys(store).await, expected);
     }
