@@ -45,7 +45,8 @@ pub struct LoadArgs {
     /// waits for the local team).
     #[arg(long)]
     pub authoritative: bool,
-    /// Records per transaction.
+    /// Records per transaction. An initial load with nobody searching does better with
+    /// 10000 (less written to disk); on SQLite a live server's searches wait for each batch.
     #[arg(long, default_value_t = ImportSettings::DEFAULT_BATCH_SIZE)]
     pub batch_size: usize,
     /// How many children the nation served has: the matching model's prior is one chance in
