@@ -285,12 +285,15 @@ pub fn place(
         normalised,
     );
     let thresholds = &settings.thresholds;
+    // A record held because it could be a shielded child shows that child, whatever the lower
+    // threshold; under the default thresholds both are 0.01.
+    let hold = thresholds.lower.min(SHIELDING_HOLD);
     let exception = |reason, shielding_hold, local_authority: Option<LocalAuthorityCode>| {
         let mut shown: Vec<(i64, f64)> = context
             .candidates
             .iter()
             .zip(&probabilities)
-            .filter(|(_, p)| **p >= thresholds.lower)
+            .filter(|(_, p)| **p >= hold)
             .map(|(c, p)| (c.child_id, *p))
             .collect();
         shown.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -303,7 +306,6 @@ pub fn place(
             candidates: shown,
         })
     };
-    let hold = thresholds.lower.min(SHIELDING_HOLD);
     let shielded_near = context
         .candidates
         .iter()
@@ -317,49 +319,38 @@ pub fn place(
         .zip(&probabilities)
         .max_by(|a, b| a.1.total_cmp(b.1))
         .map(|(c, _)| c);
-    match decide_among(&probabilities, thresholds, settings.authoritative) {
-        Outcome::Link(i) => {
-            let candidate = &context.candidates[i];
-            match shielded_near {
-                // Updating the shielded child itself keeps it shielded.
-                Some(shielded) if shielded.child_id != candidate.child_id => exception(
-                    ExceptionReason::PossiblyShielded,
-                    true,
-                    Some(shielded.local_authority.clone()),
-                ),
-                _ => link(child, candidate, context, settings),
-            }
-        }
-        Outcome::Exception(_) => match shielded_near {
-            Some(shielded) => exception(
+    let outcome = decide_among(&probabilities, thresholds, settings.authoritative);
+    // Shielding comes first: a record that could be a shielded child waits, held, unless it
+    // links to that shielded child itself (whose record stays shielded).
+    if let Some(shielded) = shielded_near {
+        let links_to_it = matches!(outcome, Outcome::Link(i) if context.candidates[i].child_id == shielded.child_id);
+        if !links_to_it {
+            return exception(
                 ExceptionReason::PossiblyShielded,
                 true,
                 Some(shielded.local_authority.clone()),
-            ),
-            None => {
-                let confident = probabilities.iter().filter(|p| **p >= thresholds.upper);
-                let reason = if confident.count() > 1 {
-                    ExceptionReason::Ambiguous
-                } else if probabilities.iter().all(|p| *p < thresholds.lower) {
-                    ExceptionReason::NoMatchFromNonAuthoritativeSource
-                } else {
-                    ExceptionReason::Uncertain
-                };
-                let local_authority = best.map(|c| c.local_authority.clone()).or_else(|| {
-                    context
-                        .district_authority
-                        .or(context.service_authority)
-                        .cloned()
-                });
-                exception(reason, false, local_authority)
-            }
-        },
-        // Below the lower threshold, yet perhaps a shielded child (`SHIELDING_HOLD`).
-        Outcome::New if let Some(shielded) = shielded_near => exception(
-            ExceptionReason::PossiblyShielded,
-            true,
-            Some(shielded.local_authority.clone()),
-        ),
+            );
+        }
+    }
+    match outcome {
+        Outcome::Link(i) => link(child, &context.candidates[i], context, settings),
+        Outcome::Exception(_) => {
+            let confident = probabilities.iter().filter(|p| **p >= thresholds.upper);
+            let reason = if confident.count() > 1 {
+                ExceptionReason::Ambiguous
+            } else if probabilities.iter().all(|p| *p < thresholds.lower) {
+                ExceptionReason::NoMatchFromNonAuthoritativeSource
+            } else {
+                ExceptionReason::Uncertain
+            };
+            let local_authority = best.map(|c| c.local_authority.clone()).or_else(|| {
+                context
+                    .district_authority
+                    .or(context.service_authority)
+                    .cloned()
+            });
+            exception(reason, false, local_authority)
+        }
         Outcome::New => {
             let placed_in = context.district_authority.or(context.service_authority);
             match new_child(child, placed_in, settings) {
@@ -674,6 +665,11 @@ mod tests {
             };
             assert_eq!(exception.reason, ExceptionReason::PossiblyShielded);
             assert!(exception.shielding_hold);
+            assert_eq!(
+                exception.candidates,
+                vec![(7, probability)],
+                "the team sees the shielded child beside the record"
+            );
         }
         // An unshielded child as alike leaves an authoritative record free to make a new
         // child once the lower threshold is above its probability.

@@ -1,7 +1,7 @@
 //! The storage contract: every test here runs on SQLite and on PostgreSQL. A backend that
 //! is not configured is skipped (see contactpoint-test-support), except under CI=true.
 
-use contactpoint_domain::{AddressState, ContactPointId, Permit, SystemTask};
+use contactpoint_domain::{AddressState, ChildRecord, ContactPointId, Permit, SystemTask};
 use contactpoint_storage::{migration_names, Backend, SearchKeys, StorageError, Store};
 use contactpoint_test_support::{
     both_backends, execute_sql, load_sample_catalogue, sample_child, sample_local_authority,
@@ -262,6 +262,21 @@ async fn index_exists(store: &Store, name: &str) -> bool {
     count == 1
 }
 
+/// The index `children` get in a new database of `store`'s backend, each written with its
+/// keys at once.
+async fn keys_written_at_once(store: &Store, children: &[ChildRecord]) -> Vec<(i64, i64)> {
+    let fresh = contactpoint_test_support::TestDatabase::new(store.backend())
+        .await
+        .unwrap();
+    with_catalogue(&fresh.store).await;
+    fresh
+        .store
+        .load_children(&permit(), children)
+        .await
+        .unwrap();
+    search_keys(&fresh.store).await
+}
+
 async fn search_keys(store: &Store) -> Vec<(i64, i64)> {
     let sql = "SELECT key, child_id FROM child_search_keys ORDER BY key, child_id";
     match store {
@@ -334,16 +349,7 @@ both_backends!(
         );
 
         // The same children, each written with its keys at once, give the same index.
-        let fresh = contactpoint_test_support::TestDatabase::new(store.backend())
-            .await
-            .unwrap();
-        with_catalogue(&fresh.store).await;
-        fresh
-            .store
-            .load_children(&permit(), &children)
-            .await
-            .unwrap();
-        assert_eq!(all, search_keys(&fresh.store).await);
+        assert_eq!(all, keys_written_at_once(store, &children).await);
         assert_eq!(
             store.index_set_aside_keys().await.unwrap(),
             0,
@@ -425,16 +431,7 @@ both_backends!(
         let children: Vec<_> = (0..12)
             .map(|seed| sample_child(&catalogue, &ids, 1_300 + seed))
             .collect();
-        let fresh = contactpoint_test_support::TestDatabase::new(store.backend())
-            .await
-            .unwrap();
-        with_catalogue(&fresh.store).await;
-        fresh
-            .store
-            .load_children(&permit(), &children)
-            .await
-            .unwrap();
-        let expected = search_keys(&fresh.store).await;
+        let expected = keys_written_at_once(store, &children).await;
 
         store
             .load_children_with_keys(&permit(), &children, SearchKeys::SetAside)
