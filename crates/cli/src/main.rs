@@ -14,6 +14,11 @@ mod supply;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+/// Matching and loading allocate and free small strings by the million; glibc's allocator
+/// spent a fifth of a national load's time in itself (docs/BENCHMARKS.md, "Data supply").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "contactpoint",

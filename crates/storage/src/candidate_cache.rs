@@ -13,7 +13,9 @@
 //! file.
 
 use crate::supply::LinkCandidate;
+use contactpoint_domain::SourceCode;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// How many children, at most, one supplied record is compared with.
 pub(crate) const LINK_CANDIDATE_LIMIT: usize = 40;
@@ -28,7 +30,8 @@ pub(crate) struct DirectoryMark {
 /// Children and their search keys, held in memory for one import.
 #[derive(Debug, Default)]
 pub struct CandidateCache {
-    children: HashMap<i64, LinkCandidate>,
+    /// Shared with the records that are handed them: a candidate is compared, not copied.
+    children: HashMap<i64, Arc<LinkCandidate>>,
     children_under: HashMap<i64, Vec<i64>>,
     keys_of: HashMap<i64, Box<[i64]>>,
     pub(crate) mark: DirectoryMark,
@@ -44,6 +47,11 @@ impl CandidateCache {
 
     pub fn is_empty(&self) -> bool {
         self.children.is_empty()
+    }
+
+    /// What the copy holds of a child, as a record would be handed it.
+    pub fn held(&self, child_id: i64) -> Option<&LinkCandidate> {
+        self.children.get(&child_id).map(|child| &**child)
     }
 
     /// Whether the import may still read from the copy.
@@ -84,13 +92,28 @@ impl CandidateCache {
         self.children.keys().copied()
     }
 
-    pub(crate) fn child(&self, id: i64) -> Option<&LinkCandidate> {
+    pub(crate) fn child(&self, id: i64) -> Option<&Arc<LinkCandidate>> {
         self.children.get(&id)
     }
 
     /// Holds `child` as it is now (replacing what was held).
     pub(crate) fn put(&mut self, child: LinkCandidate) {
-        self.children.insert(child.child_id, child);
+        self.children.insert(child.child_id, Arc::new(child));
+    }
+
+    /// Notes that `source` placed a record on the held child `child_id`, as reading the child
+    /// again would show it (the suppliers in code order, each once); false when the child is
+    /// not held.
+    pub(crate) fn supplied(&mut self, child_id: i64, source: &SourceCode) -> bool {
+        let Some(child) = self.children.get_mut(&child_id) else {
+            return false;
+        };
+        if !child.supplied_by.contains(source) {
+            let child = Arc::make_mut(child);
+            child.supplied_by.push(source.clone());
+            child.supplied_by.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        }
+        true
     }
 
     /// Files `child_id` under exactly `keys` (its keys before are forgotten).

@@ -302,7 +302,7 @@ pub struct PlacementContext<'a> {
     pub index: usize,
     /// The children the record might be, from the search index (or, for a record the source
     /// sent before, the child it was placed on).
-    pub candidates: &'a [LinkCandidate],
+    pub candidates: &'a [std::sync::Arc<LinkCandidate>],
     /// The child this source's identifier was placed on before, if any: the supplier is
     /// updating a record it sent earlier.
     pub known_child: Option<i64>,

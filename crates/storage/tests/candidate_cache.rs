@@ -6,7 +6,9 @@
 use contactpoint_domain::{
     AccessRoute, AuditEvent, ChildRecord, ContactPointId, Outcome, Permit, SourceCode, SystemTask,
 };
-use contactpoint_storage::supply::{IncomingRecord, Placement, PlacementContext, SupplyBatch};
+use contactpoint_storage::supply::{
+    IncomingRecord, LinkCandidate, Placement, PlacementContext, SupplyBatch,
+};
 use contactpoint_storage::{findable, CandidateCache, Store};
 use contactpoint_test_support::{both_backends, load_sample_catalogue, sample_child, test_now};
 
@@ -36,15 +38,36 @@ fn record(id: &str, child: &ChildRecord) -> IncomingRecord {
     }
 }
 
-/// Imports one record: it creates `creates` when given, or links to its first candidate
-/// when it has one; returns the ContactPoint IDs of the candidates it was handed.
+/// Imports one birth registration: it creates `creates` when given, or links to its first
+/// candidate when it has one; returns the ContactPoint IDs of the candidates it was handed.
 async fn import(
     store: &Store,
     cache: Option<&mut CandidateCache>,
     incoming: IncomingRecord,
     creates: Option<ChildRecord>,
 ) -> Vec<ContactPointId> {
-    let source = SourceCode::parse(SourceCode::BIRTH_REGISTRATION).unwrap();
+    import_from(
+        store,
+        cache,
+        SourceCode::BIRTH_REGISTRATION,
+        incoming,
+        creates,
+    )
+    .await
+    .iter()
+    .map(|c| c.contactpoint_id)
+    .collect()
+}
+
+/// Imports one record from `source`, as `import` does; returns the candidates it was handed.
+async fn import_from(
+    store: &Store,
+    cache: Option<&mut CandidateCache>,
+    source: &str,
+    incoming: IncomingRecord,
+    creates: Option<ChildRecord>,
+) -> Vec<LinkCandidate> {
+    let source = SourceCode::parse(source).unwrap();
     let batch = SupplyBatch {
         source: &source,
         records: vec![incoming],
@@ -61,7 +84,7 @@ async fn import(
         handed = context
             .candidates
             .iter()
-            .map(|c| c.contactpoint_id)
+            .map(|c| LinkCandidate::clone(c))
             .collect();
         match (creates.take(), context.candidates.first()) {
             (Some(child), _) => Placement::Create(Box::new(child)),
@@ -129,5 +152,61 @@ both_backends!(
         let from_database = import(store, None, record("GRO-4", &second), None).await;
         assert_eq!(from_memory, from_database);
         assert!(fresh.trusted());
+    }
+);
+
+both_backends!(
+    a_child_linked_without_changes_is_held_as_the_database_holds_it_with_its_new_supplier,
+    |store| {
+        let (first, _) = twins(store).await;
+        let mut cache = store.candidate_cache(&permit()).await.unwrap();
+        import(
+            store,
+            Some(&mut cache),
+            record("GRO-1", &first),
+            Some(first.clone()),
+        )
+        .await;
+        // The schools census links a record to her, bringing nothing new: the copy is not
+        // read again, it notes the supplier.
+        let handed = import_from(
+            store,
+            Some(&mut cache),
+            SourceCode::SCHOOLS_CENSUS,
+            record("SC-1", &first),
+            None,
+        )
+        .await;
+        assert_eq!(handed.len(), 1);
+        assert!(cache.trusted());
+        let child_id = handed[0].child_id;
+        let held = cache.held(child_id).expect("held");
+        let suppliers: Vec<&str> = held.supplied_by.iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            suppliers,
+            [SourceCode::BIRTH_REGISTRATION, SourceCode::SCHOOLS_CENSUS]
+        );
+        let read_again = store.candidate_cache(&permit()).await.unwrap();
+        assert_eq!(
+            format!("{held:?}"),
+            format!("{:?}", read_again.held(child_id).expect("in the database")),
+            "the copy holds the child exactly as the database does"
+        );
+        // A second record from the census is handed her with the census among her suppliers.
+        let handed = import_from(
+            store,
+            Some(&mut cache),
+            SourceCode::SCHOOLS_CENSUS,
+            record("SC-2", &first),
+            None,
+        )
+        .await;
+        assert_eq!(
+            format!("{:?}", handed[0]),
+            format!(
+                "{held_again:?}",
+                held_again = read_again.held(child_id).unwrap()
+            )
+        );
     }
 );

@@ -213,15 +213,19 @@ async fn link_candidates_held(
     cache: &crate::candidate_cache::CandidateCache,
     keys: &[i64],
     fresh: &std::collections::HashSet<i64>,
-) -> Result<Vec<crate::supply::LinkCandidate>, crate::StorageError> {
+) -> Result<Vec<std::sync::Arc<crate::supply::LinkCandidate>>, crate::StorageError> {
     let chosen = cache.chosen(keys);
     let (held, unheld): (Vec<i64>, Vec<i64>) =
         chosen.iter().partition(|id| !fresh.contains(id) && cache.child(**id).is_some());
-    let mut candidates: Vec<crate::supply::LinkCandidate> =
+    let mut candidates: Vec<std::sync::Arc<crate::supply::LinkCandidate>> =
         held.iter().filter_map(|id| cache.child(*id)).cloned().collect();
-    candidates.extend(link_candidates_by_id(tx, &unheld).await?);
+    candidates.extend(link_candidates_by_id(tx, &unheld).await?.into_iter().map(std::sync::Arc::new));
     candidates.sort_by_key(|c| c.child_id);
     Ok(candidates)
+}
+
+fn shared(candidates: Vec<crate::supply::LinkCandidate>) -> Vec<std::sync::Arc<crate::supply::LinkCandidate>> {
+    candidates.into_iter().map(std::sync::Arc::new).collect()
 }
 
 /// Brings the copy up to date with the children a batch changed (their values and who
@@ -1012,13 +1016,13 @@ pub(crate) async fn import_supply_batch(
             held.fresh.insert(before);
         }
         let mut candidates = match (known_child, held.as_ref()) {
-            (Some(child_id), _) => link_candidates_by_id(&mut tx, &[child_id]).await?,
+            (Some(child_id), _) => shared(link_candidates_by_id(&mut tx, &[child_id]).await?),
             (None, Some(held)) => link_candidates_held(&mut tx, held.cache, &record.probe_keys, &held.fresh).await?,
-            (None, None) => link_candidates_by_keys(&mut tx, &record.probe_keys).await?,
+            (None, None) => shared(link_candidates_by_keys(&mut tx, &record.probe_keys).await?),
         };
         for candidate in &mut candidates {
             if placed_children.contains(&candidate.child_id) && !candidate.supplied_by.contains(batch.source) {
-                candidate.supplied_by.push(batch.source.clone());
+                std::sync::Arc::make_mut(candidate).supplied_by.push(batch.source.clone());
             }
         }
         let district_authority = record.postcode_district.as_ref().and_then(|d| districts.get(d).cloned());
@@ -1180,7 +1184,13 @@ pub(crate) async fn import_supply_batch(
     }
     let held = match held {
         Some(mut held) => {
-            held.fresh.extend(&placed_children);
+            // A child a record was linked to without changing its values gains only this
+            // supplier: the copy notes that instead of reading the child again.
+            for child_id in &placed_children {
+                if held.fresh.contains(child_id) || !held.cache.supplied(*child_id, batch.source) {
+                    held.fresh.insert(*child_id);
+                }
+            }
             refresh_held(&mut tx, held.cache, &held.fresh).await?;
             let mark = directory_mark(&mut tx).await?;
             Some((held.cache, mark))
