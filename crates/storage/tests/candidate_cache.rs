@@ -67,10 +67,22 @@ async fn import_from(
     incoming: IncomingRecord,
     creates: Option<ChildRecord>,
 ) -> Vec<LinkCandidate> {
+    import_batch(store, cache, source, vec![incoming], creates).await
+}
+
+/// Imports records from `source` in one batch: the first creates `creates` when given, every
+/// other links to its first candidate; returns the candidates the last was handed.
+async fn import_batch(
+    store: &Store,
+    cache: Option<&mut CandidateCache>,
+    source: &str,
+    records: Vec<IncomingRecord>,
+    creates: Option<ChildRecord>,
+) -> Vec<LinkCandidate> {
     let source = SourceCode::parse(source).unwrap();
     let batch = SupplyBatch {
         source: &source,
-        records: vec![incoming],
+        records,
         rejected_ids: Vec::new(),
         supplied_at: test_now(),
         authoritative: true,
@@ -207,6 +219,38 @@ both_backends!(
                 "{held_again:?}",
                 held_again = read_again.held(child_id).unwrap()
             )
+        );
+    }
+);
+
+both_backends!(
+    a_child_made_earlier_in_a_batch_is_handed_to_a_later_record_from_the_copy_as_the_database_holds_it,
+    |store| {
+        let (first, _) = twins(store).await;
+        let mut cache = store.candidate_cache(&permit()).await.unwrap();
+        // One batch: the first registration makes her, the second (sent under another
+        // identifier) reaches her, handed from the copy.
+        let handed = import_batch(
+            store,
+            Some(&mut cache),
+            SourceCode::BIRTH_REGISTRATION,
+            vec![record("GRO-1", &first), record("GRO-1b", &first)],
+            Some(first.clone()),
+        )
+        .await;
+        assert_eq!(handed.len(), 1);
+        assert!(cache.trusted());
+        let child_id = handed[0].child_id;
+        let read_again = store.candidate_cache(&permit()).await.unwrap();
+        let in_database = read_again.held(child_id).expect("in the database");
+        assert_eq!(
+            format!("{:?}", handed[0]),
+            format!("{in_database:?}"),
+            "handed as the database holds her once the batch is in"
+        );
+        assert_eq!(
+            format!("{:?}", cache.held(child_id).expect("held")),
+            format!("{in_database:?}")
         );
     }
 );

@@ -906,20 +906,38 @@ impl PendingChildren {
     }
 }
 
-/// A bulk load's copy of the candidates during one batch: the children the batch made or
-/// changed are read from the database rather than from the copy until the batch ends, when
-/// the copy takes them in (with every child whose suppliers the batch changed).
+/// A bulk load's copy of the candidates during one batch: the children whose values the
+/// batch changed are read from the database rather than from the copy until the batch ends,
+/// when the copy takes them in (and notes the supplier on every child the batch linked a
+/// record to).
 struct HeldDuringBatch<'c> {
     cache: &'c mut crate::candidate_cache::CandidateCache,
     fresh: std::collections::HashSet<i64>,
 }
 
 impl HeldDuringBatch<'_> {
-    fn made(&mut self, written: Vec<(i64, Vec<i64>)>) {
+    /// Takes in the children the batch has just written, read back as written, with one
+    /// statement for all of them: a record reaching one later in the batch is handed it from
+    /// the copy (its supplier is added as for any child placed by the batch) instead of
+    /// reading it on its own.
+    async fn made(
+        &mut self,
+        tx: &mut sqlx::Transaction<'_, Db>,
+        written: Vec<(i64, Vec<i64>)>,
+    ) -> Result<(), crate::StorageError> {
+        let ids: Vec<i64> = written.iter().map(|(child_id, _)| *child_id).collect();
         for (child_id, keys) in written {
             self.cache.index(child_id, keys);
-            self.fresh.insert(child_id);
         }
+        for chunk in ids.chunks(5_000) {
+            let found = link_candidates_by_id(tx, chunk).await?;
+            let kept: std::collections::HashSet<i64> = found.iter().map(|c| c.child_id).collect();
+            self.fresh.extend(chunk.iter().filter(|id| !kept.contains(id)));
+            for child in found {
+                self.cache.put(child);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -989,7 +1007,7 @@ pub(crate) async fn import_supply_batch(
                 .write(&mut tx, &mut seen, &mut placed_children, &mut summary, batch.decided_at)
                 .await?;
             if let Some(held) = held.as_mut() {
-                held.made(written);
+                held.made(&mut tx, written).await?;
             }
         }
         let before = seen.get(&record.source_record_id);
@@ -1135,7 +1153,7 @@ pub(crate) async fn import_supply_batch(
         .write(&mut tx, &mut seen, &mut placed_children, &mut summary, batch.decided_at)
         .await?;
     if let Some(held) = held.as_mut() {
-        held.made(written);
+        held.made(&mut tx, written).await?;
     }
     // How often a record reached a child the batch had yet to write (each time, the children
     // waiting were written there and then): what batching creations saves, at this size.
