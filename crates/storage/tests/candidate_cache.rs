@@ -7,7 +7,7 @@ use contactpoint_domain::{
     AccessRoute, AuditEvent, ChildRecord, ContactPointId, Outcome, Permit, SourceCode, SystemTask,
 };
 use contactpoint_storage::supply::{
-    IncomingRecord, LinkCandidate, Placement, PlacementContext, SupplyBatch,
+    ChildChanges, IncomingRecord, LinkCandidate, Placement, PlacementContext, SupplyBatch,
 };
 use contactpoint_storage::{findable, CandidateCache, Store};
 use contactpoint_test_support::{both_backends, load_sample_catalogue, sample_child, test_now};
@@ -67,17 +67,27 @@ async fn import_from(
     incoming: IncomingRecord,
     creates: Option<ChildRecord>,
 ) -> Vec<LinkCandidate> {
-    import_batch(store, cache, source, vec![incoming], creates).await
+    import_batch(
+        store,
+        cache,
+        source,
+        vec![incoming],
+        creates,
+        ChildChanges::default(),
+    )
+    .await
 }
 
 /// Imports records from `source` in one batch: the first creates `creates` when given, every
-/// other links to its first candidate; returns the candidates the last was handed.
+/// other links to its first candidate bringing `changes`; returns the candidates the last
+/// was handed.
 async fn import_batch(
     store: &Store,
     cache: Option<&mut CandidateCache>,
     source: &str,
     records: Vec<IncomingRecord>,
     creates: Option<ChildRecord>,
+    changes: ChildChanges,
 ) -> Vec<LinkCandidate> {
     let source = SourceCode::parse(source).unwrap();
     let batch = SupplyBatch {
@@ -102,7 +112,7 @@ async fn import_batch(
             (Some(child), _) => Placement::Create(Box::new(child)),
             (None, Some(first)) => Placement::Link {
                 child_id: first.child_id,
-                changes: Default::default(),
+                changes: changes.clone(),
             },
             (None, None) => panic!("nothing to link to"),
         }
@@ -236,6 +246,7 @@ both_backends!(
             SourceCode::BIRTH_REGISTRATION,
             vec![record("GRO-1", &first), record("GRO-1b", &first)],
             Some(first.clone()),
+            ChildChanges::default(),
         )
         .await;
         assert_eq!(handed.len(), 1);
@@ -251,6 +262,53 @@ both_backends!(
         assert_eq!(
             format!("{:?}", cache.held(child_id).expect("held")),
             format!("{in_database:?}")
+        );
+    }
+);
+
+both_backends!(
+    a_child_given_only_a_new_carer_is_held_as_the_database_holds_it,
+    |store| {
+        let (first, _) = twins(store).await;
+        let mut cache = store.candidate_cache(&permit()).await.unwrap();
+        import(
+            store,
+            Some(&mut cache),
+            record("GRO-1", &first),
+            Some(first.clone()),
+        )
+        .await;
+        // Child benefit links a record naming a carer she did not have: her record is
+        // updated, but nothing matching compares, so the copy is not read again.
+        let mut carer = first.parents_carers[0].clone();
+        carer.given_name = contactpoint_domain::GivenName::parse("Grace").unwrap();
+        let handed = import_batch(
+            store,
+            Some(&mut cache),
+            SourceCode::CHILD_BENEFIT,
+            vec![record("CB-1", &first)],
+            None,
+            ChildChanges {
+                parents_carers: vec![carer],
+                ..ChildChanges::default()
+            },
+        )
+        .await;
+        let child_id = handed[0].child_id;
+        let carers = store
+            .child_record(&permit(), &first.contactpoint_id)
+            .await
+            .unwrap()
+            .parents_carers;
+        assert!(
+            carers.iter().any(|c| c.given_name.as_str() == "Grace"),
+            "the carer was added"
+        );
+        let read_again = store.candidate_cache(&permit()).await.unwrap();
+        assert_eq!(
+            format!("{:?}", cache.held(child_id).expect("held")),
+            format!("{:?}", read_again.held(child_id).expect("in the database")),
+            "the copy holds her exactly as the database does"
         );
     }
 );

@@ -76,7 +76,7 @@ async fn link_candidates(
          c.name_supplied_at, c.gender_source, c.gender_supplied_at, c.date_of_birth_source, \
          c.date_of_birth_supplied_at, c.address_source, c.address_supplied_at, \
          c.date_of_death_source, c.date_of_death_supplied_at, a.line1, a.line2, a.town, a.postcode, \
-         (SELECT string_agg(f.family_name, '|') FROM child_former_names f WHERE f.child_id = c.id) \
+         (SELECT string_agg(f.family_name, '|' ORDER BY f.id) FROM child_former_names f WHERE f.child_id = c.id) \
            AS former_family_names, \
          (SELECT string_agg(r.source, '|') FROM supplied_records r \
            WHERE r.child_id = c.id AND r.status IN ('linked', 'created')) AS supplied_by \
@@ -287,7 +287,11 @@ where
 /// What applying a linked record's values did to the child.
 #[derive(Default)]
 struct ChildChangesApplied {
+    /// Anything of the child's was written.
     changed: bool,
+    /// A value matching compares was written (names, gender, dates, address, authority), so
+    /// the child must be read again to be compared; a parent or carer added is not one.
+    compared_values_changed: bool,
     /// The keys the child is indexed under now, when its names, date of birth or address
     /// changed.
     reindexed: Option<Vec<i64>>,
@@ -447,10 +451,16 @@ async fn apply_child_changes(
         .await?;
         changed = true;
     }
+    let compared_values_changed = changes.name.is_some()
+        || changes.gender.is_some()
+        || changes.date_of_birth.is_some()
+        || changes.date_of_death.is_some()
+        || changes.address.is_some()
+        || former_added;
     // A former name the child already has changes none of its keys.
     let reindex = changes.name.is_some() || changes.date_of_birth.is_some() || changes.address.is_some() || former_added;
     let reindexed = if reindex { Some(reindex_child(tx, child_id).await?) } else { None };
-    Ok(ChildChangesApplied { changed, reindexed })
+    Ok(ChildChangesApplied { changed, compared_values_changed, reindexed })
 }
 
 async fn insert_supply_exception(
@@ -1073,9 +1083,9 @@ pub(crate) async fn import_supply_batch(
                 let applied = apply_child_changes(&mut tx, child_id, &changes).await?;
                 if applied.changed {
                     summary.updated += 1;
-                    if let Some(held) = held.as_mut() {
-                        held.fresh.insert(child_id);
-                    }
+                }
+                if let Some(held) = held.as_mut().filter(|_| applied.compared_values_changed) {
+                    held.fresh.insert(child_id);
                 }
                 if let (Some(held), Some(keys)) = (held.as_mut(), applied.reindexed) {
                     held.cache.index(child_id, keys);
