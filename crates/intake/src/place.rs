@@ -17,7 +17,7 @@ use contactpoint_storage::supply::{
     Placement, PlacementContext,
 };
 use contactpoint_supply::SuppliedChild;
-use std::borrow::Borrow;
+use std::sync::Arc;
 
 /// What every placement of one import shares.
 #[derive(Debug, Clone)]
@@ -233,10 +233,10 @@ fn same_person(person: &linkage::SuppliedPerson, candidate: &LinkCandidate) -> b
 }
 
 /// The probability that the record from `source` is each candidate, in the candidates' order.
-pub fn score<C: Borrow<LinkCandidate>>(
+pub fn score(
     child: &SuppliedChild,
     source: &SourceCode,
-    candidates: &[C],
+    candidates: &[Arc<LinkCandidate>],
     model: &Model,
     normalised: &mut NormalisedCandidates,
 ) -> Vec<f64> {
@@ -245,7 +245,6 @@ pub fn score<C: Borrow<LinkCandidate>>(
     candidates
         .iter()
         .map(|c| {
-            let c = c.borrow();
             // A child with several former family names is compared under each of them.
             let mut best = normalised
                 .of(c)
@@ -559,7 +558,6 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
     use contactpoint_domain::ContactPointId;
-    use std::sync::Arc;
 
     fn candidate() -> LinkCandidate {
         let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();

@@ -109,9 +109,7 @@ impl CandidateCache {
             return false;
         };
         if !child.supplied_by.contains(source) {
-            let child = Arc::make_mut(child);
-            child.supplied_by.push(source.clone());
-            child.supplied_by.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+            Arc::make_mut(child).note_supplier(source);
         }
         true
     }

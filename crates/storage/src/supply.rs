@@ -98,6 +98,17 @@ pub struct LinkCandidate {
     pub provenance: ChildProvenance,
 }
 
+impl LinkCandidate {
+    /// Adds `source` to the suppliers, as reading the child again would list them: in code
+    /// order, each once.
+    pub(crate) fn note_supplier(&mut self, source: &SourceCode) {
+        if !self.supplied_by.contains(source) {
+            self.supplied_by.push(source.clone());
+            self.supplied_by.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        }
+    }
+}
+
 /// Why a record waits for a person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExceptionReason {

@@ -132,6 +132,26 @@ async fn import_batch(
     handed
 }
 
+/// A child a load has made from her birth registration, and the load's copy.
+async fn registered_by_a_load(store: &Store) -> (ChildRecord, CandidateCache) {
+    let (first, _) = twins(store).await;
+    let mut cache = store.candidate_cache(&permit()).await.unwrap();
+    import(
+        store,
+        Some(&mut cache),
+        record("GRO-1", &first),
+        Some(first.clone()),
+    )
+    .await;
+    (first, cache)
+}
+
+/// A child as a copy read afresh from the database holds her.
+async fn as_the_database_holds(store: &Store, child_id: i64) -> String {
+    let read_again = store.candidate_cache(&permit()).await.unwrap();
+    format!("{:?}", read_again.held(child_id).expect("in the database"))
+}
+
 both_backends!(
     a_load_reads_its_candidates_from_memory_until_something_else_writes_to_the_directory,
     |store| {
@@ -180,15 +200,7 @@ both_backends!(
 both_backends!(
     a_child_linked_without_changes_is_held_as_the_database_holds_it_with_its_new_supplier,
     |store| {
-        let (first, _) = twins(store).await;
-        let mut cache = store.candidate_cache(&permit()).await.unwrap();
-        import(
-            store,
-            Some(&mut cache),
-            record("GRO-1", &first),
-            Some(first.clone()),
-        )
-        .await;
+        let (first, mut cache) = registered_by_a_load(store).await;
         // The schools census links a record to her, bringing nothing new: the copy is not
         // read again, it notes the supplier.
         let handed = import_from(
@@ -208,10 +220,10 @@ both_backends!(
             suppliers,
             [SourceCode::BIRTH_REGISTRATION, SourceCode::SCHOOLS_CENSUS]
         );
-        let read_again = store.candidate_cache(&permit()).await.unwrap();
+        let in_database = as_the_database_holds(store, child_id).await;
         assert_eq!(
             format!("{held:?}"),
-            format!("{:?}", read_again.held(child_id).expect("in the database")),
+            in_database,
             "the copy holds the child exactly as the database does"
         );
         // A second record from the census is handed her with the census among her suppliers.
@@ -223,13 +235,7 @@ both_backends!(
             None,
         )
         .await;
-        assert_eq!(
-            format!("{:?}", handed[0]),
-            format!(
-                "{held_again:?}",
-                held_again = read_again.held(child_id).unwrap()
-            )
-        );
+        assert_eq!(format!("{:?}", handed[0]), in_database);
     }
 );
 
@@ -252,32 +258,20 @@ both_backends!(
         assert_eq!(handed.len(), 1);
         assert!(cache.trusted());
         let child_id = handed[0].child_id;
-        let read_again = store.candidate_cache(&permit()).await.unwrap();
-        let in_database = read_again.held(child_id).expect("in the database");
+        let in_database = as_the_database_holds(store, child_id).await;
         assert_eq!(
             format!("{:?}", handed[0]),
-            format!("{in_database:?}"),
+            in_database,
             "handed as the database holds her once the batch is in"
         );
-        assert_eq!(
-            format!("{:?}", cache.held(child_id).expect("held")),
-            format!("{in_database:?}")
-        );
+        assert_eq!(format!("{:?}", cache.held(child_id).expect("held")), in_database);
     }
 );
 
 both_backends!(
     a_child_given_only_a_new_carer_is_held_as_the_database_holds_it,
     |store| {
-        let (first, _) = twins(store).await;
-        let mut cache = store.candidate_cache(&permit()).await.unwrap();
-        import(
-            store,
-            Some(&mut cache),
-            record("GRO-1", &first),
-            Some(first.clone()),
-        )
-        .await;
+        let (first, mut cache) = registered_by_a_load(store).await;
         // Child benefit links a record naming a carer she did not have: her record is
         // updated, but nothing matching compares, so the copy is not read again.
         let mut carer = first.parents_carers[0].clone();
@@ -304,10 +298,9 @@ both_backends!(
             carers.iter().any(|c| c.given_name.as_str() == "Grace"),
             "the carer was added"
         );
-        let read_again = store.candidate_cache(&permit()).await.unwrap();
         assert_eq!(
             format!("{:?}", cache.held(child_id).expect("held")),
-            format!("{:?}", read_again.held(child_id).expect("in the database")),
+            as_the_database_holds(store, child_id).await,
             "the copy holds her exactly as the database does"
         );
     }

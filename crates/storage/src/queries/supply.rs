@@ -125,6 +125,7 @@ async fn link_candidates(
                 .filter(|s| !s.is_empty())
                 .map(|s| SourceCode::parse(s).map_err(corrupt("supplied_records")))
                 .collect::<Result<Vec<_>, _>>()?;
+            // In code order, each once, as `LinkCandidate::note_supplier` keeps them.
             supplied_by.sort_by(|a, b| a.as_str().cmp(b.as_str()));
             supplied_by.dedup();
             Ok(crate::supply::LinkCandidate {
@@ -228,14 +229,13 @@ fn shared(candidates: Vec<crate::supply::LinkCandidate>) -> Vec<std::sync::Arc<c
     candidates.into_iter().map(std::sync::Arc::new).collect()
 }
 
-/// Brings the copy up to date with the children a batch changed (their values and who
-/// supplied them) before it commits.
+/// Brings the copy up to date with `ids` as the batch has written them (a child no longer in
+/// the directory is forgotten).
 async fn refresh_held(
     tx: &mut sqlx::Transaction<'_, Db>,
     cache: &mut crate::candidate_cache::CandidateCache,
-    changed: &std::collections::HashSet<i64>,
+    ids: &[i64],
 ) -> Result<(), crate::StorageError> {
-    let ids: Vec<i64> = changed.iter().copied().collect();
     for chunk in ids.chunks(5_000) {
         let found = link_candidates_by_id(tx, chunk).await?;
         let kept: std::collections::HashSet<i64> = found.iter().map(|c| c.child_id).collect();
@@ -306,11 +306,12 @@ async fn apply_child_changes(
     if changes.is_empty() {
         return Ok(ChildChangesApplied::default());
     }
-    let mut changed = changes.name.is_some()
+    let values_changed = changes.name.is_some()
         || changes.gender.is_some()
         || changes.date_of_birth.is_some()
         || changes.date_of_death.is_some()
         || changes.address.is_some();
+    let mut changed = values_changed;
     if let Some(name) = &changes.name {
         sqlx::query(
             "UPDATE children SET given_name = $1, middle_names = $2, family_name = $3, name_source = $4, \
@@ -451,12 +452,7 @@ async fn apply_child_changes(
         .await?;
         changed = true;
     }
-    let compared_values_changed = changes.name.is_some()
-        || changes.gender.is_some()
-        || changes.date_of_birth.is_some()
-        || changes.date_of_death.is_some()
-        || changes.address.is_some()
-        || former_added;
+    let compared_values_changed = values_changed || former_added;
     // A former name the child already has changes none of its keys.
     let reindex = changes.name.is_some() || changes.date_of_birth.is_some() || changes.address.is_some() || former_added;
     let reindexed = if reindex { Some(reindex_child(tx, child_id).await?) } else { None };
@@ -939,15 +935,7 @@ impl HeldDuringBatch<'_> {
         for (child_id, keys) in written {
             self.cache.index(child_id, keys);
         }
-        for chunk in ids.chunks(5_000) {
-            let found = link_candidates_by_id(tx, chunk).await?;
-            let kept: std::collections::HashSet<i64> = found.iter().map(|c| c.child_id).collect();
-            self.fresh.extend(chunk.iter().filter(|id| !kept.contains(id)));
-            for child in found {
-                self.cache.put(child);
-            }
-        }
-        Ok(())
+        refresh_held(tx, self.cache, &ids).await
     }
 }
 
@@ -1050,7 +1038,7 @@ pub(crate) async fn import_supply_batch(
         };
         for candidate in &mut candidates {
             if placed_children.contains(&candidate.child_id) && !candidate.supplied_by.contains(batch.source) {
-                std::sync::Arc::make_mut(candidate).supplied_by.push(batch.source.clone());
+                std::sync::Arc::make_mut(candidate).note_supplier(batch.source);
             }
         }
         let district_authority = record.postcode_district.as_ref().and_then(|d| districts.get(d).cloned());
@@ -1219,7 +1207,8 @@ pub(crate) async fn import_supply_batch(
                     held.fresh.insert(*child_id);
                 }
             }
-            refresh_held(&mut tx, held.cache, &held.fresh).await?;
+            let fresh: Vec<i64> = held.fresh.iter().copied().collect();
+            refresh_held(&mut tx, held.cache, &fresh).await?;
             let mark = directory_mark(&mut tx).await?;
             Some((held.cache, mark))
         }
