@@ -139,6 +139,32 @@ fn bench_supply_loads_the_four_national_files_and_judges_every_record_against_th
             "child_benefit"
         ]
     );
+    // The waiting records are tried again source by source, round after round until a round
+    // places nothing (or the fourth).
+    let rounds: Vec<(u64, u64)> = report["retried"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let placed = s["linked"].as_u64().unwrap() + s["created"].as_u64().unwrap();
+            (s["round"].as_u64().unwrap(), placed)
+        })
+        .collect();
+    let last_round = rounds.last().unwrap().0;
+    assert!((1..=4).contains(&last_round), "{rounds:?}");
+    assert_eq!(
+        rounds.len() as u64,
+        4 * last_round,
+        "every source each round: {rounds:?}"
+    );
+    for round in 1..=last_round {
+        let placed: u64 = rounds.iter().filter(|r| r.0 == round).map(|r| r.1).sum();
+        if round < last_round {
+            assert!(placed > 0, "round {round} placed nothing, yet another came");
+        } else if round < 4 {
+            assert_eq!(placed, 0, "the rounds stop once one places nothing");
+        }
+    }
     let accuracy = &report["accuracy"];
     assert_eq!(
         accuracy["missing"], 0,

@@ -105,6 +105,8 @@ const LOAD_ORDER: [(Supplier, bool); 4] = [
 #[derive(Debug, serde::Serialize)]
 struct SourceFigures {
     source: String,
+    /// 0 for the file's load, then which round of trying its waiting records again.
+    round: u32,
     authoritative: bool,
     rows: u64,
     seconds: f64,
@@ -122,6 +124,7 @@ impl SourceFigures {
         let o = &report.outcome;
         Self {
             source: supplier.source().to_owned(),
+            round: 0,
             authoritative,
             rows: report.rows,
             seconds,
@@ -186,11 +189,31 @@ pub async fn run(args: SupplyArgs) -> Result<()> {
         sources.push(import_source(&store, &permit, &spec, &args, supplier, authoritative).await?);
     }
     let rows: u64 = sources.iter().map(|s| s.rows).sum();
-    // Then, as an operator would after a bulk load, each source's waiting records are tried
-    // again against the full directory.
+    // Then, as the server's schedule does after a bulk load, each source's waiting records are
+    // tried again against the full directory, round after round while a round places any: a
+    // record that waited for its child (a birth registration without a postcode, say) is
+    // placed once a later source's record, itself waiting until the round before, has
+    // brought the child in.
     let mut retried = Vec::new();
-    for (supplier, authoritative) in LOAD_ORDER {
-        retried.push(retry_source(&store, &permit, &spec, &args, supplier, authoritative).await?);
+    for round in 1..=RETRY_ROUNDS {
+        let mut placed = 0;
+        for (supplier, authoritative) in LOAD_ORDER {
+            let figures = retry_source(
+                &store,
+                &permit,
+                &spec,
+                &args,
+                supplier,
+                authoritative,
+                round,
+            )
+            .await?;
+            placed += figures.linked + figures.created;
+            retried.push(figures);
+        }
+        if placed == 0 {
+            break;
+        }
     }
     let import_seconds = started.elapsed().as_secs_f64();
 
@@ -230,6 +253,10 @@ pub async fn run(args: SupplyArgs) -> Result<()> {
     }
     Ok(())
 }
+
+/// At most this many rounds of trying the waiting records again (each round usually places
+/// a tenth of what the one before did).
+const RETRY_ROUNDS: u32 = 4;
 
 /// Names the nation a directory's files were written for.
 const MANIFEST: &str = "nation.txt";
@@ -367,6 +394,7 @@ async fn retry_source(
     args: &SupplyArgs,
     supplier: Supplier,
     authoritative: bool,
+    round: u32,
 ) -> Result<SourceFigures> {
     let settings = args.settings(supplier, authoritative)?;
     let started = Instant::now();
@@ -374,7 +402,10 @@ async fn retry_source(
         .await
         .with_context(|| format!("trying again the waiting records of {}", supplier.source()))?;
     let seconds = started.elapsed().as_secs_f64();
-    Ok(SourceFigures::of(supplier, authoritative, &report, seconds))
+    Ok(SourceFigures {
+        round,
+        ..SourceFigures::of(supplier, authoritative, &report, seconds)
+    })
 }
 
 /// Where every supplied record went, keyed by source and identifier.
@@ -468,9 +499,12 @@ fn print_report(report: &Report) {
         "exceptions",
         "rejected"
     );
-    let retried = report.retried.iter().map(|s| (s, " (again)"));
-    for (s, again) in report.sources.iter().map(|s| (s, "")).chain(retried) {
-        let name = format!("{}{again}", s.source);
+    for s in report.sources.iter().chain(&report.retried) {
+        let name = match s.round {
+            0 => s.source.clone(),
+            1 => format!("{} (again)", s.source),
+            round => format!("{} (round {round})", s.source),
+        };
         println!(
             "  {:<28} {:>5} {:>10} {:>8.1} {:>8.0} {:>10} {:>9} {:>9} {:>10} {:>9}",
             name,

@@ -10,6 +10,11 @@ use chrono::{Datelike, NaiveDate};
 /// Jaro-Winkler similarity from which two spellings count as a typo of one another.
 pub const JARO_WINKLER_SIMILAR: f64 = 0.88;
 
+/// The shortest spelling in which one letter changed, dropped, added, or two neighbours
+/// swapped counts as a typo. Jaro-Winkler misses such typos in short names (Ruby and Ruxy
+/// score 0.87); in names of three letters or fewer one letter makes another name.
+pub const ONE_EDIT_SIMILAR_FROM: usize = 4;
+
 /// The fields compared, in the order of a comparison vector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Field {
@@ -108,8 +113,8 @@ levels!(
         Exact => "exact",
         /// A nickname or spelling of one another (Bill, William), or sounding alike.
         Variant => "variant_or_phonetic",
-        /// A likely typo (Jaro-Winkler at least 0.88), or the name the other has as a middle
-        /// or second given name.
+        /// A likely typo (Jaro-Winkler at least 0.88, or one edit in a name of four letters
+        /// or more), or the name the other has as a middle or second given name.
         Similar => "similar",
         Different => "different",
     }
@@ -123,7 +128,8 @@ levels!(
         Variant => "variant_or_phonetic",
         /// One record's family name is the other's former family name (a change of surname).
         Former => "former",
-        /// A likely typo (Jaro-Winkler at least 0.88).
+        /// A likely typo (Jaro-Winkler at least 0.88, or one edit in a name of four letters
+        /// or more).
         Similar => "similar",
         Different => "different",
     }
@@ -263,8 +269,13 @@ impl Comparison {
     }
 }
 
-fn jaro_winkler_similar(a: &str, b: &str) -> bool {
+/// Whether two spellings are likely a typo of one another: Jaro-Winkler at least 0.88, or,
+/// in names of at least four letters, one letter changed, dropped or added, or two
+/// neighbours swapped.
+fn spelt_alike(a: &str, b: &str) -> bool {
     strsim::jaro_winkler(a, b) >= JARO_WINKLER_SIMILAR
+        || (a.chars().count().min(b.chars().count()) >= ONE_EDIT_SIMILAR_FROM
+            && strsim::osa_distance(a, b) == 1)
 }
 
 /// Two words of a name.
@@ -273,7 +284,7 @@ fn word_level(a: &NameToken, b: &NameToken) -> NameLevel {
         NameLevel::Exact
     } else if a.is_variant_of(b) || a.sounds_like(b) {
         NameLevel::Variant
-    } else if jaro_winkler_similar(&a.text, &b.text) {
+    } else if spelt_alike(&a.text, &b.text) {
         NameLevel::Similar
     } else {
         NameLevel::Different
@@ -315,7 +326,7 @@ fn given_like_level(
         return NameLevel::Exact;
     }
     let mut best = word_level(first_a, first_b);
-    if best > NameLevel::Similar && jaro_winkler_similar(&a.compact, &b.compact) {
+    if best > NameLevel::Similar && spelt_alike(&a.compact, &b.compact) {
         best = NameLevel::Similar;
     }
     if best > NameLevel::Similar {

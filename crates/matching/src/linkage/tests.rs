@@ -161,6 +161,26 @@ fn a_typo_links() {
 }
 
 #[test]
+fn one_letter_wrong_in_a_short_name_is_a_typo_but_not_in_a_name_of_three_letters() {
+    let given = |a: &str, b: &str| {
+        let with = |name: &str| {
+            normalise(&SuppliedPerson {
+                given_name: name.into(),
+                ..katherine()
+            })
+        };
+        compare(&with(a), &with(b)).given_name
+    };
+    // Jaro-Winkler alone finds Ruby and Ruxy different (0.87).
+    assert_eq!(given("Ruby", "Ruxy"), NameLevel::Similar);
+    assert_eq!(given("Umar", "Ubar"), NameLevel::Similar);
+    assert_eq!(given("Lexi", "Lpxi"), NameLevel::Similar);
+    // In three letters, one letter makes another name.
+    assert_eq!(given("Max", "May"), NameLevel::Different);
+    assert_eq!(given("Ruby", "Rory"), NameLevel::Different);
+}
+
+#[test]
 fn a_date_of_birth_with_day_and_month_swapped_links() {
     assert_links_to_katherine(SuppliedPerson {
         date_of_birth: Some(date("2015-07-03")),
