@@ -3,11 +3,12 @@
 //! the same values is skipped, so an import run twice, or run again after being killed at any
 //! moment, ends exactly where one clean run would.
 
+use crate::companions::Companions;
 use crate::place::{place, probe_keys, NormalisedCandidates, PlaceSettings};
 use chrono::{DateTime, Utc};
 use contactpoint_domain::precedence::{names_service, ValueGroup};
 use contactpoint_domain::{AccessRoute, AuditEvent, Outcome, Permit, SourceCode};
-use contactpoint_matching::linkage::{Thresholds, NATIONAL_POPULATION};
+use contactpoint_matching::linkage::{Model, Thresholds, NATIONAL_POPULATION};
 use contactpoint_storage::supply::{
     BatchSummary, IncomingRecord, NamedService, NamedServiceKind, SupplyBatch,
 };
@@ -209,6 +210,8 @@ pub async fn retry_waiting(
     let mut report = FileReport::default();
     let mut after: Option<String> = None;
     let mut normalised = NormalisedCandidates::default();
+    let companions = Companions::waiting(store, permit, &settings.source).await?;
+    let model = Model::configured().for_population(settings.population);
     loop {
         let page = store
             .waiting_records(
@@ -236,7 +239,16 @@ pub async fn retry_waiting(
                 report.rows += 1;
                 let line = position as u64 + 1;
                 match child_from_json(&waiting.record, supplied_at.date_naive()) {
-                    Ok(child) => batch.take(line, Some(child)),
+                    Ok(child) => {
+                        let sources = companions.sources_of(
+                            &child,
+                            &settings.source,
+                            &model,
+                            &settings.thresholds,
+                        );
+                        batch.companion_sources.push(sources);
+                        batch.take(line, Some(child));
+                    }
                     Err(rejection) => {
                         batch.take(line, None);
                         report.rejected.push(Rejected {
@@ -301,6 +313,9 @@ pub const WAITING: &str = "(records waiting in the exceptions queue)";
 #[derive(Default)]
 struct Batch {
     children: Vec<SuppliedChild>,
+    /// For records tried again, in the order of `children`: the sources of their companions
+    /// (`companions`). Empty on a first import.
+    companion_sources: Vec<Vec<SourceCode>>,
     rejected_ids: Vec<String>,
     first_line: Option<u64>,
     last_line: u64,
@@ -367,8 +382,14 @@ async fn import_batch(
         supplier_account_id: settings.supplier_account_id,
     };
     let mut placer = |context: &contactpoint_storage::supply::PlacementContext<'_>| {
+        let companion_sources = batch
+            .companion_sources
+            .get(context.index)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         place(
             &batch.children[context.index],
+            companion_sources,
             context,
             &place_settings,
             normalised,

@@ -103,7 +103,7 @@ fn linkage_gender(gender: Gender) -> linkage::Gender {
     }
 }
 
-fn supplied_person(child: &SuppliedChild) -> linkage::SuppliedPerson {
+pub(crate) fn supplied_person(child: &SuppliedChild) -> linkage::SuppliedPerson {
     linkage::SuppliedPerson {
         given_name: child
             .given_name
@@ -161,6 +161,34 @@ pub fn repeat_rate(source: &SourceCode) -> f64 {
         }
         _ => 0.05,
     }
+}
+
+/// The weight in bits of a supplied record naming a parent or carer the candidate holds
+/// (given and family name alike once folded), when the two also have alike given names and
+/// are not of one household. `m`, the chance that a record of this child names a parent held,
+/// is about 0.8 (the claimant of child benefit is usually the mother the register of births
+/// names). `u` is not the one in a hundred thousand of two children picked at random: the
+/// children this is weighed for already share names and more, and cousins and same-named
+/// siblings are among them, so it is taken as 2 in 100. Siblings share their parents, so
+/// none of this weighs within a household, nor for given names that differ (a twin). Naming
+/// nobody held is no evidence: the claimant may be a carer the register never knew.
+pub const PARENT_NAMED_BITS: f64 = 5.32; // log2(0.8 / 0.02)
+
+/// Whether `child` names a parent or carer `candidate` holds, names folded as matching folds
+/// them (child benefit writes names in capitals).
+fn names_a_held_parent(child: &SuppliedChild, candidate: &LinkCandidate) -> bool {
+    use contactpoint_matching::fold;
+    !candidate.parent_names.is_empty()
+        && child.parents.iter().any(|parent| {
+            let (given, family) = (
+                fold(parent.given_name.as_str()),
+                fold(parent.family_name.as_str()),
+            );
+            candidate
+                .parent_names
+                .iter()
+                .any(|(g, f)| fold(g) == given && fold(f) == family)
+        })
 }
 
 /// Candidates normalised for comparison, kept for the length of an import: the same
@@ -233,9 +261,12 @@ fn same_person(person: &linkage::SuppliedPerson, candidate: &LinkCandidate) -> b
 }
 
 /// The probability that the record from `source` is each candidate, in the candidates' order.
+/// `companion_sources` are those of the waiting records that are the same person
+/// (`companions`; none on a first import).
 pub fn score(
     child: &SuppliedChild,
     source: &SourceCode,
+    companion_sources: &[SourceCode],
     candidates: &[Arc<LinkCandidate>],
     model: &Model,
     normalised: &mut NormalisedCandidates,
@@ -246,15 +277,27 @@ pub fn score(
         .iter()
         .map(|c| {
             // A child with several former family names is compared under each of them.
-            let mut best = normalised
+            let best = normalised
                 .of(c)
                 .iter()
-                .map(|known| model.score(&record, known).weight)
-                .fold(f64::NEG_INFINITY, f64::max);
+                .map(|known| model.score(&record, known))
+                .max_by(|a, b| a.weight.total_cmp(&b.weight));
+            let Some(best) = best else {
+                return 0.0;
+            };
+            let mut weight = best.weight;
             if c.supplied_by.contains(source) {
-                best += repeat;
+                weight += repeat;
             }
-            linkage::probability(best)
+            weight += crate::companions::against(c, companion_sources);
+            let alike_given = best.comparison.given_name <= linkage::NameLevel::Similar;
+            if best.comparison.stratum() == linkage::Stratum::General
+                && alike_given
+                && names_a_held_parent(child, c)
+            {
+                weight += PARENT_NAMED_BITS;
+            }
+            linkage::probability(weight)
         })
         .collect()
 }
@@ -266,9 +309,11 @@ pub fn score(
 /// lower threshold to make fewer exceptions never weakens shielding.
 pub const SHIELDING_HOLD: f64 = 0.01;
 
-/// Decides one record (`normalised` holds the candidates already normalised by this import).
+/// Decides one record (`normalised` holds the candidates already normalised by this import;
+/// `companion_sources` as for [`score`]).
 pub fn place(
     child: &SuppliedChild,
+    companion_sources: &[SourceCode],
     context: &PlacementContext<'_>,
     settings: &PlaceSettings,
     normalised: &mut NormalisedCandidates,
@@ -283,6 +328,7 @@ pub fn place(
     let probabilities = score(
         child,
         &settings.source,
+        companion_sources,
         context.candidates,
         &settings.model,
         normalised,
@@ -554,12 +600,12 @@ pub fn changes(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use chrono::TimeZone;
     use contactpoint_domain::ContactPointId;
 
-    fn candidate() -> LinkCandidate {
+    pub(crate) fn candidate() -> LinkCandidate {
         let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
         let provenance = Provenance::new(SourceCode::parse("nhs_demographics").unwrap(), at);
         LinkCandidate {
@@ -569,6 +615,7 @@ mod tests {
             middle_names: Some("Rose".to_owned()),
             family_name: "Hartridge".to_owned(),
             former_family_names: vec!["Okafor".to_owned(), "Price".to_owned()],
+            parent_names: Vec::new(),
             supplied_by: Vec::new(),
             gender: Gender::Female,
             date_of_birth: NaiveDate::from_ymd_opt(2018, 3, 4).unwrap(),
@@ -646,6 +693,7 @@ mod tests {
         let probability = score(
             &record,
             &source,
+            &[],
             &candidates,
             &Model::configured(),
             &mut NormalisedCandidates::default(),
@@ -659,6 +707,7 @@ mod tests {
                 .with_thresholds(Thresholds::new(lower, 0.999).unwrap());
             let placement = place(
                 &record,
+                &[],
                 &context,
                 &settings,
                 &mut NormalisedCandidates::default(),
@@ -687,11 +736,55 @@ mod tests {
             .with_thresholds(Thresholds::new(0.995, 0.999).unwrap());
         let placement = place(
             &record,
+            &[],
             &context,
             &settings,
             &mut NormalisedCandidates::default(),
         );
         assert!(matches!(placement, Placement::Create(_)), "{placement:?}");
+    }
+
+    #[test]
+    fn a_parent_held_weighs_only_for_alike_given_names_outside_the_household() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let benefit = SourceCode::parse("child_benefit").unwrap();
+        let mut held = candidate();
+        held.parent_names = vec![("Grace".to_owned(), "Hartridge".to_owned())];
+        let candidates = [Arc::new(held)];
+        let probability = |given: &str, postcode: &str, parent: Option<&str>| {
+            let parent = parent
+                .map(|p| format!(r#","parent1_given_name":"{p}","parent1_family_name":"HARTRIDGE","parent1_relationship":"mother""#))
+                .unwrap_or_default();
+            let json = format!(
+                r#"{{"source_record_id":"CHB1","given_name":"{given}","family_name":"HARTRIDGE","date_of_birth":"2018-03-04","gender":"F","address_line1":"3 Oak Road","town":"Leeds","postcode":"{postcode}"{parent}}}"#
+            );
+            let record = contactpoint_supply::child_from_json(&json, today).unwrap();
+            let p = score(
+                &record,
+                &benefit,
+                &[],
+                &candidates,
+                &Model::configured(),
+                &mut NormalisedCandidates::default(),
+            )[0];
+            linkage::weight_of_probability(p)
+        };
+        // Moved across Leeds: the mother the directory holds, however cased, adds her bits.
+        let moved = probability("AMELIA", "LS9 7QT", None);
+        let gained = probability("AMELIA", "LS9 7QT", Some("GRACE")) - moved;
+        assert!((gained - PARENT_NAMED_BITS).abs() < 1e-6, "{gained}");
+        // Someone the directory does not hold is no evidence either way.
+        assert_eq!(probability("AMELIA", "LS9 7QT", Some("MARY")), moved);
+        // A sister shares her mother: a record with another given name gains nothing...
+        assert_eq!(
+            probability("POPPY", "LS9 7QT", Some("GRACE")),
+            probability("POPPY", "LS9 7QT", None)
+        );
+        // ...nor does any record of the household, whose siblings all share her.
+        assert_eq!(
+            probability("AMELIA", "LS6 2AB", Some("GRACE")),
+            probability("AMELIA", "LS6 2AB", None)
+        );
     }
 
     #[test]

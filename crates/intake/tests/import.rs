@@ -149,6 +149,34 @@ both_backends!(
 );
 
 both_backends!(
+    a_record_naming_a_parent_the_child_holds_links_where_the_same_evidence_without_her_waits,
+    setup = prepare,
+    |store| {
+        import(store, "birth_registration", true, BIRTHS).await;
+        let registered = links(store, "birth_registration").await;
+        // Both children have moved across Bedford since they were registered, and child
+        // benefit leaves their middle names out: names, date of birth, gender and the
+        // postcode area agree, which at a nation's scale is not enough. Amelia's claimant is
+        // the mother the register named; Oliver's is someone the directory does not know.
+        let benefit = "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode,parent1_given_name,parent1_family_name,parent1_relationship
+CHB-1,AMELIA,SMITH-ADEYEMI,2014-06-30,F,2 Kings Road,Bedford,MK42 9AA,FUNMILAYO,ADEYEMI,mother
+CHB-2,OLIVER,BRENNAN,2016-02-11,M,5 Kings Road,Bedford,MK42 9AB,MARY,BRENNAN,carer
+";
+        let report = import(store, "child_benefit", false, benefit).await;
+        assert_eq!((report.outcome.linked, report.outcome.exceptions), (1, 1));
+        let listed = links(store, "child_benefit").await;
+        assert_eq!(link(&listed, "CHB-1").status, SupplyStatus::Linked);
+        assert_eq!(
+            link(&listed, "CHB-1").contactpoint_id,
+            link(&registered, "GRO-1").contactpoint_id
+        );
+        assert_eq!(link(&listed, "CHB-2").status, SupplyStatus::Exception);
+        assert_trail_intact(store).await;
+    }
+);
+
+both_backends!(
     records_from_another_source_with_nicknames_and_misspellings_link_to_the_same_children,
     setup = prepare,
     |store| {
@@ -769,6 +797,78 @@ async fn retry(store: &Store, source: &str, authoritative: bool) -> FileReport {
         .await
         .unwrap()
 }
+
+both_backends!(
+    a_twin_the_register_never_named_is_made_a_child_once_other_sources_each_hold_her_and_her_sister,
+    setup = prepare,
+    |store| {
+        // Chloe was registered at birth; her twin Lily was not (born abroad, say).
+        let births = "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
+GRO-1,Chloe,Townsend,2016-07-22,F,72 Forest Close,Bedford,MK40 3GY
+";
+        import(store, "birth_registration", true, births).await;
+        // Lily's NHS record is hers alone, but beside Chloe (same family, address and
+        // birthday, another given name) nobody can say she is not Chloe: she waits.
+        let nhs = "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
+NHS-1,Chloe,Townsend,2016-07-22,F,72 Forest Close,Bedford,MK40 3GY
+NHS-2,Lily,Townsend,2016-07-22,F,72 Forest Close,Bedford,MK40 3GY
+";
+        import(store, "nhs_demographics", true, nhs).await;
+        assert_eq!(
+            link(&links(store, "nhs_demographics").await, "NHS-2").status,
+            SupplyStatus::Exception
+        );
+        // Tried again with nothing else known of her, she still waits.
+        let alone = retry(store, "nhs_demographics", true).await;
+        assert_eq!((alone.rows, alone.outcome.created), (1, 0));
+        assert_eq!(children(store).await, 1);
+
+        // The census and child benefit each send both girls: Chloe's records link, Lily's
+        // wait (they may not make a child).
+        let census = "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
+UPN-1,Chloe,Townsend,2016-07-22,F,72 Forest Close,Bedford,MK40 3GY
+UPN-2,Lily,Townsend,2016-07-22,F,72 Forest Close,Bedford,MK40 3GY
+";
+        let benefit = "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
+CHB-1,CHLOE,TOWNSEND,2016-07-22,F,72 Forest Close,Bedford,MK40 3GY
+CHB-2,LILY,TOWNSEND,2016-07-22,F,72 Forest Close,Bedford,MK40 3GY
+";
+        import(store, "schools_census", false, census).await;
+        import(store, "child_benefit", false, benefit).await;
+        for (source, id) in [("schools_census", "UPN-2"), ("child_benefit", "CHB-2")] {
+            assert_eq!(
+                link(&links(store, source).await, id).status,
+                SupplyStatus::Exception
+            );
+        }
+
+        // Were Lily Chloe, the census and child benefit would each have sent Chloe twice.
+        let corroborated = retry(store, "nhs_demographics", true).await;
+        assert_eq!(corroborated.outcome.created, 1, "{corroborated:?}");
+        assert_eq!(children(store).await, 2);
+        let lily = link(&links(store, "nhs_demographics").await, "NHS-2").contactpoint_id;
+        assert!(lily.is_some());
+        assert_ne!(
+            lily,
+            link(&links(store, "birth_registration").await, "GRO-1").contactpoint_id
+        );
+        // Her own census and benefit records then link to her.
+        for (source, id) in [("schools_census", "UPN-2"), ("child_benefit", "CHB-2")] {
+            let report = retry(store, source, false).await;
+            assert_eq!(report.outcome.linked, 1, "{source}: {report:?}");
+            let placed = link(&links(store, source).await, id).clone();
+            assert_eq!(
+                (placed.status, placed.contactpoint_id),
+                (SupplyStatus::Linked, lily)
+            );
+        }
+        assert_trail_intact(store).await;
+    }
+);
 
 async fn every_exception(
     store: &Store,

@@ -86,6 +86,9 @@ pub struct LinkCandidate {
     pub middle_names: Option<String>,
     pub family_name: String,
     pub former_family_names: Vec<String>,
+    /// The given and family names of the parents and carers held, in the order recorded: a
+    /// supplied record that names one of them is evidence it is this child.
+    pub parent_names: Vec<(String, String)>,
     /// The suppliers that have placed a record on this child (linked or created).
     pub supplied_by: Vec<SourceCode>,
     pub gender: Gender,

@@ -27,9 +27,26 @@ struct LinkCandidateRow {
     town: Option<String>,
     postcode: Option<String>,
     former_family_names: Option<String>,
+    parent_names: Option<String>,
     supplied_by: Option<String>,
 }
 
+
+/// `given|family|given|family...` as the candidates' read gathers them.
+fn parent_names(gathered: Option<&str>) -> Result<Vec<(String, String)>, crate::StorageError> {
+    let Some(gathered) = gathered.filter(|g| !g.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let parts: Vec<&str> = gathered.split('|').collect();
+    let names = parts.chunks_exact(2);
+    if !names.remainder().is_empty() {
+        return Err(crate::StorageError::corrupt("parents_carers")(contactpoint_domain::FieldError::new(
+            "given_name",
+            "a name without '|'",
+        )));
+    }
+    Ok(names.map(|p| (p[0].to_owned(), p[1].to_owned())).collect())
+}
 
 fn provenance(source: String, at: chrono::DateTime<chrono::Utc>) -> Result<contactpoint_domain::Provenance, crate::StorageError> {
     let source = contactpoint_domain::SourceCode::parse(&source).map_err(crate::StorageError::corrupt("children"))?;
@@ -78,6 +95,8 @@ async fn link_candidates(
          c.date_of_death_source, c.date_of_death_supplied_at, a.line1, a.line2, a.town, a.postcode, \
          (SELECT string_agg(f.family_name, '|' ORDER BY f.id) FROM child_former_names f WHERE f.child_id = c.id) \
            AS former_family_names, \
+         (SELECT string_agg(p.given_name || '|' || p.family_name, '|' ORDER BY p.id) FROM parents_carers p \
+           WHERE p.child_id = c.id) AS parent_names, \
          (SELECT string_agg(r.source, '|') FROM supplied_records r \
            WHERE r.child_id = c.id AND r.status IN ('linked', 'created')) AS supplied_by \
          FROM children c LEFT JOIN child_addresses a ON a.child_id = c.id AND a.valid_to IS NULL \
@@ -142,6 +161,7 @@ async fn link_candidates(
                     .filter(|s| !s.is_empty())
                     .map(str::to_owned)
                     .collect(),
+                parent_names: parent_names(row.parent_names.as_deref())?,
                 supplied_by,
                 gender: Gender::parse(&row.gender).map_err(corrupt("children"))?,
                 date_of_birth: row.date_of_birth,
@@ -289,8 +309,8 @@ where
 struct ChildChangesApplied {
     /// Anything of the child's was written.
     changed: bool,
-    /// A value matching compares was written (names, gender, dates, address, authority), so
-    /// the child must be read again to be compared; a parent or carer added is not one.
+    /// A value matching compares was written (names, gender, dates, address, authority, a
+    /// parent or carer), so the child must be read again to be compared.
     compared_values_changed: bool,
     /// The keys the child is indexed under now, when its names, date of birth or address
     /// changed.
@@ -405,6 +425,7 @@ async fn apply_child_changes(
     // A parent or carer is known when one of that relationship has the same names, however
     // the supplier cased or accented them (child benefit writes names in capitals).
     let mut known_parents: Vec<(String, String, String)> = Vec::new();
+    let mut parent_added = false;
     if !changes.parents_carers.is_empty() {
         let held: Vec<(String, String, String)> = sqlx::query_as(
             "SELECT given_name, family_name, relationship FROM parents_carers WHERE child_id = $1",
@@ -451,8 +472,9 @@ async fn apply_child_changes(
         .execute(&mut **tx)
         .await?;
         changed = true;
+        parent_added = true;
     }
-    let compared_values_changed = values_changed || former_added;
+    let compared_values_changed = values_changed || former_added || parent_added;
     // A former name the child already has changes none of its keys.
     let reindex = changes.name.is_some() || changes.date_of_birth.is_some() || changes.address.is_some() || former_added;
     let reindexed = if reindex { Some(reindex_child(tx, child_id).await?) } else { None };
