@@ -330,12 +330,20 @@ fn given_like_level(
         best = NameLevel::Similar;
     }
     if best > NameLevel::Similar {
-        best = best
-            .min(weaker(best_word_level(&a.tokens, &b.tokens)))
-            .min(weaker(best_word_level(&a.tokens[..1], &b_middle.tokens)))
-            .min(weaker(best_word_level(&b.tokens[..1], &a_middle.tokens)));
+        best = best.min(weaker(best_word_level(&a.tokens, &b.tokens)));
+        if is_among(first_a, &b_middle.tokens) || is_among(first_b, &a_middle.tokens) {
+            best = best.min(NameLevel::Similar);
+        }
     }
     best
+}
+
+/// Whether `name` is one of `names` as written (once normalised). A first name against the
+/// other's middle names counts only so: through the nickname tables, two short forms of
+/// one name would make a twin's given name like her sister's middle name (Libby and Elsie,
+/// both Elizabeth).
+fn is_among(name: &NameToken, names: &[NameToken]) -> bool {
+    names.iter().any(|n| n.text == name.text)
 }
 
 fn middle_level(a: &NormalisedName, b: &NormalisedName) -> NameLevel {

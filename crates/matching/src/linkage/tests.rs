@@ -181,6 +181,27 @@ fn one_letter_wrong_in_a_short_name_is_a_typo_but_not_in_a_name_of_three_letters
 }
 
 #[test]
+fn a_first_name_is_like_the_other_middle_name_only_as_written_not_through_two_short_forms() {
+    let given = |a: (&str, &str), b: (&str, &str)| {
+        let with = |(given, middle): (&str, &str)| {
+            normalise(&SuppliedPerson {
+                given_name: given.into(),
+                middle_names: (!middle.is_empty()).then(|| middle.to_owned()),
+                ..katherine()
+            })
+        };
+        compare(&with(a), &with(b)).given_name
+    };
+    // Known by her middle name.
+    assert_eq!(
+        given(("Muhammad", ""), ("Arham", "Muhammad")),
+        NameLevel::Similar
+    );
+    // Libby and Elsie are both short forms of Elizabeth: Mia Elsie is not like her twin Libby.
+    assert_eq!(given(("Libby", ""), ("Mia", "Elsie")), NameLevel::Different);
+}
+
+#[test]
 fn a_date_of_birth_with_day_and_month_swapped_links() {
     assert_links_to_katherine(SuppliedPerson {
         date_of_birth: Some(date("2015-07-03")),
