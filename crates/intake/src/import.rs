@@ -8,7 +8,7 @@ use crate::place::{place, probe_keys, NormalisedCandidates, PlaceSettings};
 use chrono::{DateTime, Utc};
 use contactpoint_domain::precedence::{names_service, ValueGroup};
 use contactpoint_domain::{AccessRoute, AuditEvent, Outcome, Permit, SourceCode};
-use contactpoint_matching::linkage::{Model, Thresholds, NATIONAL_POPULATION};
+use contactpoint_matching::linkage::{Thresholds, NATIONAL_POPULATION};
 use contactpoint_storage::supply::{
     BatchSummary, IncomingRecord, NamedService, NamedServiceKind, SupplyBatch,
 };
@@ -93,6 +93,14 @@ impl ImportSettings {
     pub fn with_thresholds(mut self, thresholds: Thresholds) -> Self {
         self.thresholds = thresholds;
         self
+    }
+
+    /// How each record is placed, its values supplied at `supplied_at`: the model for the
+    /// population and the thresholds.
+    fn place_settings(&self, supplied_at: DateTime<Utc>) -> PlaceSettings {
+        PlaceSettings::new(self.source.clone(), self.authoritative, supplied_at)
+            .for_population(self.population)
+            .with_thresholds(self.thresholds)
     }
 }
 
@@ -211,7 +219,8 @@ pub async fn retry_waiting(
     let mut after: Option<String> = None;
     let mut normalised = NormalisedCandidates::default();
     let companions = Companions::waiting(store, permit, &settings.source).await?;
-    let model = Model::configured().for_population(settings.population);
+    // Companions are judged by the model the records are placed with.
+    let model = settings.place_settings(now).model;
     loop {
         let page = store
             .waiting_records(
@@ -351,10 +360,7 @@ async fn import_batch(
     normalised: &mut NormalisedCandidates,
 ) -> Result<BatchSummary, ImportError> {
     let today = supplied_at.date_naive();
-    let place_settings =
-        PlaceSettings::new(settings.source.clone(), settings.authoritative, supplied_at)
-            .for_population(settings.population)
-            .with_thresholds(settings.thresholds);
+    let place_settings = settings.place_settings(supplied_at);
     let records: Vec<IncomingRecord> = batch
         .children
         .iter()
