@@ -158,6 +158,9 @@ pub async fn import_reader(
         None
     };
     let mut normalised = NormalisedCandidates::default();
+    let place_settings = settings
+        .place_settings(now)
+        .with_held_share(held_share(store, permit, &settings.source).await?);
     loop {
         let mut batch = Batch::default();
         for row in rows.by_ref() {
@@ -183,9 +186,9 @@ pub async fn import_reader(
             store,
             permit,
             settings,
+            &place_settings,
             name,
             &batch,
-            now,
             now,
             false,
             cache.as_mut(),
@@ -221,6 +224,7 @@ pub async fn retry_waiting(
     let companions = Companions::waiting(store, permit, &settings.source).await?;
     // Companions are judged by the model the records are placed with.
     let model = settings.place_settings(now).model;
+    let held_share = held_share(store, permit, &settings.source).await?;
     loop {
         let page = store
             .waiting_records(
@@ -271,9 +275,11 @@ pub async fn retry_waiting(
                 store,
                 permit,
                 &run_settings,
+                &run_settings
+                    .place_settings(supplied_at)
+                    .with_held_share(held_share),
                 WAITING,
                 &batch,
-                supplied_at,
                 now,
                 true,
                 None,
@@ -307,6 +313,17 @@ pub async fn retry_every_source(
         }
     }
     Ok(reports)
+}
+
+/// The share of the directory's children `source` holds a record of, read once as an import
+/// begins: the children it places during the import make the share only larger, so the
+/// weight of a child it holds no record of is never overstated.
+async fn held_share(
+    store: &Store,
+    permit: &Permit,
+    source: &SourceCode,
+) -> Result<f64, StorageError> {
+    Ok(store.source_coverage(permit, source).await?.held_share())
 }
 
 /// After these many batches of one file the planner's statistics are refreshed: a load into
@@ -345,22 +362,22 @@ impl Batch {
 }
 
 /// Places and stores one batch in one transaction with its audit entry (stamped `now`);
-/// the values count as supplied at `supplied_at`.
+/// the values count as supplied at `place_settings.supplied_at`.
 #[allow(clippy::too_many_arguments)]
 async fn import_batch(
     store: &Store,
     permit: &Permit,
     settings: &ImportSettings,
+    place_settings: &PlaceSettings,
     name: &str,
     batch: &Batch,
-    supplied_at: DateTime<Utc>,
     now: DateTime<Utc>,
     retry_waiting: bool,
     cache: Option<&mut CandidateCache>,
     normalised: &mut NormalisedCandidates,
 ) -> Result<BatchSummary, ImportError> {
+    let supplied_at = place_settings.supplied_at;
     let today = supplied_at.date_naive();
-    let place_settings = settings.place_settings(supplied_at);
     let records: Vec<IncomingRecord> = batch
         .children
         .iter()
@@ -397,7 +414,7 @@ async fn import_batch(
             &batch.children[context.index],
             companion_sources,
             context,
-            &place_settings,
+            place_settings,
             normalised,
         )
     };

@@ -28,6 +28,9 @@ pub struct PlaceSettings {
     pub supplied_at: DateTime<Utc>,
     pub model: Model,
     pub thresholds: Thresholds,
+    /// The share of the directory's children the source had sent a record of when the import
+    /// began (none until told): how rare a child the source holds no record of is.
+    pub held_share: f64,
 }
 
 impl PlaceSettings {
@@ -38,7 +41,15 @@ impl PlaceSettings {
             supplied_at,
             model: Model::configured(),
             thresholds: Thresholds::DEFAULT,
+            held_share: 0.0,
         }
+    }
+
+    /// The same settings for a source holding a record of `share` of the directory's
+    /// children (`SourceCoverage::held_share`).
+    pub fn with_held_share(mut self, share: f64) -> Self {
+        self.held_share = share;
+        self
     }
 
     /// The same settings for a nation of `children` children (the default is England's).
@@ -163,6 +174,23 @@ pub fn repeat_rate(source: &SourceCode) -> f64 {
     }
 }
 
+/// A source holding a record of more than this share of the directory's children is taken to
+/// hold this share: the weight of a child it holds no record of stays at most 6.6 bits.
+pub const MOST_HELD_SHARE: f64 = 0.99;
+
+/// The weight in bits of a candidate the source holds no record of, when the source holds a
+/// record of `held_share` of the directory's children. The other side of [`repeat_rate`]:
+/// `m`, the chance that the child this record is has no record from the source yet, is
+/// `1 - repeat rate`; `u`, the chance that some other child has none, is the share of the
+/// directory's children the source has not sent, `1 - held_share`. A register of births
+/// that holds 93 in 100 of the children makes a child it never registered (one born abroad)
+/// 14 times likelier to be the child of a new registration: 3.8 bits. In a directory the
+/// source has not yet sent (the first file of an initial load) it weighs nothing.
+pub fn not_held_weight(source: &SourceCode, held_share: f64) -> f64 {
+    let u = 1.0 - held_share.clamp(0.0, MOST_HELD_SHARE);
+    ((1.0 - repeat_rate(source)) / u).log2().max(0.0)
+}
+
 /// The weight in bits of a supplied record naming a parent or carer the candidate holds
 /// (given and family name alike once folded), when the two also have alike given names and
 /// are not of one household. `m`, the chance that a record of this child names a parent held,
@@ -265,14 +293,15 @@ fn same_person(person: &linkage::SuppliedPerson, candidate: &LinkCandidate) -> b
 /// (`companions`; none on a first import).
 pub fn score(
     child: &SuppliedChild,
-    source: &SourceCode,
     companion_sources: &[SourceCode],
     candidates: &[Arc<LinkCandidate>],
-    model: &Model,
+    settings: &PlaceSettings,
     normalised: &mut NormalisedCandidates,
 ) -> Vec<f64> {
+    let (source, model) = (&settings.source, &settings.model);
     let record = linkage::normalise(&supplied_person(child));
     let repeat = repeat_rate(source).log2();
+    let not_held = not_held_weight(source, settings.held_share);
     candidates
         .iter()
         .map(|c| {
@@ -286,9 +315,11 @@ pub fn score(
                 return 0.0;
             };
             let mut weight = best.weight;
-            if c.supplied_by.contains(source) {
-                weight += repeat;
-            }
+            weight += if c.supplied_by.contains(source) {
+                repeat
+            } else {
+                not_held
+            };
             weight += crate::companions::against(c, companion_sources);
             let alike_given = best.comparison.given_name <= linkage::NameLevel::Similar;
             if best.comparison.stratum() == linkage::Stratum::General
@@ -327,10 +358,9 @@ pub fn place(
     }
     let probabilities = score(
         child,
-        &settings.source,
         companion_sources,
         context.candidates,
-        &settings.model,
+        settings,
         normalised,
     );
     let thresholds = &settings.thresholds;
@@ -692,10 +722,9 @@ pub(crate) mod tests {
         let source = SourceCode::parse("nhs_demographics").unwrap();
         let probability = score(
             &record,
-            &source,
             &[],
             &candidates,
-            &Model::configured(),
+            &PlaceSettings::new(source.clone(), true, at),
             &mut NormalisedCandidates::default(),
         )[0];
         assert!(
@@ -748,6 +777,7 @@ pub(crate) mod tests {
     fn a_parent_held_weighs_only_for_alike_given_names_outside_the_household() {
         let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
         let benefit = SourceCode::parse("child_benefit").unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
         let mut held = candidate();
         held.parent_names = vec![("Grace".to_owned(), "Hartridge".to_owned())];
         let candidates = [Arc::new(held)];
@@ -761,10 +791,9 @@ pub(crate) mod tests {
             let record = contactpoint_supply::child_from_json(&json, today).unwrap();
             let p = score(
                 &record,
-                &benefit,
                 &[],
                 &candidates,
-                &Model::configured(),
+                &PlaceSettings::new(benefit.clone(), false, at),
                 &mut NormalisedCandidates::default(),
             )[0];
             linkage::weight_of_probability(p)
@@ -785,6 +814,57 @@ pub(crate) mod tests {
             probability("AMELIA", "LS6 2AB", Some("GRACE")),
             probability("AMELIA", "LS6 2AB", None)
         );
+    }
+
+    #[test]
+    fn a_child_the_source_holds_no_record_of_weighs_by_how_few_such_children_there_are() {
+        let births = SourceCode::parse("birth_registration").unwrap();
+        let census = SourceCode::parse("schools_census").unwrap();
+        // A register holding 93 children in 100: one it never registered is 14 times likelier.
+        let expected = (0.9999_f64 / 0.07).log2();
+        assert!((not_held_weight(&births, 0.93) - expected).abs() < 1e-9);
+        // A source that holds nobody yet says nothing.
+        assert_eq!(not_held_weight(&census, 0.0), 0.0);
+        assert_eq!(
+            not_held_weight(&census, 0.01),
+            0.0,
+            "fewer than its repeat rate"
+        );
+        // However complete the source, the weight stays bounded.
+        let most = (0.98_f64 / (1.0 - MOST_HELD_SHARE)).log2();
+        assert!((not_held_weight(&census, 1.0) - most).abs() < 1e-9);
+        assert!(not_held_weight(&census, 0.5) < not_held_weight(&census, 0.9));
+
+        // In the score: a candidate the source holds no record of gains exactly that weight;
+        // one it holds is weighed by its repeat rate, whatever the share.
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+        let record = contactpoint_supply::child_from_json(
+            r#"{"source_record_id":"UPN-1","given_name":"Amelia","family_name":"Hartridge","date_of_birth":"2018-03-04","gender":"F"}"#,
+            today,
+        )
+        .unwrap();
+        let weight = |candidate: LinkCandidate, share: f64| {
+            let settings = PlaceSettings::new(census.clone(), false, at)
+                .for_population(1_000_000)
+                .with_held_share(share);
+            let p = score(
+                &record,
+                &[],
+                &[Arc::new(candidate)],
+                &settings,
+                &mut NormalisedCandidates::default(),
+            )[0];
+            linkage::weight_of_probability(p)
+        };
+        let gained = weight(candidate(), 0.8) - weight(candidate(), 0.0);
+        assert!(
+            (gained - not_held_weight(&census, 0.8)).abs() < 1e-6,
+            "{gained}"
+        );
+        let mut held = candidate();
+        held.supplied_by = vec![census.clone()];
+        assert_eq!(weight(held.clone(), 0.8), weight(held, 0.0));
     }
 
     #[test]

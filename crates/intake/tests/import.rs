@@ -176,6 +176,79 @@ CHB-2,OLIVER,BRENNAN,2016-02-11,M,5 Kings Road,Bedford,MK42 9AB,MARY,BRENNAN,car
     }
 );
 
+/// A census record of Tobias with his names, date of birth and gender alone: no address,
+/// no middle names, no school the directory knows.
+const TOBIAS_ALONE: &str = "\
+source_record_id,given_name,family_name,date_of_birth,gender
+UPN-2,Tobias,Whitfield,2015-06-03,M
+";
+
+both_backends!(
+    a_record_with_names_and_birthday_alone_links_once_its_source_holds_most_other_children,
+    setup = prepare,
+    |store| {
+        // A nation of a million children: exact names, date of birth and gender make 0.998,
+        // under the upper threshold.
+        let census = ImportSettings {
+            population: 1_000_000,
+            ..ImportSettings::system(SourceCode::parse("schools_census").unwrap(), false)
+        };
+        let import_census = |csv: &'static str| {
+            let settings = census.clone();
+            async move {
+                import_reader(
+                    store,
+                    &permit(),
+                    &settings,
+                    "census.csv",
+                    csv.as_bytes(),
+                    Format::Csv,
+                    test_now(),
+                    &mut |_| {},
+                )
+                .await
+                .unwrap()
+            }
+        };
+        import(store, "birth_registration", true, BIRTHS).await;
+        let registered = links(store, "birth_registration").await;
+        // While the census holds none of the children, Tobias could be any of them: he waits.
+        let first = import_census(TOBIAS_ALONE).await;
+        assert_eq!((first.outcome.linked, first.outcome.exceptions), (0, 1));
+
+        // The census then sends Amelia and Oliver, with their addresses.
+        let others = import_census(
+            "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
+UPN-1,Amelia,Smith-Adeyemi,2014-06-30,F,14 Castle Road,Bedford,MK40 3PD
+UPN-3,Oliver,Brennan,2016-02-11,M,8 High Street,Bedford,MK40 1AB
+",
+        )
+        .await;
+        assert_eq!(others.outcome.linked, 2);
+        // Now it holds two children in three: the one it does not hold is three times
+        // likelier to be the child of a record it has not placed (1.6 bits).
+        let coverage = store
+            .source_coverage(&permit(), &SourceCode::parse("schools_census").unwrap())
+            .await
+            .unwrap();
+        assert_eq!((coverage.children, coverage.held), (3, 2));
+        let again =
+            contactpoint_intake::retry_waiting(store, &permit(), &census, test_now(), &mut |_| {})
+                .await
+                .unwrap();
+        assert_eq!(again.outcome.linked, 1, "{again:?}");
+        let tobias = link(&links(store, "schools_census").await, "UPN-2").clone();
+        assert_eq!(tobias.status, SupplyStatus::Linked);
+        assert_eq!(
+            tobias.contactpoint_id,
+            link(&registered, "GRO-2").contactpoint_id
+        );
+        assert_eq!(children(store).await, 3, "no child was made");
+        assert_trail_intact(store).await;
+    }
+);
+
 both_backends!(
     records_from_another_source_with_nicknames_and_misspellings_link_to_the_same_children,
     setup = prepare,

@@ -663,6 +663,16 @@ impl Store {
         dispatch_to_backend!(self, supply_links(permit, source, after, limit))
     }
 
+    /// How many children the directory holds and how many of them `source` has a record
+    /// placed on.
+    pub async fn source_coverage(
+        &self,
+        permit: &Permit,
+        source: &contactpoint_domain::SourceCode,
+    ) -> Result<crate::supply::SourceCoverage, StorageError> {
+        dispatch_to_backend!(self, source_coverage(permit, source))
+    }
+
     /// Up to `limit` of a source's records still waiting in the exceptions queue, after the
     /// identifier `after`, in identifier order: what an import tries again.
     pub async fn waiting_records(

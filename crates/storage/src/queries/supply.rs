@@ -1253,6 +1253,27 @@ struct WaitingRow {
 }
 
 /// A page of a source's records still waiting for the local team, in identifier order.
+pub(crate) async fn source_coverage(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    source: &contactpoint_domain::SourceCode,
+) -> Result<crate::supply::SourceCoverage, crate::StorageError> {
+    // A child merged into another counts once, as the survivor; so does a child the source
+    // sent twice.
+    let (children, held): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM children WHERE merged_into IS NULL), \
+         (SELECT COUNT(DISTINCT r.child_id) FROM supplied_records r JOIN children c ON c.id = r.child_id \
+          WHERE r.source = $1 AND r.status IN ('linked', 'created') AND c.merged_into IS NULL)",
+    )
+    .bind(source.as_str())
+    .fetch_one(pool)
+    .await?;
+    Ok(crate::supply::SourceCoverage {
+        children: u64::try_from(children).unwrap_or_default(),
+        held: u64::try_from(held).unwrap_or_default(),
+    })
+}
+
 pub(crate) async fn waiting_records(
     pool: &sqlx::Pool<Db>,
     _permit: &contactpoint_domain::Permit,
