@@ -39,10 +39,14 @@ async fn prepare(store: &Store) {
 
 async fn import(store: &Store, source: &str, authoritative: bool, csv: &str) -> FileReport {
     let settings = ImportSettings::system(SourceCode::parse(source).unwrap(), authoritative);
+    import_with(store, &settings, csv).await
+}
+
+async fn import_with(store: &Store, settings: &ImportSettings, csv: &str) -> FileReport {
     import_reader(
         store,
         &permit(),
-        &settings,
+        settings,
         "test.csv",
         csv.as_bytes(),
         Format::Csv,
@@ -193,31 +197,16 @@ both_backends!(
             population: 1_000_000,
             ..ImportSettings::system(SourceCode::parse("schools_census").unwrap(), false)
         };
-        let import_census = |csv: &'static str| {
-            let settings = census.clone();
-            async move {
-                import_reader(
-                    store,
-                    &permit(),
-                    &settings,
-                    "census.csv",
-                    csv.as_bytes(),
-                    Format::Csv,
-                    test_now(),
-                    &mut |_| {},
-                )
-                .await
-                .unwrap()
-            }
-        };
         import(store, "birth_registration", true, BIRTHS).await;
         let registered = links(store, "birth_registration").await;
         // While the census holds none of the children, Tobias could be any of them: he waits.
-        let first = import_census(TOBIAS_ALONE).await;
+        let first = import_with(store, &census, TOBIAS_ALONE).await;
         assert_eq!((first.outcome.linked, first.outcome.exceptions), (0, 1));
 
         // The census then sends Amelia and Oliver, with their addresses.
-        let others = import_census(
+        let others = import_with(
+            store,
+            &census,
             "\
 source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
 UPN-1,Amelia,Smith-Adeyemi,2014-06-30,F,14 Castle Road,Bedford,MK40 3PD
