@@ -191,6 +191,27 @@ pub fn not_held_weight(source: &SourceCode, held_share: f64) -> f64 {
     ((1.0 - repeat_rate(source)) / u).log2().max(0.0)
 }
 
+/// The chance that the local authority a record points to (by its postcode's district, or
+/// by the school or GP practice it names) is the one the directory places its child in: most
+/// children go to school and see a GP where they live, about one in ten across a border.
+pub const AREA_AGREES: f64 = 0.9;
+
+/// The largest share of the nation's children any one local authority holds (Kent, about
+/// 2.6 % of England's; 2.9 % in a generated nation): the chance that some other child is in
+/// the authority a record points to is at most this, so weighing with it never overstates.
+pub const LARGEST_AUTHORITY_SHARE: f64 = 0.03;
+
+/// The weight in bits of the authority a record points to against the candidate's, for a
+/// pair with no address to compare (neither postcode nor town on one side): 4.9 bits when
+/// they agree, -3.3 when they differ.
+pub fn area_weight(area: &LocalAuthorityCode, candidate: &LocalAuthorityCode) -> f64 {
+    if area == candidate {
+        (AREA_AGREES / LARGEST_AUTHORITY_SHARE).log2()
+    } else {
+        ((1.0 - AREA_AGREES) / (1.0 - LARGEST_AUTHORITY_SHARE)).log2()
+    }
+}
+
 /// The weight in bits of a supplied record naming a parent or carer the candidate holds
 /// (given and family name alike once folded), when the two also have alike given names and
 /// are not of one household. `m`, the chance that a record of this child names a parent held,
@@ -290,10 +311,12 @@ fn same_person(person: &linkage::SuppliedPerson, candidate: &LinkCandidate) -> b
 
 /// The probability that the record from `source` is each candidate, in the candidates' order.
 /// `companion_sources` are those of the waiting records that are the same person
-/// (`companions`; none on a first import).
+/// (`companions`; none on a first import); `area` the local authority the record points to
+/// (`PlacementContext::district_authority`, else `service_authority`).
 pub fn score(
     child: &SuppliedChild,
     companion_sources: &[SourceCode],
+    area: Option<&LocalAuthorityCode>,
     candidates: &[Arc<LinkCandidate>],
     settings: &PlaceSettings,
     normalised: &mut NormalisedCandidates,
@@ -321,12 +344,16 @@ pub fn score(
                 not_held
             };
             weight += crate::companions::against(c, companion_sources);
+            let general = best.comparison.stratum() == linkage::Stratum::General;
             let alike_given = best.comparison.given_name <= linkage::NameLevel::Similar;
-            if best.comparison.stratum() == linkage::Stratum::General
-                && alike_given
-                && names_a_held_parent(child, c)
-            {
+            if general && alike_given && names_a_held_parent(child, c) {
                 weight += PARENT_NAMED_BITS;
+            }
+            // With no address to compare, where the child lives is still known roughly.
+            if let Some(area) = area
+                .filter(|_| general && best.comparison.postcode == linkage::PostcodeLevel::Missing)
+            {
+                weight += area_weight(area, &c.local_authority);
             }
             linkage::probability(weight)
         })
@@ -359,6 +386,7 @@ pub fn place(
     let probabilities = score(
         child,
         companion_sources,
+        context.district_authority.or(context.service_authority),
         context.candidates,
         settings,
         normalised,
@@ -723,6 +751,7 @@ pub(crate) mod tests {
         let probability = score(
             &record,
             &[],
+            Some(&leeds),
             &candidates,
             &PlaceSettings::new(source.clone(), true, at),
             &mut NormalisedCandidates::default(),
@@ -792,6 +821,7 @@ pub(crate) mod tests {
             let p = score(
                 &record,
                 &[],
+                None,
                 &candidates,
                 &PlaceSettings::new(benefit.clone(), false, at),
                 &mut NormalisedCandidates::default(),
@@ -851,6 +881,7 @@ pub(crate) mod tests {
             let p = score(
                 &record,
                 &[],
+                None,
                 &[Arc::new(candidate)],
                 &settings,
                 &mut NormalisedCandidates::default(),
@@ -865,6 +896,46 @@ pub(crate) mod tests {
         let mut held = candidate();
         held.supplied_by = vec![census.clone()];
         assert_eq!(weight(held.clone(), 0.8), weight(held, 0.0));
+    }
+
+    #[test]
+    fn the_authority_a_record_points_to_weighs_only_when_there_is_no_address_to_compare() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+        let census = SourceCode::parse("schools_census").unwrap();
+        let leeds = LocalAuthorityCode::parse("E08000035").unwrap();
+        let bradford = LocalAuthorityCode::parse("E08000032").unwrap();
+        let weight = |address: &str, area: Option<&LocalAuthorityCode>| {
+            let json = format!(
+                r#"{{"source_record_id":"UPN-1","given_name":"Amelia","family_name":"Hartridge","date_of_birth":"2018-03-04","gender":"F"{address}}}"#
+            );
+            let record = contactpoint_supply::child_from_json(&json, today).unwrap();
+            let p = score(
+                &record,
+                &[],
+                area,
+                &[Arc::new(candidate())],
+                &PlaceSettings::new(census.clone(), false, at).for_population(1_000_000),
+                &mut NormalisedCandidates::default(),
+            )[0];
+            linkage::weight_of_probability(p)
+        };
+        // A record with no address whose school is in Leeds, where the candidate lives.
+        let alone = weight("", None);
+        let agrees = weight("", Some(&leeds)) - alone;
+        assert!((agrees - (0.9_f64 / 0.03).log2()).abs() < 1e-6, "{agrees}");
+        assert!(linkage::probability(alone) < Thresholds::DEFAULT.upper);
+        assert!(linkage::probability(alone + agrees) >= Thresholds::DEFAULT.upper);
+        // A school in Bradford counts against her.
+        let differs = weight("", Some(&bradford)) - alone;
+        assert!(
+            (differs - (0.1_f64 / 0.97).log2()).abs() < 1e-6,
+            "{differs}"
+        );
+        // A town to compare says more than the authority: the authority adds nothing then.
+        let town = r#","address_line1":"3 Oak Road","town":"Leeds""#;
+        assert_eq!(weight(town, Some(&leeds)), weight(town, None));
+        assert_eq!(weight(town, Some(&bradford)), weight(town, None));
     }
 
     #[test]

@@ -239,6 +239,44 @@ UPN-3,Oliver,Brennan,2016-02-11,M,8 High Street,Bedford,MK40 1AB
 );
 
 both_backends!(
+    a_record_with_no_address_links_by_the_authority_of_the_school_it_names,
+    setup = prepare,
+    |store| {
+        let census = ImportSettings {
+            population: 1_000_000,
+            ..ImportSettings::system(SourceCode::parse("schools_census").unwrap(), false)
+        };
+        import(store, "birth_registration", true, BIRTHS).await;
+        let registered = links(store, "birth_registration").await;
+        // Neither record has an address; Tobias's names his school, in Bedford, where the
+        // register placed him. The census holds nobody yet.
+        let report = import_with(
+            store,
+            &census,
+            "\
+source_record_id,given_name,family_name,date_of_birth,gender,school_urn
+UPN-2,Tobias,Whitfield,2015-06-03,M,109521
+UPN-3,Oliver,Brennan,2016-02-11,M,
+",
+        )
+        .await;
+        assert_eq!(
+            (report.outcome.linked, report.outcome.exceptions),
+            (1, 1),
+            "{report:?}"
+        );
+        let listed = links(store, "schools_census").await;
+        assert_eq!(link(&listed, "UPN-2").status, SupplyStatus::Linked);
+        assert_eq!(
+            link(&listed, "UPN-2").contactpoint_id,
+            link(&registered, "GRO-2").contactpoint_id
+        );
+        assert_eq!(link(&listed, "UPN-3").status, SupplyStatus::Exception);
+        assert_trail_intact(store).await;
+    }
+);
+
+both_backends!(
     records_from_another_source_with_nicknames_and_misspellings_link_to_the_same_children,
     setup = prepare,
     |store| {
