@@ -333,18 +333,19 @@ pub type Placer<'a> = dyn FnMut(&PlacementContext<'_>) -> Placement + Send + 'a;
 /// Builds the batch's audit entry from what it did; `None` when it changed nothing.
 pub type BatchAudit<'a> = dyn Fn(&BatchSummary) -> Option<AuditEvent> + Send + Sync + 'a;
 
-/// How many children the directory holds, and how many of them a source has sent a record
-/// of (linked to them or made them): the matching weighs a candidate the source has no record
-/// of by how rare such a child is (docs/MATCHING.md, "A source that already holds the child").
+/// How many children the directory holds, and how many records a source has placed on them
+/// (linked or made a child): the matching weighs a candidate the source has no record of by
+/// how rare such a child is (docs/MATCHING.md, "A source that does not yet hold the child").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SourceCoverage {
     pub children: u64,
+    /// Records placed: a child the source sent twice counts twice.
     pub held: u64,
 }
 
 impl SourceCoverage {
     /// The share of the directory's children the source holds a record of (0 in an empty
-    /// directory).
+    /// directory, at most 1; over by as many children as the source sent twice).
     pub fn held_share(&self) -> f64 {
         if self.children == 0 {
             0.0
