@@ -316,9 +316,9 @@ pub async fn retry_every_source(
 }
 
 /// The share of the directory's children `source` holds a record of, read once as an import
-/// begins (0.9 s at 1,000,000 children on SQLite): the children it places during the import
-/// make the share only larger, so reading it then understates the weight of a child the
-/// source holds no record of.
+/// begins (two counts, 0.9 s in all at 1,000,000 children on SQLite): the children it places
+/// during the import make the share only larger, so reading it then understates the weight
+/// of a child the source holds no record of.
 async fn held_share(
     store: &Store,
     permit: &Permit,

@@ -28,8 +28,8 @@ pub struct PlaceSettings {
     pub supplied_at: DateTime<Utc>,
     pub model: Model,
     pub thresholds: Thresholds,
-    /// The share of the directory's children the source had sent a record of when the import
-    /// began (none until told): how rare a child the source holds no record of is.
+    /// The share of the directory's children the source had placed records on when the
+    /// import began (none until told): how rare a child the source holds no record of is.
     pub held_share: f64,
 }
 
@@ -185,9 +185,13 @@ pub const MOST_HELD_SHARE: f64 = 0.99;
 /// directory's children the source has not sent, `1 - held_share`. A register of births
 /// that holds 93 in 100 of the children makes a child it never registered (one born abroad)
 /// 14 times likelier to be the child of a new registration: 3.8 bits. In a directory the
-/// source has not yet sent (the first file of an initial load) it weighs nothing.
+/// source has not yet sent (the first file of an initial load) it weighs nothing. The share
+/// is taken in whole hundredths, rounded down: a delivery that moves it by less leaves every
+/// waiting record's probability as it was, so a retry of an untouched queue still writes
+/// nothing.
 pub fn not_held_weight(source: &SourceCode, held_share: f64) -> f64 {
-    let u = 1.0 - held_share.clamp(0.0, MOST_HELD_SHARE);
+    let share = (held_share * 100.0).floor() / 100.0;
+    let u = 1.0 - share.clamp(0.0, MOST_HELD_SHARE);
     ((1.0 - repeat_rate(source)) / u).log2().max(0.0)
 }
 
@@ -349,11 +353,17 @@ pub fn score(
             if general && alike_given && names_a_held_parent(child, c) {
                 weight += PARENT_NAMED_BITS;
             }
-            // With no address to compare, where the child lives is still known roughly.
+            // With no address to compare, where the child lives is still known roughly. Nothing
+            // counts against a shielded child: the shielding hold is never argued away.
             if let Some(area) = area
                 .filter(|_| general && best.comparison.postcode == linkage::PostcodeLevel::Missing)
             {
-                weight += area_weight(area, &c.local_authority);
+                let weight_of_area = area_weight(area, &c.local_authority);
+                weight += if c.shielded {
+                    weight_of_area.max(0.0)
+                } else {
+                    weight_of_area
+                };
             }
             linkage::probability(weight)
         })
@@ -864,6 +874,15 @@ pub(crate) mod tests {
         let most = (0.98_f64 / (1.0 - MOST_HELD_SHARE)).log2();
         assert!((not_held_weight(&census, 1.0) - most).abs() < 1e-9);
         assert!(not_held_weight(&census, 0.5) < not_held_weight(&census, 0.9));
+        // Taken in whole hundredths: a delivery moving the share by less changes nothing.
+        assert_eq!(
+            not_held_weight(&census, 0.801),
+            not_held_weight(&census, 0.809)
+        );
+        assert_eq!(
+            not_held_weight(&census, 0.809),
+            not_held_weight(&census, 0.80)
+        );
 
         // In the score: a candidate the source holds no record of gains exactly that weight;
         // one it holds is weighed by its repeat rate, whatever the share.
@@ -936,6 +955,44 @@ pub(crate) mod tests {
         let town = r#","address_line1":"3 Oak Road","town":"Leeds""#;
         assert_eq!(weight(town, Some(&leeds)), weight(town, None));
         assert_eq!(weight(town, Some(&bradford)), weight(town, None));
+
+        // A record with a postcode beside a child with no known address: the postcode's
+        // authority weighs as the school's does.
+        let postcode = r#","address_line1":"3 Oak Road","town":"Leeds","postcode":"LS9 7QT""#;
+        let homeless = LinkCandidate {
+            address: None,
+            ..candidate()
+        };
+        let with_postcode = |area: Option<&LocalAuthorityCode>, candidate: LinkCandidate| {
+            let json = format!(
+                r#"{{"source_record_id":"UPN-1","given_name":"Amelia","family_name":"Hartridge","date_of_birth":"2018-03-04","gender":"F"{postcode}}}"#
+            );
+            let record = contactpoint_supply::child_from_json(&json, today).unwrap();
+            let p = score(
+                &record,
+                &[],
+                area,
+                &[Arc::new(candidate)],
+                &PlaceSettings::new(census.clone(), false, at).for_population(1_000_000),
+                &mut NormalisedCandidates::default(),
+            )[0];
+            linkage::weight_of_probability(p)
+        };
+        let gained =
+            with_postcode(Some(&leeds), homeless.clone()) - with_postcode(None, homeless.clone());
+        assert!((gained - agrees).abs() < 1e-6, "{gained}");
+
+        // Nothing counts against a shielded child: another authority leaves her where she was,
+        // so a record that could be her is held just as before.
+        let shielded = LinkCandidate {
+            shielded: true,
+            ..homeless
+        };
+        assert_eq!(
+            with_postcode(Some(&bradford), shielded.clone()),
+            with_postcode(None, shielded.clone())
+        );
+        assert!(with_postcode(Some(&leeds), shielded.clone()) > with_postcode(None, shielded));
     }
 
     #[test]

@@ -239,6 +239,53 @@ UPN-3,Oliver,Brennan,2016-02-11,M,8 High Street,Bedford,MK40 1AB
 );
 
 both_backends!(
+    a_later_delivery_links_a_record_with_names_and_birthday_alone_to_the_child_its_source_has_not_sent,
+    setup = prepare,
+    |store| {
+        let settings = |source: &str| ImportSettings {
+            population: 1_000_000,
+            ..ImportSettings::system(SourceCode::parse(source).unwrap(), false)
+        };
+        import(store, "birth_registration", true, BIRTHS).await;
+        let registered = links(store, "birth_registration").await;
+        let census = settings("schools_census");
+        let first = import_with(
+            store,
+            &census,
+            "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
+UPN-1,Amelia,Smith-Adeyemi,2014-06-30,F,14 Castle Road,Bedford,MK40 3PD
+UPN-3,Oliver,Brennan,2016-02-11,M,8 High Street,Bedford,MK40 1AB
+",
+        )
+        .await;
+        assert_eq!(first.outcome.linked, 2);
+        // The census's next delivery: it holds two children in three, not Tobias.
+        let next = import_with(store, &census, TOBIAS_ALONE).await;
+        assert_eq!(next.outcome.linked, 1, "{next:?}");
+        assert_eq!(
+            link(&links(store, "schools_census").await, "UPN-2").contactpoint_id,
+            link(&registered, "GRO-2").contactpoint_id
+        );
+        // Child benefit, holding nobody, cannot say the same of Oliver's record: it waits.
+        let benefit = import_with(
+            store,
+            &settings("child_benefit"),
+            "\
+source_record_id,given_name,family_name,date_of_birth,gender
+CHB-3,OLIVER,BRENNAN,2016-02-11,M
+",
+        )
+        .await;
+        assert_eq!(
+            (benefit.outcome.linked, benefit.outcome.exceptions),
+            (0, 1)
+        );
+        assert_trail_intact(store).await;
+    }
+);
+
+both_backends!(
     a_record_with_no_address_links_by_the_authority_of_the_school_it_names,
     setup = prepare,
     |store| {
