@@ -924,7 +924,7 @@ pub(crate) mod tests {
         let census = SourceCode::parse("schools_census").unwrap();
         let leeds = LocalAuthorityCode::parse("E08000035").unwrap();
         let bradford = LocalAuthorityCode::parse("E08000032").unwrap();
-        let weight = |address: &str, area: Option<&LocalAuthorityCode>| {
+        let weigh = |address: &str, area: Option<&LocalAuthorityCode>, held: LinkCandidate| {
             let json = format!(
                 r#"{{"source_record_id":"UPN-1","given_name":"Amelia","family_name":"Hartridge","date_of_birth":"2018-03-04","gender":"F"{address}}}"#
             );
@@ -933,12 +933,14 @@ pub(crate) mod tests {
                 &record,
                 &[],
                 area,
-                &[Arc::new(candidate())],
+                &[Arc::new(held)],
                 &PlaceSettings::new(census.clone(), false, at).for_population(1_000_000),
                 &mut NormalisedCandidates::default(),
             )[0];
             linkage::weight_of_probability(p)
         };
+        let weight =
+            |address: &str, area: Option<&LocalAuthorityCode>| weigh(address, area, candidate());
         // A record with no address whose school is in Leeds, where the candidate lives.
         let alone = weight("", None);
         let agrees = weight("", Some(&leeds)) - alone;
@@ -963,21 +965,8 @@ pub(crate) mod tests {
             address: None,
             ..candidate()
         };
-        let with_postcode = |area: Option<&LocalAuthorityCode>, candidate: LinkCandidate| {
-            let json = format!(
-                r#"{{"source_record_id":"UPN-1","given_name":"Amelia","family_name":"Hartridge","date_of_birth":"2018-03-04","gender":"F"{postcode}}}"#
-            );
-            let record = contactpoint_supply::child_from_json(&json, today).unwrap();
-            let p = score(
-                &record,
-                &[],
-                area,
-                &[Arc::new(candidate)],
-                &PlaceSettings::new(census.clone(), false, at).for_population(1_000_000),
-                &mut NormalisedCandidates::default(),
-            )[0];
-            linkage::weight_of_probability(p)
-        };
+        let with_postcode =
+            |area: Option<&LocalAuthorityCode>, held: LinkCandidate| weigh(postcode, area, held);
         let gained =
             with_postcode(Some(&leeds), homeless.clone()) - with_postcode(None, homeless.clone());
         assert!((gained - agrees).abs() < 1e-6, "{gained}");

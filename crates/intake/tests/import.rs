@@ -187,6 +187,13 @@ source_record_id,given_name,family_name,date_of_birth,gender
 UPN-2,Tobias,Whitfield,2015-06-03,M
 ";
 
+/// The census records of the two other children the register holds, with their addresses.
+const AMELIA_AND_OLIVER_AT_SCHOOL: &str = "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
+UPN-1,Amelia,Smith-Adeyemi,2014-06-30,F,14 Castle Road,Bedford,MK40 3PD
+UPN-3,Oliver,Brennan,2016-02-11,M,8 High Street,Bedford,MK40 1AB
+";
+
 both_backends!(
     a_record_with_names_and_birthday_alone_links_once_its_source_holds_most_other_children,
     setup = prepare,
@@ -204,16 +211,7 @@ both_backends!(
         assert_eq!((first.outcome.linked, first.outcome.exceptions), (0, 1));
 
         // The census then sends Amelia and Oliver, with their addresses.
-        let others = import_with(
-            store,
-            &census,
-            "\
-source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
-UPN-1,Amelia,Smith-Adeyemi,2014-06-30,F,14 Castle Road,Bedford,MK40 3PD
-UPN-3,Oliver,Brennan,2016-02-11,M,8 High Street,Bedford,MK40 1AB
-",
-        )
-        .await;
+        let others = import_with(store, &census, AMELIA_AND_OLIVER_AT_SCHOOL).await;
         assert_eq!(others.outcome.linked, 2);
         // Now it holds two children in three: the one it does not hold is three times
         // likelier to be the child of a record it has not placed (1.6 bits).
@@ -252,11 +250,7 @@ both_backends!(
         let first = import_with(
             store,
             &census,
-            "\
-source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
-UPN-1,Amelia,Smith-Adeyemi,2014-06-30,F,14 Castle Road,Bedford,MK40 3PD
-UPN-3,Oliver,Brennan,2016-02-11,M,8 High Street,Bedford,MK40 1AB
-",
+            AMELIA_AND_OLIVER_AT_SCHOOL,
         )
         .await;
         assert_eq!(first.outcome.linked, 2);
