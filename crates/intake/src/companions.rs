@@ -11,14 +11,49 @@
 //! each also hold her make "she is the sibling" next to impossible, and she is made a child of
 //! her own (then her companions link to her).
 
-use crate::place::repeat_rate;
+use crate::place::{never_against_shielded, repeat_rate};
 use contactpoint_domain::{Permit, SourceCode};
 use contactpoint_matching::linkage::{
     blocking_keys, normalise, BlockIndex, Model, NormalisedPerson, Thresholds, DEFAULT_MAX_BLOCK,
 };
 use contactpoint_storage::supply::LinkCandidate;
+use contactpoint_storage::supply::WaitingRecord;
 use contactpoint_storage::{StorageError, Store};
 use contactpoint_supply::{child_from_json, SuppliedChild};
+
+/// A source's records waiting in the exceptions queue, read a page at a time in identifier
+/// order: what a retry tries again, and what its companions are drawn from.
+pub(crate) struct WaitingPages {
+    source: SourceCode,
+    size: i64,
+    after: Option<String>,
+}
+
+impl WaitingPages {
+    pub(crate) fn new(source: SourceCode, size: i64) -> Self {
+        Self {
+            source,
+            size,
+            after: None,
+        }
+    }
+
+    /// The next page, or `None` once every waiting record has been read.
+    pub(crate) async fn next(
+        &mut self,
+        store: &Store,
+        permit: &Permit,
+    ) -> Result<Option<Vec<WaitingRecord>>, StorageError> {
+        let page = store
+            .waiting_records(permit, &self.source, self.after.as_deref(), self.size)
+            .await?;
+        let Some(last) = page.last() else {
+            return Ok(None);
+        };
+        self.after = Some(last.source_record_id.clone());
+        Ok(Some(page))
+    }
+}
 
 /// The waiting records of every source but one, indexed for blocking.
 #[derive(Debug, Default)]
@@ -42,13 +77,8 @@ impl Companions {
             if &source == except {
                 continue;
             }
-            let mut after: Option<String> = None;
-            loop {
-                let page = store
-                    .waiting_records(permit, &source, after.as_deref(), PAGE)
-                    .await?;
-                let Some(last) = page.last() else { break };
-                after = Some(last.source_record_id.clone());
+            let mut pages = WaitingPages::new(source.clone(), PAGE);
+            while let Some(page) = pages.next(store, permit).await? {
                 for waiting in &page {
                     // A record that no longer reads is tried again on its own and rejected
                     // there; it corroborates nothing.
@@ -103,17 +133,14 @@ impl Companions {
 
 /// The weight in bits the companions' sources put against `candidate`: for each that has
 /// already placed a record on it, the chance it sent that child twice. Nothing against a
-/// shielded child: a record that could be one is held for the team on its own evidence,
-/// and no other record argues that hold away.
+/// shielded child (`place::never_against_shielded`).
 pub fn against(candidate: &LinkCandidate, companion_sources: &[SourceCode]) -> f64 {
-    if candidate.shielded {
-        return 0.0;
-    }
-    companion_sources
+    let weight = companion_sources
         .iter()
         .filter(|s| candidate.supplied_by.contains(s))
         .map(|s| repeat_rate(s).log2())
-        .sum()
+        .sum();
+    never_against_shielded(candidate, weight)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! the same values is skipped, so an import run twice, or run again after being killed at any
 //! moment, ends exactly where one clean run would.
 
-use crate::companions::Companions;
+use crate::companions::{Companions, WaitingPages};
 use crate::place::{place, probe_keys, NormalisedCandidates, PlaceSettings};
 use chrono::{DateTime, Utc};
 use contactpoint_domain::precedence::{names_service, ValueGroup};
@@ -219,23 +219,13 @@ pub async fn retry_waiting(
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<FileReport, ImportError> {
     let mut report = FileReport::default();
-    let mut after: Option<String> = None;
+    let mut pages = WaitingPages::new(settings.source.clone(), settings.batch_size as i64);
     let mut normalised = NormalisedCandidates::default();
     let companions = Companions::waiting(store, permit, &settings.source).await?;
     // Companions are judged by the model the records are placed with.
     let model = settings.place_settings(now).model;
     let held_share = held_share(store, permit, &settings.source).await?;
-    loop {
-        let page = store
-            .waiting_records(
-                permit,
-                &settings.source,
-                after.as_deref(),
-                settings.batch_size as i64,
-            )
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.source_record_id.clone());
+    while let Some(page) = pages.next(store, permit).await? {
         // Records supplied at one moment are placed together, as of that moment, and each
         // with the authority it was supplied with (the caller's, for a record raised before
         // that was kept).

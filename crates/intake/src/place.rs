@@ -216,6 +216,18 @@ pub fn area_weight(area: &LocalAuthorityCode, candidate: &LocalAuthorityCode) ->
     }
 }
 
+/// `weight`, evidence from beyond the record and its own source (companions, the authority
+/// it points to), as it may count for `candidate`: never against a shielded child. A record
+/// that could be one is held for the team on its own evidence, and nothing else argues that
+/// hold away.
+pub fn never_against_shielded(candidate: &LinkCandidate, weight: f64) -> f64 {
+    if candidate.shielded {
+        weight.max(0.0)
+    } else {
+        weight
+    }
+}
+
 /// The weight in bits of a supplied record naming a parent or carer the candidate holds
 /// (given and family name alike once folded), when the two also have alike given names and
 /// are not of one household. `m`, the chance that a record of this child names a parent held,
@@ -353,17 +365,11 @@ pub fn score(
             if general && alike_given && names_a_held_parent(child, c) {
                 weight += PARENT_NAMED_BITS;
             }
-            // With no address to compare, where the child lives is still known roughly. Nothing
-            // counts against a shielded child: the shielding hold is never argued away.
+            // With no address to compare, where the child lives is still known roughly.
             if let Some(area) = area
                 .filter(|_| general && best.comparison.postcode == linkage::PostcodeLevel::Missing)
             {
-                let weight_of_area = area_weight(area, &c.local_authority);
-                weight += if c.shielded {
-                    weight_of_area.max(0.0)
-                } else {
-                    weight_of_area
-                };
+                weight += never_against_shielded(c, area_weight(area, &c.local_authority));
             }
             linkage::probability(weight)
         })

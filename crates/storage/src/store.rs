@@ -663,8 +663,8 @@ impl Store {
         dispatch_to_backend!(self, supply_links(permit, source, after, limit))
     }
 
-    /// How many children the directory holds and how many of them `source` has a record
-    /// placed on.
+    /// How many children the directory holds and how many records `source` has placed on
+    /// them (a child it sent twice counts twice).
     pub async fn source_coverage(
         &self,
         permit: &Permit,
