@@ -180,6 +180,15 @@ CHB-2,OLIVER,BRENNAN,2016-02-11,M,5 Kings Road,Bedford,MK42 9AB,MARY,BRENNAN,car
     }
 );
 
+/// A source that may not create children, importing for a nation of a million children: exact
+/// names, date of birth and gender alone make 0.998, under the upper threshold.
+fn in_a_million_child_nation(source: &str) -> ImportSettings {
+    ImportSettings {
+        population: 1_000_000,
+        ..ImportSettings::system(SourceCode::parse(source).unwrap(), false)
+    }
+}
+
 /// A census record of Tobias with his names, date of birth and gender alone: no address,
 /// no middle names, no school the directory knows.
 const TOBIAS_ALONE: &str = "\
@@ -198,12 +207,7 @@ both_backends!(
     a_record_with_names_and_birthday_alone_links_once_its_source_holds_most_other_children,
     setup = prepare,
     |store| {
-        // A nation of a million children: exact names, date of birth and gender make 0.998,
-        // under the upper threshold.
-        let census = ImportSettings {
-            population: 1_000_000,
-            ..ImportSettings::system(SourceCode::parse("schools_census").unwrap(), false)
-        };
+        let census = in_a_million_child_nation("schools_census");
         import(store, "birth_registration", true, BIRTHS).await;
         let registered = links(store, "birth_registration").await;
         // While the census holds none of the children, Tobias could be any of them: he waits.
@@ -240,13 +244,9 @@ both_backends!(
     a_later_delivery_links_a_record_with_names_and_birthday_alone_to_the_child_its_source_has_not_sent,
     setup = prepare,
     |store| {
-        let settings = |source: &str| ImportSettings {
-            population: 1_000_000,
-            ..ImportSettings::system(SourceCode::parse(source).unwrap(), false)
-        };
         import(store, "birth_registration", true, BIRTHS).await;
         let registered = links(store, "birth_registration").await;
-        let census = settings("schools_census");
+        let census = in_a_million_child_nation("schools_census");
         let first = import_with(
             store,
             &census,
@@ -264,7 +264,7 @@ both_backends!(
         // Child benefit, holding nobody, cannot say the same of Oliver's record: it waits.
         let benefit = import_with(
             store,
-            &settings("child_benefit"),
+            &in_a_million_child_nation("child_benefit"),
             "\
 source_record_id,given_name,family_name,date_of_birth,gender
 CHB-3,OLIVER,BRENNAN,2016-02-11,M
@@ -283,10 +283,7 @@ both_backends!(
     a_record_with_no_address_links_by_the_authority_of_the_school_it_names,
     setup = prepare,
     |store| {
-        let census = ImportSettings {
-            population: 1_000_000,
-            ..ImportSettings::system(SourceCode::parse("schools_census").unwrap(), false)
-        };
+        let census = in_a_million_child_nation("schools_census");
         import(store, "birth_registration", true, BIRTHS).await;
         let registered = links(store, "birth_registration").await;
         // Neither record has an address; Tobias's names his school, in Bedford, where the
