@@ -3,7 +3,7 @@
 
 use contactpoint_domain::{Permit, SystemTask};
 use contactpoint_storage::{Backend, Store};
-use contactpoint_test_support::{execute_sql, sample_local_authority, TestDatabase};
+use contactpoint_test_support::{count_rows, execute_sql, sample_local_authority, TestDatabase};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -86,7 +86,16 @@ fn births_file(dir: &Path, children: usize) -> std::path::PathBuf {
     path
 }
 
-fn import_command(url: &str, file: &Path) -> Command {
+/// How the import finds each record's candidates.
+#[derive(Debug, Clone, Copy)]
+enum Candidates {
+    FromTheDatabase,
+    /// `--candidates-in-memory`: the children it makes have their search keys set aside until
+    /// the file ends.
+    InMemory,
+}
+
+fn import_command(url: &str, file: &Path, candidates: Candidates) -> Command {
     let mut command = contactpoint();
     command.args([
         "supply",
@@ -99,12 +108,15 @@ fn import_command(url: &str, file: &Path) -> Command {
         "--batch-size",
         "50",
     ]);
+    if let Candidates::InMemory = candidates {
+        command.arg("--candidates-in-memory");
+    }
     command.arg(file);
     command
 }
 
-fn run_to_end(url: &str, file: &Path) -> Output {
-    let output = import_command(url, file).output().unwrap();
+fn run_to_end(url: &str, file: &Path, candidates: Candidates) -> Output {
+    let output = import_command(url, file, candidates).output().unwrap();
     assert!(
         output.status.success(),
         "the import succeeds: {}",
@@ -151,6 +163,8 @@ struct Outcome {
     statuses: BTreeMap<String, String>,
     children: BTreeSet<Vec<String>>,
     batches: BTreeSet<String>,
+    /// Search keys in the index, and set aside (none, once an import has ended).
+    keys: (i64, i64),
 }
 
 async fn outcome(store: &Store, url: &str) -> Outcome {
@@ -179,10 +193,17 @@ async fn outcome(store: &Store, url: &str) -> Outcome {
         statuses,
         children: by_child.into_values().collect(),
         batches,
+        keys: (
+            count_rows(store, "child_search_keys").await,
+            count_rows(store, "child_search_keys_set_aside").await,
+        ),
     }
 }
 
-async fn killed_part_way_and_run_again_ends_exactly_as_one_clean_run(backend: Backend) {
+async fn killed_part_way_and_run_again_ends_exactly_as_one_clean_run(
+    backend: Backend,
+    candidates: Candidates,
+) {
     let (Some(clean), Some(killed)) = (prepared(backend).await, prepared(backend).await) else {
         eprintln!("skipped on {}: no test database configured", backend.name());
         return;
@@ -190,19 +211,24 @@ async fn killed_part_way_and_run_again_ends_exactly_as_one_clean_run(backend: Ba
     let dir = tempfile::tempdir().unwrap();
     let file = births_file(dir.path(), 2_000);
 
-    let first = run_to_end(&clean.url, &file);
+    let first = run_to_end(&clean.url, &file, candidates);
     let summary = String::from_utf8_lossy(&first.stdout).into_owned();
     assert!(summary.contains("rejected"), "{summary}");
     let expected = outcome(&clean.store, &clean.url).await;
     assert!(expected.statuses.values().any(|s| s == "created"));
     assert!(expected.statuses.values().any(|s| s == "linked"));
     assert!(expected.statuses.values().any(|s| s == "rejected"));
+    assert!(
+        expected.keys.0 > 0,
+        "the children made are in the search index"
+    );
+    assert_eq!(expected.keys.1, 0, "no search key is left aside");
 
     // Kill the import with SIGKILL at a different point each time: after the first batch,
     // then further on, then run it to the end.
     let mut kills = 0;
     for stop_after in [1, 300, 700, 1_200] {
-        let mut child = import_command(&killed.url, &file)
+        let mut child = import_command(&killed.url, &file, candidates)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -226,13 +252,13 @@ async fn killed_part_way_and_run_again_ends_exactly_as_one_clean_run(backend: Ba
         let _ = child.wait();
     }
     assert!(kills >= 2, "the import was killed part-way at least twice");
-    run_to_end(&killed.url, &file);
+    run_to_end(&killed.url, &file, candidates);
 
     assert_eq!(outcome(&killed.store, &killed.url).await, expected);
     assert!(killed.store.verify_audit_chain().await.unwrap().is_ok());
 
     // And a second full run changes nothing at all.
-    let again = run_to_end(&killed.url, &file);
+    let again = run_to_end(&killed.url, &file, candidates);
     assert!(String::from_utf8_lossy(&again.stdout).contains(" 0 created"));
     assert_eq!(outcome(&killed.store, &killed.url).await, expected);
 
@@ -253,12 +279,40 @@ async fn killed_part_way_and_run_again_ends_exactly_as_one_clean_run(backend: Ba
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_import_killed_part_way_and_run_again_ends_exactly_as_one_clean_run_on_sqlite() {
-    killed_part_way_and_run_again_ends_exactly_as_one_clean_run(Backend::Sqlite).await;
+    killed_part_way_and_run_again_ends_exactly_as_one_clean_run(
+        Backend::Sqlite,
+        Candidates::FromTheDatabase,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_import_killed_part_way_and_run_again_ends_exactly_as_one_clean_run_on_postgres() {
-    killed_part_way_and_run_again_ends_exactly_as_one_clean_run(Backend::Postgres).await;
+    killed_part_way_and_run_again_ends_exactly_as_one_clean_run(
+        Backend::Postgres,
+        Candidates::FromTheDatabase,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_load_with_candidates_in_memory_killed_part_way_and_run_again_ends_as_one_clean_run_on_sqlite(
+) {
+    killed_part_way_and_run_again_ends_exactly_as_one_clean_run(
+        Backend::Sqlite,
+        Candidates::InMemory,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_load_with_candidates_in_memory_killed_part_way_and_run_again_ends_as_one_clean_run_on_postgres(
+) {
+    killed_part_way_and_run_again_ends_exactly_as_one_clean_run(
+        Backend::Postgres,
+        Candidates::InMemory,
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -153,6 +153,8 @@ pub async fn import_reader(
     let mut rows = read_children(input, format, today)?;
     let mut report = FileReport::default();
     let mut cache = if settings.candidates_in_memory {
+        // The copy is read from the index: keys a load stopped part way left aside go in first.
+        store.index_set_aside_keys().await?;
         Some(store.candidate_cache(permit).await?)
     } else {
         None
@@ -201,6 +203,11 @@ pub async fn import_reader(
             store.analyze().await?;
         }
         progress(report.rows);
+    }
+    if cache.is_some() {
+        // The batches read from the copy set the keys of the children they made or changed
+        // aside: from here on a search finds those children too.
+        store.index_set_aside_keys().await?;
     }
     Ok(report)
 }

@@ -7,7 +7,7 @@ use contactpoint_storage::supply::{SupplyLink, SupplyStatus};
 use contactpoint_storage::{ExceptionQueue, Store};
 use contactpoint_supply::Format;
 use contactpoint_test_support::{
-    both_backends, execute_sql, load_sample_catalogue, sample_catalogue, sample_child,
+    both_backends, count_rows, execute_sql, load_sample_catalogue, sample_catalogue, sample_child,
     sample_local_authority, test_now,
 };
 
@@ -176,6 +176,100 @@ CHB-2,OLIVER,BRENNAN,2016-02-11,M,5 Kings Road,Bedford,MK42 9AB,MARY,BRENNAN,car
             link(&registered, "GRO-1").contactpoint_id
         );
         assert_eq!(link(&listed, "CHB-2").status, SupplyStatus::Exception);
+        assert_trail_intact(store).await;
+    }
+);
+
+/// The NHS records of Amelia, who has moved to MK42, and of Oliver, where he was.
+const AMELIA_MOVED: &str = "\
+source_record_id,given_name,middle_names,family_name,date_of_birth,gender,address_line1,town,postcode
+NHS-1,Amelia,Rose,Smith-Adeyemi,2014-06-30,F,2 Kings Road,Bedford,MK42 9AA
+NHS-3,Oliver,,Brennan,2016-02-11,M,8 High Street,Bedford,MK40 1AB
+";
+
+/// How many search keys the children the directory holds have, computed from their records.
+async fn keys_of_every_child(store: &Store) -> i64 {
+    let mut keys = 0;
+    for listed in links(store, "birth_registration").await {
+        let child = store
+            .child_record(&permit(), &listed.contactpoint_id.unwrap())
+            .await
+            .unwrap();
+        keys += contactpoint_storage::findable(&child).index_keys().len() as i64;
+    }
+    keys
+}
+
+both_backends!(
+    a_load_from_its_own_copy_indexes_the_children_it_made_or_moved_as_each_file_ends,
+    setup = prepare,
+    |store| {
+        let in_memory = |source: &str| {
+            ImportSettings::system(SourceCode::parse(source).unwrap(), true)
+                .with_candidates_in_memory(true)
+        };
+        let births = import_with(store, &in_memory("birth_registration"), BIRTHS).await;
+        assert_eq!(births.outcome.created, 3);
+        assert_eq!(count_rows(store, "child_search_keys_set_aside").await, 0);
+        assert_eq!(
+            count_rows(store, "child_search_keys").await,
+            keys_of_every_child(store).await,
+            "every child made is filed in the index under each of its keys"
+        );
+
+        let nhs = import_with(store, &in_memory("nhs_demographics"), AMELIA_MOVED).await;
+        assert_eq!((nhs.outcome.linked, nhs.outcome.updated), (2, 1));
+        let amelia = link(&links(store, "nhs_demographics").await, "NHS-1").contactpoint_id;
+        let amelia = store
+            .child_record(&permit(), &amelia.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            amelia.address.address().unwrap().postcode.as_str(),
+            "MK42 9AA"
+        );
+        assert_eq!(count_rows(store, "child_search_keys_set_aside").await, 0);
+        assert_eq!(
+            count_rows(store, "child_search_keys").await,
+            keys_of_every_child(store).await,
+            "the child who moved is filed under her new district as well, and nobody twice"
+        );
+        assert_eq!(children(store).await, 3);
+        assert_trail_intact(store).await;
+    }
+);
+
+both_backends!(
+    a_record_looked_for_in_the_index_first_indexes_the_keys_a_stopped_load_left_aside,
+    setup = prepare,
+    |store| {
+        import(store, "birth_registration", true, BIRTHS).await;
+        // As a load stopped part way leaves them: the children's keys set aside, none indexed.
+        execute_sql(
+            store,
+            "INSERT INTO child_search_keys_set_aside (key, child_id) \
+             SELECT key, child_id FROM child_search_keys",
+        )
+        .await
+        .unwrap();
+        execute_sql(store, "DELETE FROM child_search_keys")
+            .await
+            .unwrap();
+        let keys = count_rows(store, "child_search_keys_set_aside").await;
+
+        let report = import(store, "nhs_demographics", true, AMELIA_MOVED).await;
+        assert_eq!(
+            (report.outcome.linked, report.outcome.created),
+            (2, 0),
+            "linked to the children the register made, not made again"
+        );
+        assert_eq!(children(store).await, 3);
+        assert_eq!(count_rows(store, "child_search_keys_set_aside").await, 0);
+        assert!(count_rows(store, "child_search_keys").await > keys);
+        assert_eq!(
+            count_rows(store, "child_search_keys").await,
+            keys_of_every_child(store).await
+        );
         assert_trail_intact(store).await;
     }
 );

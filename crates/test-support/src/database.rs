@@ -163,6 +163,18 @@ pub async fn execute_sql(
     }
 }
 
+/// How many rows `table` holds, read straight from the database.
+pub async fn count_rows(store: &contactpoint_storage::Store, table: &str) -> i64 {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
+    match store {
+        contactpoint_storage::Store::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        contactpoint_storage::Store::Postgres(pool) => {
+            sqlx::query_scalar(sql).fetch_one(pool).await
+        }
+    }
+    .unwrap_or_else(|e| panic!("{table} is counted: {e}"))
+}
+
 /// Loads the sample local authority and its catalogue of services (what records built with
 /// `sample_child` refer to); returns the catalogue and the ids it was stored under.
 pub async fn load_sample_catalogue(

@@ -49,7 +49,9 @@ pub(crate) async fn index_unindexed_children(pool: &sqlx::Pool<Db>) -> Result<us
 /// move: one sort of the whole is cheaper than placing each key. Keys already in the index are
 /// not moved twice.
 ///
-/// On PostgreSQL the move is one transaction, the set-aside table locked first, so a load
+/// Fewer keys than the directory holds children are moved in one transaction without
+/// building anything again (`index_set_aside_keys_here`). Otherwise, on PostgreSQL the move
+/// is one transaction, the set-aside table locked first, so a load
 /// still running waits for the move rather than committing keys it would then empty. On
 /// SQLite it is made in committed steps of about `keys_per_step` keys, each a range of key
 /// values (`move_in_steps`).
@@ -60,6 +62,23 @@ pub(crate) async fn index_set_aside_keys(pool: &sqlx::Pool<Db>, keys_per_step: u
     // that sets keys aside meanwhile moves them itself at its end.
     if !set_aside_keys_exist(&mut conn).await? {
         return Ok(0);
+    }
+    // Fewer keys than children (what a load of supplied records set aside for the children a
+    // file made or changed, once most are held) are placed in the index as it stands: building
+    // the whole index again would cost more than they do.
+    let (aside, children): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM child_search_keys_set_aside), (SELECT COUNT(*) FROM children)",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if aside < children {
+        let mut tx = match BACKEND {
+            crate::Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
+            crate::Backend::Postgres => conn.begin().await?,
+        };
+        let moved = index_set_aside_keys_here(&mut tx).await?;
+        tx.commit().await?;
+        return Ok(moved);
     }
     if BACKEND == crate::Backend::Sqlite {
         // A national index's sort would not fit in memory; let SQLite's sorter spill to disk.
@@ -157,8 +176,14 @@ async fn move_in_steps(
     sqlx::query("CREATE INDEX IF NOT EXISTS child_search_keys_by_child ON child_search_keys (child_id)")
         .execute(&mut *tx)
         .await?;
+    // The set-aside keys' index by child is built again over what is left (nearly always
+    // nothing) rather than each moved key taken out of it.
+    sqlx::query("DROP INDEX IF EXISTS child_search_keys_set_aside_by_child").execute(&mut *tx).await?;
     sqlx::query("DELETE FROM child_search_keys_set_aside WHERE rowid <= $1")
         .bind(last_row)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("CREATE INDEX child_search_keys_set_aside_by_child ON child_search_keys_set_aside (child_id)")
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
@@ -176,6 +201,40 @@ fn key_ranges(count: u64) -> Vec<(i64, i64)> {
             (low as i64, high as i64)
         })
         .collect()
+}
+
+/// Moves every key set aside into the index within `tx`, in key order, a key already in the
+/// index staying where it is; returns how many were moved. For the few keys a load of
+/// supplied records set aside since its last move, and for any batch that looks for
+/// candidates in the index itself: what is set aside is indexed before anything is looked up.
+async fn index_set_aside_keys_here(tx: &mut sqlx::Transaction<'_, Db>) -> Result<u64, crate::StorageError> {
+    if !set_aside_keys_exist(tx).await? {
+        return Ok(0);
+    }
+    let moved = match BACKEND {
+        crate::Backend::Sqlite => {
+            // One writer at a time: nothing can be set aside between the two statements.
+            let moved = sqlx::query(
+                "INSERT OR IGNORE INTO child_search_keys (key, child_id) \
+                 SELECT key, child_id FROM child_search_keys_set_aside ORDER BY key, child_id",
+            )
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            sqlx::query("DELETE FROM child_search_keys_set_aside").execute(&mut **tx).await?;
+            moved
+        }
+        // Exactly the rows deleted are moved, whatever a load running beside sets aside meanwhile.
+        crate::Backend::Postgres => sqlx::query(
+            "WITH moved AS (DELETE FROM child_search_keys_set_aside RETURNING key, child_id) \
+             INSERT INTO child_search_keys (key, child_id) SELECT key, child_id FROM moved \
+             ORDER BY key, child_id ON CONFLICT DO NOTHING",
+        )
+        .execute(&mut **tx)
+        .await?
+        .rows_affected(),
+    };
+    Ok(moved)
 }
 
 async fn set_aside_keys_exist(conn: &mut <Db as sqlx::Database>::Connection) -> Result<bool, crate::StorageError> {

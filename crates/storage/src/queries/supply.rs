@@ -269,14 +269,18 @@ async fn refresh_held(
     Ok(())
 }
 
-/// Writes a child's search keys again after its names, date of birth or address changed;
-/// returns the keys it is indexed under now.
-async fn reindex_child(tx: &mut sqlx::Transaction<'_, Db>, child_id: i64) -> Result<Vec<i64>, crate::StorageError> {
+/// Writes a child's search keys again after its names, date of birth or address changed, into
+/// the index or aside as `keys` says; returns the keys it is filed under now.
+async fn reindex_child(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    child_id: i64,
+    keys: crate::SearchKeys,
+) -> Result<Vec<i64>, crate::StorageError> {
     forget_search_keys(tx, child_id).await?;
     let found = read_candidates(tx, &crate::CandidateLookup::ByChildIds(vec![child_id])).await?;
     let findables: Vec<(i64, contactpoint_matching::search::Findable)> =
         found.into_iter().map(|c| (child_id, c.findable)).collect();
-    insert_index_rows(tx, &findables, crate::SearchKeys::Indexed).await?;
+    insert_index_rows(tx, &findables, keys).await?;
     Ok(findables.iter().flat_map(|(_, child)| child.index_keys()).collect())
 }
 
@@ -317,11 +321,12 @@ struct ChildChangesApplied {
     reindexed: Option<Vec<i64>>,
 }
 
-/// Applies the values a linked record brings.
+/// Applies the values a linked record brings (the child's search keys written as `keys` says).
 async fn apply_child_changes(
     tx: &mut sqlx::Transaction<'_, Db>,
     child_id: i64,
     changes: &crate::supply::ChildChanges,
+    keys: crate::SearchKeys,
 ) -> Result<ChildChangesApplied, crate::StorageError> {
     if changes.is_empty() {
         return Ok(ChildChangesApplied::default());
@@ -477,7 +482,7 @@ async fn apply_child_changes(
     let compared_values_changed = values_changed || former_added || parent_added;
     // A former name the child already has changes none of its keys.
     let reindex = changes.name.is_some() || changes.date_of_birth.is_some() || changes.address.is_some() || former_added;
-    let reindexed = if reindex { Some(reindex_child(tx, child_id).await?) } else { None };
+    let reindexed = if reindex { Some(reindex_child(tx, child_id, keys).await?) } else { None };
     Ok(ChildChangesApplied { changed, compared_values_changed, reindexed })
 }
 
@@ -910,11 +915,12 @@ impl PendingChildren {
         placed_children: &mut std::collections::HashSet<i64>,
         summary: &mut crate::supply::BatchSummary,
         decided_at: chrono::DateTime<chrono::Utc>,
+        keys: crate::SearchKeys,
     ) -> Result<Vec<(i64, Vec<i64>)>, crate::StorageError> {
         if self.children.is_empty() {
             return Ok(Vec::new());
         }
-        let (_, child_ids) = insert_children(tx, &self.children, crate::SearchKeys::Indexed).await?;
+        let (_, child_ids) = insert_children(tx, &self.children, keys).await?;
         let written: Vec<(i64, Vec<i64>)> = child_ids.iter().copied().zip(self.keys_of.drain(..)).collect();
         for ((index, source_record_id, waiting), child_id) in self.made_by.drain(..).zip(child_ids) {
             self.created.insert(index, child_id);
@@ -989,6 +995,17 @@ pub(crate) async fn import_supply_batch(
             );
         }
     }
+    // A load whose candidates come from its own copy sets the search keys of the children it
+    // makes or changes aside, where each lands at the end of the table instead of somewhere in
+    // the index, and indexes them as its file ends (`Store::index_set_aside_keys`): its copy
+    // already files them. A batch that looks for candidates in the index itself (an upload, a
+    // retry, a load that something else wrote beside) first indexes whatever is set aside.
+    let search_keys = if held.is_some() {
+        crate::SearchKeys::SetAside
+    } else {
+        index_set_aside_keys_here(&mut tx).await?;
+        crate::SearchKeys::Indexed
+    };
 
     let mut seen: HashMap<String, SuppliedRow> = HashMap::new();
     let ids: Vec<&str> = batch
@@ -1024,7 +1041,7 @@ pub(crate) async fn import_supply_batch(
         if pending.ids.contains(&record.source_record_id) || record.probe_keys.iter().any(|k| pending.keys.contains(k)) {
             early_writes += usize::from(!pending.children.is_empty());
             let written = pending
-                .write(&mut tx, &mut seen, &mut placed_children, &mut summary, batch.decided_at)
+                .write(&mut tx, &mut seen, &mut placed_children, &mut summary, batch.decided_at, search_keys)
                 .await?;
             if let Some(held) = held.as_mut() {
                 held.made(&mut tx, written).await?;
@@ -1090,7 +1107,7 @@ pub(crate) async fn import_supply_batch(
         });
         let (status, child_id, exception_id) = match placement {
             Placement::Link { child_id, changes } => {
-                let applied = apply_child_changes(&mut tx, child_id, &changes).await?;
+                let applied = apply_child_changes(&mut tx, child_id, &changes, search_keys).await?;
                 if applied.changed {
                     summary.updated += 1;
                 }
@@ -1170,7 +1187,7 @@ pub(crate) async fn import_supply_batch(
     }
 
     let written = pending
-        .write(&mut tx, &mut seen, &mut placed_children, &mut summary, batch.decided_at)
+        .write(&mut tx, &mut seen, &mut placed_children, &mut summary, batch.decided_at, search_keys)
         .await?;
     if let Some(held) = held.as_mut() {
         held.made(&mut tx, written).await?;
