@@ -243,16 +243,16 @@ pub const PARENT_NAMED_BITS: f64 = 5.32; // log2(0.8 / 0.02)
 /// them (child benefit writes names in capitals).
 fn names_a_held_parent(child: &SuppliedChild, candidate: &LinkCandidate) -> bool {
     use contactpoint_matching::fold;
-    !candidate.parent_names.is_empty()
+    !candidate.parents.is_empty()
         && child.parents.iter().any(|parent| {
             let (given, family) = (
                 fold(parent.given_name.as_str()),
                 fold(parent.family_name.as_str()),
             );
             candidate
-                .parent_names
+                .parents
                 .iter()
-                .any(|(g, f)| fold(g) == given && fold(f) == family)
+                .any(|held| fold(&held.given_name) == given && fold(&held.family_name) == family)
         })
 }
 
@@ -678,6 +678,7 @@ pub(crate) mod tests {
     use super::*;
     use chrono::TimeZone;
     use contactpoint_domain::ContactPointId;
+    use contactpoint_storage::supply::HeldParent;
 
     pub(crate) fn candidate() -> LinkCandidate {
         let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
@@ -689,7 +690,7 @@ pub(crate) mod tests {
             middle_names: Some("Rose".to_owned()),
             family_name: "Hartridge".to_owned(),
             former_family_names: vec!["Okafor".to_owned(), "Price".to_owned()],
-            parent_names: Vec::new(),
+            parents: Vec::new(),
             supplied_by: Vec::new(),
             gender: Gender::Female,
             date_of_birth: NaiveDate::from_ymd_opt(2018, 3, 4).unwrap(),
@@ -824,7 +825,11 @@ pub(crate) mod tests {
         let benefit = SourceCode::parse("child_benefit").unwrap();
         let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
         let mut held = candidate();
-        held.parent_names = vec![("Grace".to_owned(), "Hartridge".to_owned())];
+        held.parents = vec![HeldParent {
+            given_name: "Grace".to_owned(),
+            family_name: "Hartridge".to_owned(),
+            relationship: "mother".to_owned(),
+        }];
         let candidates = [Arc::new(held)];
         let probability = |given: &str, postcode: &str, parent: Option<&str>| {
             let parent = parent

@@ -1403,6 +1403,52 @@ CHB40127782QX,AMELIA,ROSE,SMITH-ADEYEMI,2014-06-30,F,14 Castle Road,Bedford,MK40
 );
 
 both_backends!(
+    a_load_from_its_own_copy_knows_the_parents_a_child_holds_and_adds_only_new_ones,
+    setup = prepare,
+    |store| {
+        let in_memory = |source: &str, authoritative| {
+            ImportSettings::system(SourceCode::parse(source).unwrap(), authoritative)
+                .with_candidates_in_memory(true)
+        };
+        import_with(store, &in_memory("birth_registration", true), BIRTHS).await;
+        // The mother the register named, in capitals, and then a carer it did not name.
+        let benefit = "\
+source_record_id,given_name,middle_names,family_name,date_of_birth,gender,address_line1,town,postcode,parent1_given_name,parent1_family_name,parent1_relationship
+CHB-1,AMELIA,ROSE,SMITH-ADEYEMI,2014-06-30,F,14 Castle Road,Bedford,MK40 3PD,FUNMILAYO,ADEYEMI,mother
+CHB-2,AMELIA,ROSE,SMITH-ADEYEMI,2014-06-30,F,14 Castle Road,Bedford,MK40 3PD,GRACE,ADEYEMI,carer
+CHB-3,AMELIA,ROSE,SMITH-ADEYEMI,2014-06-30,F,14 Castle Road,Bedford,MK40 3PD,GRACE,ADEYEMI,carer
+";
+        let report = import_with(store, &in_memory("child_benefit", false), benefit).await;
+        assert_eq!(
+            (report.outcome.linked, report.outcome.updated),
+            (3, 1),
+            "{report:?}"
+        );
+        let amelia = link(&links(store, "birth_registration").await, "GRO-1").contactpoint_id;
+        let held: Vec<(String, String)> = store
+            .child_record(&permit(), &amelia.unwrap())
+            .await
+            .unwrap()
+            .parents_carers
+            .iter()
+            .map(|p| {
+                (
+                    p.given_name.as_str().to_owned(),
+                    p.relationship.code().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            held,
+            [("Funmilayo", "mother"), ("GRACE", "carer")]
+                .map(|(g, r)| (g.to_owned(), r.to_owned())),
+            "the mother once, the carer once"
+        );
+        assert_trail_intact(store).await;
+    }
+);
+
+both_backends!(
     a_decision_to_link_to_a_child_merged_away_since_it_was_read_is_refused_and_changes_nothing,
     setup = prepare,
     |store| {

@@ -86,9 +86,9 @@ pub struct LinkCandidate {
     pub middle_names: Option<String>,
     pub family_name: String,
     pub former_family_names: Vec<String>,
-    /// The given and family names of the parents and carers held, in the order recorded: a
-    /// supplied record that names one of them is evidence it is this child.
-    pub parent_names: Vec<(String, String)>,
+    /// The parents and carers held, in the order recorded: a supplied record that names one
+    /// of them is evidence it is this child, and one it names already held is not added again.
+    pub parents: Vec<HeldParent>,
     /// The suppliers that have placed a record on this child (linked or created).
     pub supplied_by: Vec<SourceCode>,
     pub gender: Gender,
@@ -99,6 +99,15 @@ pub struct LinkCandidate {
     pub local_authority: LocalAuthorityCode,
     pub shielded: bool,
     pub provenance: ChildProvenance,
+}
+
+/// A parent or carer a child holds, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldParent {
+    pub given_name: String,
+    pub family_name: String,
+    /// The relationship's code (`mother`, `carer`...).
+    pub relationship: String,
 }
 
 impl LinkCandidate {

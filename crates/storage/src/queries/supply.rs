@@ -27,25 +27,31 @@ struct LinkCandidateRow {
     town: Option<String>,
     postcode: Option<String>,
     former_family_names: Option<String>,
-    parent_names: Option<String>,
+    parents: Option<String>,
     supplied_by: Option<String>,
 }
 
 
-/// `given|family|given|family...` as the candidates' read gathers them.
-fn parent_names(gathered: Option<&str>) -> Result<Vec<(String, String)>, crate::StorageError> {
+/// `given|family|relationship|given|...` as the candidates' read gathers them.
+fn held_parents(gathered: Option<&str>) -> Result<Vec<crate::supply::HeldParent>, crate::StorageError> {
     let Some(gathered) = gathered.filter(|g| !g.is_empty()) else {
         return Ok(Vec::new());
     };
     let parts: Vec<&str> = gathered.split('|').collect();
-    let names = parts.chunks_exact(2);
-    if !names.remainder().is_empty() {
+    let parents = parts.chunks_exact(3);
+    if !parents.remainder().is_empty() {
         return Err(crate::StorageError::corrupt("parents_carers")(contactpoint_domain::FieldError::new(
             "given_name",
             "a name without '|'",
         )));
     }
-    Ok(names.map(|p| (p[0].to_owned(), p[1].to_owned())).collect())
+    Ok(parents
+        .map(|p| crate::supply::HeldParent {
+            given_name: p[0].to_owned(),
+            family_name: p[1].to_owned(),
+            relationship: p[2].to_owned(),
+        })
+        .collect())
 }
 
 fn provenance(source: String, at: chrono::DateTime<chrono::Utc>) -> Result<contactpoint_domain::Provenance, crate::StorageError> {
@@ -95,8 +101,8 @@ async fn link_candidates(
          c.date_of_death_source, c.date_of_death_supplied_at, a.line1, a.line2, a.town, a.postcode, \
          (SELECT string_agg(f.family_name, '|' ORDER BY f.id) FROM child_former_names f WHERE f.child_id = c.id) \
            AS former_family_names, \
-         (SELECT string_agg(p.given_name || '|' || p.family_name, '|' ORDER BY p.id) FROM parents_carers p \
-           WHERE p.child_id = c.id) AS parent_names, \
+         (SELECT string_agg(p.given_name || '|' || p.family_name || '|' || p.relationship, '|' ORDER BY p.id) \
+           FROM parents_carers p WHERE p.child_id = c.id) AS parents, \
          (SELECT string_agg(r.source, '|') FROM supplied_records r \
            WHERE r.child_id = c.id AND r.status IN ('linked', 'created')) AS supplied_by \
          FROM children c LEFT JOIN child_addresses a ON a.child_id = c.id AND a.valid_to IS NULL \
@@ -161,7 +167,7 @@ async fn link_candidates(
                     .filter(|s| !s.is_empty())
                     .map(str::to_owned)
                     .collect(),
-                parent_names: parent_names(row.parent_names.as_deref())?,
+                parents: held_parents(row.parents.as_deref())?,
                 supplied_by,
                 gender: Gender::parse(&row.gender).map_err(corrupt("children"))?,
                 date_of_birth: row.date_of_birth,
@@ -322,11 +328,15 @@ struct ChildChangesApplied {
 }
 
 /// Applies the values a linked record brings (the child's search keys written as `keys` says).
+/// `held_parents` are the child's parents and carers as they stand, when the caller has them
+/// (a candidate read in this transaction, or its copy brought up to date); otherwise they are
+/// read.
 async fn apply_child_changes(
     tx: &mut sqlx::Transaction<'_, Db>,
     child_id: i64,
     changes: &crate::supply::ChildChanges,
     keys: crate::SearchKeys,
+    held_parents: Option<&[crate::supply::HeldParent]>,
 ) -> Result<ChildChangesApplied, crate::StorageError> {
     if changes.is_empty() {
         return Ok(ChildChangesApplied::default());
@@ -432,12 +442,18 @@ async fn apply_child_changes(
     let mut known_parents: Vec<(String, String, String)> = Vec::new();
     let mut parent_added = false;
     if !changes.parents_carers.is_empty() {
-        let held: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT given_name, family_name, relationship FROM parents_carers WHERE child_id = $1",
-        )
-        .bind(child_id)
-        .fetch_all(&mut **tx)
-        .await?;
+        let held: Vec<(String, String, String)> = match held_parents {
+            Some(held) => held
+                .iter()
+                .map(|p| (p.given_name.clone(), p.family_name.clone(), p.relationship.clone()))
+                .collect(),
+            None => {
+                sqlx::query_as("SELECT given_name, family_name, relationship FROM parents_carers WHERE child_id = $1")
+                    .bind(child_id)
+                    .fetch_all(&mut **tx)
+                    .await?
+            }
+        };
         known_parents = held
             .into_iter()
             .map(|(given, family, relationship)| {
@@ -1107,7 +1123,10 @@ pub(crate) async fn import_supply_batch(
         });
         let (status, child_id, exception_id) = match placement {
             Placement::Link { child_id, changes } => {
-                let applied = apply_child_changes(&mut tx, child_id, &changes, search_keys).await?;
+                // The candidate linked to holds the child's parents as they stand: one the batch has
+                // changed was read again before it was handed over.
+                let held_parents = candidates.iter().find(|c| c.child_id == child_id).map(|c| c.parents.as_slice());
+                let applied = apply_child_changes(&mut tx, child_id, &changes, search_keys, held_parents).await?;
                 if applied.changed {
                     summary.updated += 1;
                 }
