@@ -234,7 +234,8 @@ pub(crate) async fn candidate_cache(
 }
 
 /// The candidates of one record from a bulk load's copy: the children it would choose, each
-/// as held, except those this batch has changed or made (`fresh`), read again.
+/// as held, except those the batch cannot take in before it ends (`fresh`: a child a record
+/// sent again has moved away from), read again.
 async fn link_candidates_held(
     tx: &mut sqlx::Transaction<'_, Db>,
     cache: &crate::candidate_cache::CandidateCache,
@@ -956,16 +957,26 @@ impl PendingChildren {
     }
 }
 
-/// A bulk load's copy of the candidates during one batch: the children whose values the
-/// batch changed are read from the database rather than from the copy until the batch ends,
-/// when the copy takes them in (and notes the supplier on every child the batch linked a
-/// record to).
+/// A bulk load's copy of the candidates during one batch: a child whose compared values a
+/// record changed, or that the batch made, is read back into the copy at once; a child a
+/// record sent again moved away from (`fresh`) is read from the database rather than from
+/// the copy until the batch ends. At its end the copy takes them in and notes the supplier on
+/// every child the batch placed a record on.
 struct HeldDuringBatch<'c> {
     cache: &'c mut crate::candidate_cache::CandidateCache,
     fresh: std::collections::HashSet<i64>,
 }
 
 impl HeldDuringBatch<'_> {
+    /// Takes in a child whose compared values a record has just changed, read once, now:
+    /// every later record of the batch that reaches it is handed it from the copy. (Read
+    /// again by each of them instead, a file that moves many children read a child a record
+    /// for every record that reached it.) Its supplier is noted at the end of the batch, as
+    /// for any child the batch placed a record on.
+    async fn changed(&mut self, tx: &mut sqlx::Transaction<'_, Db>, child_id: i64) -> Result<(), crate::StorageError> {
+        refresh_held(tx, self.cache, &[child_id]).await
+    }
+
     /// Takes in the children the batch has just written, read back as written, with one
     /// statement for all of them: a record reaching one later in the batch is handed it from
     /// the copy (its supplier is added as for any child placed by the batch) instead of
@@ -1130,11 +1141,11 @@ pub(crate) async fn import_supply_batch(
                 if applied.changed {
                     summary.updated += 1;
                 }
-                if let Some(held) = held.as_mut().filter(|_| applied.compared_values_changed) {
-                    held.fresh.insert(child_id);
-                }
                 if let (Some(held), Some(keys)) = (held.as_mut(), applied.reindexed) {
                     held.cache.index(child_id, keys);
+                }
+                if let Some(held) = held.as_mut().filter(|_| applied.compared_values_changed) {
+                    held.changed(&mut tx, child_id).await?;
                 }
                 summary.linked += 1;
                 if let Some(waiting) = waiting {
