@@ -2,7 +2,9 @@
 
 use anyhow::{Context, Result};
 use contactpoint_domain::{Clock, Permit, SourceCode, SystemClock, SystemTask};
-use contactpoint_intake::{import_involvements, import_reader, retry_waiting, ImportSettings};
+use contactpoint_intake::{
+    import_involvements, import_reader_keeping, retry_waiting, ImportSettings, LoadCopy,
+};
 use contactpoint_storage::supply::SupplyLink;
 use contactpoint_storage::Store;
 use contactpoint_supply::{Format, Rejected};
@@ -134,8 +136,10 @@ async fn import(args: ImportArgs) -> Result<()> {
     let settings = settings.with_candidates_in_memory(args.candidates_in_memory);
     let permit = Permit::system_bypass(SystemTask::SupplyImport);
     let mut failed = Vec::new();
+    // With candidates in memory, the copy read for the first file serves the next ones.
+    let mut copy = LoadCopy::default();
     for path in &args.files {
-        match import_one(&store, &permit, &settings, args.records, path).await {
+        match import_one(&store, &permit, &settings, args.records, path, &mut copy).await {
             Ok(()) => {}
             Err(e) => {
                 eprintln!("{}: not imported: {e:#}", path.display());
@@ -159,6 +163,7 @@ async fn import_one(
     settings: &ImportSettings,
     records: Records,
     path: &Path,
+    copy: &mut LoadCopy,
 ) -> Result<()> {
     let format = Format::of_path(path)?;
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
@@ -186,7 +191,7 @@ async fn import_one(
     let rejects = rejects_path(path);
     match records {
         Records::Children => {
-            let report = import_reader(
+            let report = import_reader_keeping(
                 store,
                 permit,
                 settings,
@@ -195,6 +200,7 @@ async fn import_one(
                 format,
                 now,
                 &mut progress,
+                copy,
             )
             .await;
             bar.finish_and_clear();

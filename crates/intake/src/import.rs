@@ -149,17 +149,54 @@ pub async fn import_reader(
     now: DateTime<Utc>,
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<FileReport, ImportError> {
+    let mut copy = LoadCopy::default();
+    import_reader_keeping(
+        store, permit, settings, name, input, format, now, progress, &mut copy,
+    )
+    .await
+}
+
+/// What a load of several files keeps from one file to the next when its candidates come
+/// from memory (`ImportSettings::candidates_in_memory`): its copy of the candidates, read
+/// once for the whole load instead of once a file (each batch keeps it as the directory
+/// is), and the candidates it has normalised for comparison.
+#[derive(Debug, Default)]
+pub struct LoadCopy {
+    cache: Option<CandidateCache>,
+    normalised: NormalisedCandidates,
+}
+
+/// Imports one file as `import_reader` does, taking the copy of the candidates `copy` kept
+/// from the file before, if every batch that changed it committed and nothing else has
+/// written since (the first batch checks), and leaving it there for the next.
+#[allow(clippy::too_many_arguments)]
+pub async fn import_reader_keeping(
+    store: &Store,
+    permit: &Permit,
+    settings: &ImportSettings,
+    name: &str,
+    input: impl Read + Send,
+    format: Format,
+    now: DateTime<Utc>,
+    progress: &mut (dyn FnMut(u64) + Send),
+    copy: &mut LoadCopy,
+) -> Result<FileReport, ImportError> {
     let today = now.date_naive();
     let mut rows = read_children(input, format, today)?;
     let mut report = FileReport::default();
-    let mut cache = if settings.candidates_in_memory {
-        // The copy is read from the index: keys a load stopped part way left aside go in first.
-        store.index_set_aside_keys().await?;
-        Some(store.candidate_cache(permit).await?)
-    } else {
-        None
+    // Taken for the file: should it fail part way, the next file reads a copy afresh.
+    let kept = copy.cache.take().filter(CandidateCache::trusted);
+    let mut cache = match (settings.candidates_in_memory, kept) {
+        (false, _) => None,
+        (true, Some(kept)) => Some(kept),
+        (true, None) => {
+            // The copy is read from the index: keys a load stopped part way left aside go in
+            // first.
+            store.index_set_aside_keys().await?;
+            Some(store.candidate_cache(permit).await?)
+        }
     };
-    let mut normalised = NormalisedCandidates::default();
+    let normalised = &mut copy.normalised;
     let place_settings = settings
         .place_settings(now)
         .with_held_share(held_share(store, permit, &settings.source).await?);
@@ -194,7 +231,7 @@ pub async fn import_reader(
             now,
             false,
             cache.as_mut(),
-            &mut normalised,
+            normalised,
         )
         .await?;
         report.outcome.add(&summary);
@@ -209,6 +246,7 @@ pub async fn import_reader(
         // aside: from here on a search finds those children too.
         store.index_set_aside_keys().await?;
     }
+    copy.cache = cache;
     Ok(report)
 }
 
@@ -462,6 +500,29 @@ pub async fn import_file(
     now: DateTime<Utc>,
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<FileReport, ImportError> {
+    import_file_keeping(
+        store,
+        permit,
+        settings,
+        path,
+        now,
+        progress,
+        &mut LoadCopy::default(),
+    )
+    .await
+}
+
+/// Imports one file from disk as `import_file` does, keeping the copy of the candidates in
+/// `copy` for the next file (`import_reader_keeping`).
+pub async fn import_file_keeping(
+    store: &Store,
+    permit: &Permit,
+    settings: &ImportSettings,
+    path: &Path,
+    now: DateTime<Utc>,
+    progress: &mut (dyn FnMut(u64) + Send),
+    copy: &mut LoadCopy,
+) -> Result<FileReport, ImportError> {
     let format = Format::of_path(path)?;
     let file = std::fs::File::open(path)
         .map_err(|e| SupplyFileError::Unreadable(format!("{}: {e}", path.display())))?;
@@ -469,7 +530,10 @@ pub async fn import_file(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    import_reader(store, permit, settings, &name, file, format, now, progress).await
+    import_reader_keeping(
+        store, permit, settings, &name, file, format, now, progress, copy,
+    )
+    .await
 }
 
 /// The one audit entry of a batch: which file and lines, and how many records went where.

@@ -13,8 +13,8 @@ pub mod resolve;
 
 pub use compare::{side_by_side, Agreement, ComparedField};
 pub use import::{
-    digest, import_file, import_reader, retry_every_source, retry_waiting, FileReport, ImportError,
-    ImportSettings,
+    digest, import_file, import_file_keeping, import_reader, import_reader_keeping,
+    retry_every_source, retry_waiting, FileReport, ImportError, ImportSettings, LoadCopy,
 };
 pub use involvements::{import_involvements, InvolvementReport};
 pub use place::{place, probe_keys, NormalisedCandidates, PlaceSettings};

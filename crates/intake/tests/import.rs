@@ -2,7 +2,7 @@
 //! linked, created or queued; idempotence; rejections; precedence; shielding safety.
 
 use contactpoint_domain::{Permit, SourceCode, SystemTask};
-use contactpoint_intake::{import_reader, FileReport, ImportSettings};
+use contactpoint_intake::{import_reader_keeping, FileReport, ImportSettings, LoadCopy};
 use contactpoint_storage::supply::{SupplyLink, SupplyStatus};
 use contactpoint_storage::{ExceptionQueue, Store};
 use contactpoint_supply::Format;
@@ -43,18 +43,7 @@ async fn import(store: &Store, source: &str, authoritative: bool, csv: &str) -> 
 }
 
 async fn import_with(store: &Store, settings: &ImportSettings, csv: &str) -> FileReport {
-    import_reader(
-        store,
-        &permit(),
-        settings,
-        "test.csv",
-        csv.as_bytes(),
-        Format::Csv,
-        test_now(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap()
+    import_keeping(store, settings, csv, &mut LoadCopy::default()).await
 }
 
 async fn links(store: &Store, source: &str) -> Vec<SupplyLink> {
@@ -235,6 +224,79 @@ both_backends!(
             "the child who moved is filed under her new district as well, and nobody twice"
         );
         assert_eq!(children(store).await, 3);
+        assert_trail_intact(store).await;
+    }
+);
+
+async fn import_keeping(
+    store: &Store,
+    settings: &ImportSettings,
+    csv: &str,
+    copy: &mut LoadCopy,
+) -> FileReport {
+    import_reader_keeping(
+        store,
+        &permit(),
+        settings,
+        "test.csv",
+        csv.as_bytes(),
+        Format::Csv,
+        test_now(),
+        &mut |_| {},
+        copy,
+    )
+    .await
+    .unwrap()
+}
+
+both_backends!(
+    a_load_keeps_its_copy_from_file_to_file_and_reads_it_afresh_once_something_else_wrote,
+    setup = prepare,
+    |store| {
+        let in_memory = |source: &str| {
+            ImportSettings::system(SourceCode::parse(source).unwrap(), true)
+                .with_candidates_in_memory(true)
+        };
+        let mut copy = LoadCopy::default();
+        import_keeping(store, &in_memory("birth_registration"), BIRTHS, &mut copy).await;
+        let nhs = import_keeping(
+            store,
+            &in_memory("nhs_demographics"),
+            AMELIA_MOVED,
+            &mut copy,
+        )
+        .await;
+        assert_eq!((nhs.outcome.linked, nhs.outcome.created), (2, 0));
+
+        // Beside the load, the register sends a child it had not: the copy kept from the last
+        // file does not hold her, so the next file reads the directory instead.
+        let beatrix = "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
+GRO-4,Beatrix,Zorn,2017-02-21,F,9 Elm Road,Bedford,MK42 9EE
+";
+        import(store, "birth_registration", true, beatrix).await;
+        let her_nhs_record = "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
+NHS-4,Beatrix,Zorn,2017-02-21,F,9 Elm Road,Bedford,MK42 9EE
+";
+        let report = import_keeping(
+            store,
+            &in_memory("nhs_demographics"),
+            her_nhs_record,
+            &mut copy,
+        )
+        .await;
+        assert_eq!(
+            (report.outcome.linked, report.outcome.created),
+            (1, 0),
+            "linked to the child the register made beside the load, not made again"
+        );
+        assert_eq!(children(store).await, 4);
+        assert_eq!(count_rows(store, "child_search_keys_set_aside").await, 0);
+        assert_eq!(
+            count_rows(store, "child_search_keys").await,
+            keys_of_every_child(store).await
+        );
         assert_trail_intact(store).await;
     }
 );

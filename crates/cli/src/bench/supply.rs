@@ -9,7 +9,9 @@ use accuracy::{measure, Accuracy, Placed, Truth};
 use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 use contactpoint_domain::{Permit, SourceCode, SystemTask};
-use contactpoint_intake::{import_file, retry_waiting, FileReport, ImportSettings};
+use contactpoint_intake::{
+    import_file_keeping, retry_waiting, FileReport, ImportSettings, LoadCopy,
+};
 use contactpoint_matching::linkage::Thresholds;
 use contactpoint_storage::supply::SupplyStatus;
 use contactpoint_storage::Store;
@@ -185,8 +187,22 @@ pub async fn run(args: SupplyArgs) -> Result<()> {
     let permit = Permit::system_bypass(SystemTask::SupplyImport);
     let mut sources = Vec::new();
     let started = Instant::now();
+    // One copy of the candidates for the whole load, as `supply import` keeps it across the
+    // files it is given.
+    let mut copy = LoadCopy::default();
     for (supplier, authoritative) in LOAD_ORDER {
-        sources.push(import_source(&store, &permit, &spec, &args, supplier, authoritative).await?);
+        sources.push(
+            import_source(
+                &store,
+                &permit,
+                &spec,
+                &args,
+                supplier,
+                authoritative,
+                &mut copy,
+            )
+            .await?,
+        );
     }
     let rows: u64 = sources.iter().map(|s| s.rows).sum();
     // Then, as the server's schedule does after a bulk load, each source's waiting records are
@@ -358,6 +374,7 @@ async fn import_source(
     args: &SupplyArgs,
     supplier: Supplier,
     authoritative: bool,
+    copy: &mut LoadCopy,
 ) -> Result<SourceFigures> {
     let settings = args.settings(supplier, authoritative)?;
     let path = args.files_dir.join(supplier.file_name());
@@ -369,9 +386,17 @@ async fn import_source(
     bar.set_message(supplier.source());
     let started = Instant::now();
     let mut progress = |rows: u64| bar.set_position(rows);
-    let report = import_file(store, permit, &settings, &path, spec.as_of, &mut progress)
-        .await
-        .with_context(|| format!("importing {}", path.display()))?;
+    let report = import_file_keeping(
+        store,
+        permit,
+        &settings,
+        &path,
+        spec.as_of,
+        &mut progress,
+        copy,
+    )
+    .await
+    .with_context(|| format!("importing {}", path.display()))?;
     // Fresh statistics after each source, as an operator would run them after a bulk load,
     // so that the next source's candidate reads use the indexes.
     store.analyze().await?;
