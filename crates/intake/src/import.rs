@@ -183,68 +183,74 @@ pub async fn import_reader_keeping(
 ) -> Result<FileReport, ImportError> {
     let today = now.date_naive();
     let mut rows = read_children(input, format, today)?;
+    // Keys a load stopped part way left aside are indexed first, in committed steps, before
+    // the copy is read or any batch looks a candidate up in the index.
+    store.index_set_aside_keys().await?;
     let mut report = FileReport::default();
     // Taken for the file: should it fail part way, the next file reads a copy afresh.
     let kept = copy.cache.take().filter(CandidateCache::trusted);
     let mut cache = match (settings.candidates_in_memory, kept) {
         (false, _) => None,
         (true, Some(kept)) => Some(kept),
-        (true, None) => {
-            // The copy is read from the index: keys a load stopped part way left aside go in
-            // first.
-            store.index_set_aside_keys().await?;
-            Some(store.candidate_cache(permit).await?)
-        }
+        (true, None) => Some(store.candidate_cache(permit).await?),
     };
     let normalised = &mut copy.normalised;
     let place_settings = settings
         .place_settings(now)
         .with_held_share(held_share(store, permit, &settings.source).await?);
-    loop {
-        let mut batch = Batch::default();
-        for row in rows.by_ref() {
-            report.rows += 1;
-            match row {
-                Ok(child) => batch.take(child.line, Some(child)),
-                Err(rejection) => {
-                    batch.take(rejection.line, None);
-                    if let Some(id) = &rejection.source_record_id {
-                        batch.rejected_ids.push(id.clone());
+    let placed: Result<(), ImportError> = async {
+        loop {
+            let mut batch = Batch::default();
+            for row in rows.by_ref() {
+                report.rows += 1;
+                match row {
+                    Ok(child) => batch.take(child.line, Some(child)),
+                    Err(rejection) => {
+                        batch.take(rejection.line, None);
+                        if let Some(id) = &rejection.source_record_id {
+                            batch.rejected_ids.push(id.clone());
+                        }
+                        report.rejected.push(rejection);
                     }
-                    report.rejected.push(rejection);
+                }
+                if batch.len() >= settings.batch_size {
+                    break;
                 }
             }
-            if batch.len() >= settings.batch_size {
-                break;
+            if batch.first_line.is_none() {
+                return Ok(());
             }
+            let summary = import_batch(
+                store,
+                permit,
+                settings,
+                &place_settings,
+                name,
+                &batch,
+                now,
+                false,
+                cache.as_mut(),
+                normalised,
+            )
+            .await?;
+            report.outcome.add(&summary);
+            report.batches += 1;
+            if settings.refresh_statistics && STATISTICS_REFRESHED_AFTER.contains(&report.batches) {
+                store.analyze().await?;
+            }
+            progress(report.rows);
         }
-        if batch.first_line.is_none() {
-            break;
-        }
-        let summary = import_batch(
-            store,
-            permit,
-            settings,
-            &place_settings,
-            name,
-            &batch,
-            now,
-            false,
-            cache.as_mut(),
-            normalised,
-        )
-        .await?;
-        report.outcome.add(&summary);
-        report.batches += 1;
-        if settings.refresh_statistics && STATISTICS_REFRESHED_AFTER.contains(&report.batches) {
-            store.analyze().await?;
-        }
-        progress(report.rows);
     }
+    .await;
     if cache.is_some() {
         // The batches read from the copy set the keys of the children they made or changed
-        // aside: from here on a search finds those children too.
-        store.index_set_aside_keys().await?;
+        // aside: from here on a search finds those children too, whether the file ended or
+        // failed part way (its committed batches stay).
+        let indexed = store.index_set_aside_keys().await;
+        placed?;
+        indexed?;
+    } else {
+        placed?;
     }
     copy.cache = cache;
     Ok(report)
@@ -263,6 +269,9 @@ pub async fn retry_waiting(
     now: DateTime<Utc>,
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<FileReport, ImportError> {
+    // Keys a load stopped part way left aside are indexed first, in committed steps, rather
+    // than by the first batch in one transaction.
+    store.index_set_aside_keys().await?;
     let mut report = FileReport::default();
     let mut pages = WaitingPages::new(settings.source.clone(), settings.batch_size as i64);
     let mut normalised = NormalisedCandidates::default();

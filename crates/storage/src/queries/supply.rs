@@ -1022,12 +1022,15 @@ pub(crate) async fn import_supply_batch(
             );
         }
     }
-    // A load whose candidates come from its own copy sets the search keys of the children it
-    // makes or changes aside, where each lands at the end of the table instead of somewhere in
-    // the index, and indexes them as its file ends (`Store::index_set_aside_keys`): its copy
-    // already files them. A batch that looks for candidates in the index itself (an upload, a
-    // retry, a load that something else wrote beside) first indexes whatever is set aside.
-    let search_keys = if held.is_some() {
+    // On SQLite a load whose candidates come from its own copy sets the search keys of the
+    // children it makes or changes aside, where each lands at the end of the table instead of
+    // somewhere in the index, and indexes them as its file ends (`Store::index_set_aside_keys`):
+    // its copy already files them. A batch that looks for candidates in the index itself (an
+    // upload, a retry, a load that something else wrote beside) first indexes whatever is set
+    // aside; SQLite's one writer at a time means nothing is set aside again before it commits.
+    // On PostgreSQL a batch beside it would not see keys a load commits meanwhile, so there
+    // every batch indexes its keys at once.
+    let search_keys = if held.is_some() && BACKEND == crate::Backend::Sqlite {
         crate::SearchKeys::SetAside
     } else {
         index_set_aside_keys_here(&mut tx).await?;
