@@ -176,6 +176,16 @@ NHS-1,Amelia,Rose,Smith-Adeyemi,2014-06-30,F,2 Kings Road,Bedford,MK42 9AA
 NHS-3,Oliver,,Brennan,2016-02-11,M,8 High Street,Bedford,MK40 1AB
 ";
 
+/// A load reading its candidates from its own copy, of a source allowed to create children.
+fn in_memory(source: &str) -> ImportSettings {
+    in_memory_from(source, true)
+}
+
+fn in_memory_from(source: &str, authoritative: bool) -> ImportSettings {
+    ImportSettings::system(SourceCode::parse(source).unwrap(), authoritative)
+        .with_candidates_in_memory(true)
+}
+
 /// How many search keys the children the directory holds have, computed from their records.
 async fn keys_of_every_child(store: &Store) -> i64 {
     let mut keys = 0;
@@ -193,10 +203,6 @@ both_backends!(
     a_load_from_its_own_copy_indexes_the_children_it_made_or_moved_as_each_file_ends,
     setup = prepare,
     |store| {
-        let in_memory = |source: &str| {
-            ImportSettings::system(SourceCode::parse(source).unwrap(), true)
-                .with_candidates_in_memory(true)
-        };
         let births = import_with(store, &in_memory("birth_registration"), BIRTHS).await;
         assert_eq!(births.outcome.created, 3);
         assert_eq!(count_rows(store, "child_search_keys_set_aside").await, 0);
@@ -253,10 +259,6 @@ both_backends!(
     a_load_keeps_its_copy_from_file_to_file_and_reads_it_afresh_once_something_else_wrote,
     setup = prepare,
     |store| {
-        let in_memory = |source: &str| {
-            ImportSettings::system(SourceCode::parse(source).unwrap(), true)
-                .with_candidates_in_memory(true)
-        };
         let mut copy = LoadCopy::default();
         import_keeping(store, &in_memory("birth_registration"), BIRTHS, &mut copy).await;
         let nhs = import_keeping(
@@ -1468,11 +1470,7 @@ both_backends!(
     a_load_from_its_own_copy_knows_the_parents_a_child_holds_and_adds_only_new_ones,
     setup = prepare,
     |store| {
-        let in_memory = |source: &str, authoritative| {
-            ImportSettings::system(SourceCode::parse(source).unwrap(), authoritative)
-                .with_candidates_in_memory(true)
-        };
-        import_with(store, &in_memory("birth_registration", true), BIRTHS).await;
+        import_with(store, &in_memory("birth_registration"), BIRTHS).await;
         // The mother the register named, in capitals, and then a carer it did not name.
         let benefit = "\
 source_record_id,given_name,middle_names,family_name,date_of_birth,gender,address_line1,town,postcode,parent1_given_name,parent1_family_name,parent1_relationship
@@ -1480,7 +1478,7 @@ CHB-1,AMELIA,ROSE,SMITH-ADEYEMI,2014-06-30,F,14 Castle Road,Bedford,MK40 3PD,FUN
 CHB-2,AMELIA,ROSE,SMITH-ADEYEMI,2014-06-30,F,14 Castle Road,Bedford,MK40 3PD,GRACE,ADEYEMI,carer
 CHB-3,AMELIA,ROSE,SMITH-ADEYEMI,2014-06-30,F,14 Castle Road,Bedford,MK40 3PD,GRACE,ADEYEMI,carer
 ";
-        let report = import_with(store, &in_memory("child_benefit", false), benefit).await;
+        let report = import_with(store, &in_memory_from("child_benefit", false), benefit).await;
         assert_eq!(
             (report.outcome.linked, report.outcome.updated),
             (3, 1),

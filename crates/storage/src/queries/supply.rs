@@ -443,22 +443,30 @@ async fn apply_child_changes(
     let mut known_parents: Vec<(String, String, String)> = Vec::new();
     let mut parent_added = false;
     if !changes.parents_carers.is_empty() {
-        let held: Vec<(String, String, String)> = match held_parents {
-            Some(held) => held
-                .iter()
-                .map(|p| (p.given_name.clone(), p.family_name.clone(), p.relationship.clone()))
-                .collect(),
+        let read: Vec<crate::supply::HeldParent>;
+        let held = match held_parents {
+            Some(held) => held,
             None => {
-                sqlx::query_as("SELECT given_name, family_name, relationship FROM parents_carers WHERE child_id = $1")
-                    .bind(child_id)
-                    .fetch_all(&mut **tx)
-                    .await?
+                let rows: Vec<(String, String, String)> =
+                    sqlx::query_as("SELECT given_name, family_name, relationship FROM parents_carers WHERE child_id = $1")
+                        .bind(child_id)
+                        .fetch_all(&mut **tx)
+                        .await?;
+                read = rows
+                    .into_iter()
+                    .map(|(given_name, family_name, relationship)| crate::supply::HeldParent {
+                        given_name,
+                        family_name,
+                        relationship,
+                    })
+                    .collect();
+                &read
             }
         };
         known_parents = held
-            .into_iter()
-            .map(|(given, family, relationship)| {
-                (contactpoint_matching::fold(&given), contactpoint_matching::fold(&family), relationship)
+            .iter()
+            .map(|p| {
+                (contactpoint_matching::fold(&p.given_name), contactpoint_matching::fold(&p.family_name), p.relationship.clone())
             })
             .collect();
     }
