@@ -166,6 +166,14 @@ pub struct LoadCopy {
     normalised: NormalisedCandidates,
 }
 
+impl LoadCopy {
+    /// The copy of the candidates kept for the next file, if one is (none after a file that
+    /// failed part way, or when candidates are read from the database).
+    pub fn candidates(&self) -> Option<&CandidateCache> {
+        self.cache.as_ref()
+    }
+}
+
 /// Imports one file as `import_reader` does, taking the copy of the candidates `copy` kept
 /// from the file before, if every batch that changed it committed and nothing else has
 /// written since (the first batch checks), and leaving it there for the next.
@@ -269,12 +277,63 @@ pub async fn retry_waiting(
     now: DateTime<Utc>,
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<FileReport, ImportError> {
+    let mut copy = LoadCopy::default();
+    retry_waiting_keeping(store, permit, settings, now, progress, &mut copy).await
+}
+
+/// Tries the waiting records again as `retry_waiting` does, at the end of a load whose
+/// candidates come from memory: with the copy `copy` kept from the load's files, if it is
+/// still trusted (records tried again from the index read each candidate on its own), and
+/// leaving it there for the next source's.
+pub async fn retry_waiting_keeping(
+    store: &Store,
+    permit: &Permit,
+    settings: &ImportSettings,
+    now: DateTime<Utc>,
+    progress: &mut (dyn FnMut(u64) + Send),
+    copy: &mut LoadCopy,
+) -> Result<FileReport, ImportError> {
     // Keys a load stopped part way left aside are indexed first, in committed steps, rather
     // than by the first batch in one transaction.
     store.index_set_aside_keys().await?;
+    // Taken for the retry: should it fail part way, the next reads from the database.
+    let mut cache = copy
+        .cache
+        .take()
+        .filter(|kept| settings.candidates_in_memory && kept.trusted());
+    let retried = retry_pages(
+        store,
+        permit,
+        settings,
+        now,
+        progress,
+        cache.as_mut(),
+        &mut copy.normalised,
+    )
+    .await;
+    if cache.is_some() {
+        // As at the end of a file read from the copy: the keys its batches set aside.
+        let indexed = store.index_set_aside_keys().await;
+        let report = retried?;
+        indexed?;
+        copy.cache = cache;
+        Ok(report)
+    } else {
+        retried
+    }
+}
+
+async fn retry_pages(
+    store: &Store,
+    permit: &Permit,
+    settings: &ImportSettings,
+    now: DateTime<Utc>,
+    progress: &mut (dyn FnMut(u64) + Send),
+    mut cache: Option<&mut CandidateCache>,
+    normalised: &mut NormalisedCandidates,
+) -> Result<FileReport, ImportError> {
     let mut report = FileReport::default();
     let mut pages = WaitingPages::new(settings.source.clone(), settings.batch_size as i64);
-    let mut normalised = NormalisedCandidates::default();
     let companions = Companions::waiting(store, permit, &settings.source).await?;
     // Companions are judged by the model the records are placed with.
     let model = settings.place_settings(now).model;
@@ -326,8 +385,8 @@ pub async fn retry_waiting(
                 &batch,
                 now,
                 true,
-                None,
-                &mut normalised,
+                cache.as_deref_mut(),
+                normalised,
             )
             .await?;
             report.outcome.add(&summary);

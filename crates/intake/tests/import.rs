@@ -399,6 +399,59 @@ both_backends!(
 );
 
 both_backends!(
+    a_load_tries_its_waiting_records_again_from_its_own_copy_and_keeps_it_for_the_next,
+    setup = prepare,
+    |store| {
+        let census = in_a_million_child_nation("schools_census").with_candidates_in_memory(true);
+        let mut copy = LoadCopy::default();
+        import_keeping(store, &in_memory("birth_registration"), BIRTHS, &mut copy).await;
+        let registered = links(store, "birth_registration").await;
+        let first = import_keeping(store, &census, TOBIAS_ALONE, &mut copy).await;
+        assert_eq!((first.outcome.linked, first.outcome.exceptions), (0, 1));
+        import_keeping(store, &census, AMELIA_AND_OLIVER_AT_SCHOOL, &mut copy).await;
+
+        let again = contactpoint_intake::retry_waiting_keeping(
+            store,
+            &permit(),
+            &census,
+            test_now(),
+            &mut |_| {},
+            &mut copy,
+        )
+        .await
+        .unwrap();
+        assert_eq!(again.outcome.linked, 1, "{again:?}");
+        let tobias = link(&links(store, "schools_census").await, "UPN-2").clone();
+        assert_eq!(
+            tobias.contactpoint_id,
+            link(&registered, "GRO-2").contactpoint_id
+        );
+        assert_eq!(children(store).await, 3, "no child was made");
+
+        // The copy the retry placed him from is kept, trusted, and knows the census holds him.
+        let kept = copy
+            .candidates()
+            .expect("the copy is kept for the next source");
+        assert!(kept.trusted());
+        let held = kept
+            .child_ids()
+            .filter_map(|id| kept.held(id))
+            .find(|c| Some(c.contactpoint_id) == tobias.contactpoint_id)
+            .expect("Tobias is held");
+        assert!(held
+            .supplied_by
+            .iter()
+            .any(|s| s.as_str() == "schools_census"));
+        assert_eq!(count_rows(store, "child_search_keys_set_aside").await, 0);
+        assert_eq!(
+            count_rows(store, "child_search_keys").await,
+            keys_of_every_child(store).await
+        );
+        assert_trail_intact(store).await;
+    }
+);
+
+both_backends!(
     a_later_delivery_links_a_record_with_names_and_birthday_alone_to_the_child_its_source_has_not_sent,
     setup = prepare,
     |store| {

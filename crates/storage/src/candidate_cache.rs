@@ -88,7 +88,8 @@ impl CandidateCache {
         ids
     }
 
-    pub(crate) fn child_ids(&self) -> impl Iterator<Item = i64> + '_ {
+    /// The database ids of the children held.
+    pub fn child_ids(&self) -> impl Iterator<Item = i64> + '_ {
         self.children.keys().copied()
     }
 

@@ -305,3 +305,123 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    a_child_a_load_makes_is_held_from_its_record_exactly_as_the_database_holds_it,
+    |store| {
+        let (first, second) = twins(store).await;
+        // Supplied at a moment finer than PostgreSQL keeps, with a date of death and no
+        // address; her twin with nothing but the required values, shielded.
+        let at = test_now() + chrono::Duration::nanoseconds(123_456_789);
+        let mut with_death = first.clone();
+        for provenance in [
+            &mut with_death.provenance.name,
+            &mut with_death.provenance.gender,
+            &mut with_death.provenance.date_of_birth,
+            &mut with_death.provenance.address,
+        ] {
+            provenance.supplied_at = at;
+        }
+        with_death.date_of_death = Some(chrono::NaiveDate::from_ymd_opt(2026, 1, 2).unwrap());
+        with_death.provenance.date_of_death = Some(contactpoint_domain::Provenance::new(
+            SourceCode::parse(SourceCode::NHS_DEMOGRAPHICS).unwrap(),
+            at,
+        ));
+        with_death.address = contactpoint_domain::AddressState::NoKnownAddress;
+        with_death.address_history.clear();
+        let mut bare = second.clone();
+        bare.middle_names = None;
+        bare.former_names.clear();
+        bare.parents_carers.clear();
+        bare.shielded = true;
+
+        let mut cache = store.candidate_cache(&permit()).await.unwrap();
+        for (id, child) in [("GRO-1", &with_death), ("GRO-2", &bare)] {
+            import(
+                store,
+                Some(&mut cache),
+                record(id, child),
+                Some(child.clone()),
+            )
+            .await;
+        }
+        assert_eq!(cache.len(), 2);
+        let read_again = store.candidate_cache(&permit()).await.unwrap();
+        for id in cache.child_ids() {
+            assert_eq!(
+                format!("{:?}", cache.held(id).expect("held")),
+                format!("{:?}", read_again.held(id).expect("in the database")),
+                "the copy holds each child exactly as the database does"
+            );
+        }
+    }
+);
+
+both_backends!(
+    a_child_a_record_renames_moves_and_records_as_died_is_held_exactly_as_the_database_holds_it,
+    |store| {
+        use contactpoint_domain::{Address, FamilyName, GivenName, Provenance};
+        use contactpoint_storage::supply::{AddressChange, NameChange};
+        let (first, mut cache) = registered_by_a_load(store).await;
+        // The NHS, at a moment finer than PostgreSQL keeps: a new family name (the old one
+        // kept as former, given again), a move to another district, a date of death, a
+        // mother already held written in capitals and a new carer named twice.
+        let nhs = || {
+            Provenance::new(
+                SourceCode::parse(SourceCode::NHS_DEMOGRAPHICS).unwrap(),
+                test_now() + chrono::Duration::nanoseconds(987_654_321),
+            )
+        };
+        let former = contactpoint_domain::FormerName {
+            given_name: None,
+            family_name: first.family_name.clone(),
+            provenance: nhs(),
+        };
+        let mut mother = first.parents_carers[0].clone();
+        mother.given_name = GivenName::parse("FUNMILAYO").unwrap();
+        let mut carer = first.parents_carers[0].clone();
+        carer.given_name = GivenName::parse("Grace").unwrap();
+        let changes = ChildChanges {
+            name: Some(NameChange {
+                given_name: first.given_name.clone(),
+                middle_names: None,
+                family_name: FamilyName::parse("Okafor").unwrap(),
+                provenance: nhs(),
+            }),
+            gender: None,
+            date_of_birth: Some((chrono::NaiveDate::from_ymd_opt(2014, 6, 29).unwrap(), nhs())),
+            address: Some(AddressChange {
+                address: Address::parse("2 Kings Road", None, "Bedford", "MK42 9AA").unwrap(),
+                since: chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+                provenance: nhs(),
+                local_authority: None,
+            }),
+            date_of_death: Some((chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(), nhs())),
+            former_names: vec![former.clone(), former],
+            parents_carers: vec![mother, carer.clone(), carer],
+        };
+        let handed = import_batch(
+            store,
+            Some(&mut cache),
+            SourceCode::NHS_DEMOGRAPHICS,
+            vec![record("NHS-1", &first)],
+            None,
+            changes,
+        )
+        .await;
+        assert!(cache.trusted());
+        let child_id = handed[0].child_id;
+        let held = cache.held(child_id).expect("held");
+        assert_eq!(held.family_name, "Okafor");
+        assert_eq!(
+            held.parents.len(),
+            3,
+            "the new carer once, the mother not again"
+        );
+        assert_eq!(
+            format!("{held:?}"),
+            as_the_database_holds(store, child_id).await,
+            "the copy holds her exactly as the database does"
+        );
+    }
+);

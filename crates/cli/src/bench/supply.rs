@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 use contactpoint_domain::{Permit, SourceCode, SystemTask};
 use contactpoint_intake::{
-    import_file_keeping, retry_waiting, FileReport, ImportSettings, LoadCopy,
+    import_file_keeping, retry_waiting_keeping, FileReport, ImportSettings, LoadCopy,
 };
 use contactpoint_matching::linkage::Thresholds;
 use contactpoint_storage::supply::SupplyStatus;
@@ -205,7 +205,8 @@ pub async fn run(args: SupplyArgs) -> Result<()> {
         );
     }
     let rows: u64 = sources.iter().map(|s| s.rows).sum();
-    // Then, as the server's schedule does after a bulk load, each source's waiting records are
+    // Then, as the server's schedule does after a bulk load (here with the load's copy of the
+    // candidates, while it is trusted), each source's waiting records are
     // tried again against the full directory, round after round while a round places any: a
     // record that waited for its child (a birth registration without a postcode, say) is
     // placed once a later source's record, itself waiting until the round before, has
@@ -219,9 +220,9 @@ pub async fn run(args: SupplyArgs) -> Result<()> {
                 &permit,
                 &spec,
                 &args,
-                supplier,
-                authoritative,
+                (supplier, authoritative),
                 round,
+                &mut copy,
             )
             .await?;
             placed += figures.linked + figures.created;
@@ -417,13 +418,13 @@ async fn retry_source(
     permit: &Permit,
     spec: &NationSpec,
     args: &SupplyArgs,
-    supplier: Supplier,
-    authoritative: bool,
+    (supplier, authoritative): (Supplier, bool),
     round: u32,
+    copy: &mut LoadCopy,
 ) -> Result<SourceFigures> {
     let settings = args.settings(supplier, authoritative)?;
     let started = Instant::now();
-    let report = retry_waiting(store, permit, &settings, spec.as_of, &mut |_| {})
+    let report = retry_waiting_keeping(store, permit, &settings, spec.as_of, &mut |_| {}, copy)
         .await
         .with_context(|| format!("trying again the waiting records of {}", supplier.source()))?;
     let seconds = started.elapsed().as_secs_f64();

@@ -5,6 +5,7 @@
 //! rule is symmetric: comparing A with B gives what comparing B with A gives.
 
 use super::normalise::{NameToken, NormalisedName, NormalisedPerson};
+use super::typo::spelt_alike;
 use chrono::{Datelike, NaiveDate};
 
 /// Jaro-Winkler similarity from which two spellings count as a typo of one another.
@@ -267,15 +268,6 @@ impl Comparison {
             address_line: AddressLevel::from_index(levels[6]),
         }
     }
-}
-
-/// Whether two spellings are likely a typo of one another: Jaro-Winkler at least 0.88, or,
-/// in names of at least four letters, one letter changed, dropped or added, or two
-/// neighbours swapped.
-fn spelt_alike(a: &str, b: &str) -> bool {
-    strsim::jaro_winkler(a, b) >= JARO_WINKLER_SIMILAR
-        || (a.chars().count().min(b.chars().count()) >= ONE_EDIT_SIMILAR_FROM
-            && strsim::osa_distance(a, b) == 1)
 }
 
 /// Two words of a name.

@@ -25,6 +25,7 @@ pub mod frequencies;
 pub mod model;
 pub mod normalise;
 pub mod record;
+mod typo;
 
 #[cfg(test)]
 use crate::data::{NICKNAMES, SPELLING_VARIANTS};

@@ -33,6 +33,16 @@ async fn insert_index_rows(
     children: &[(i64, contactpoint_matching::search::Findable)],
     placement: crate::SearchKeys,
 ) -> Result<(), crate::StorageError> {
+    insert_key_rows(tx, children, placement).await?;
+    insert_spellings(tx, children).await
+}
+
+/// Writes the search keys of children, into the index or aside as `placement` says.
+async fn insert_key_rows(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    children: &[(i64, contactpoint_matching::search::Findable)],
+    placement: crate::SearchKeys,
+) -> Result<(), crate::StorageError> {
     let keys: Vec<(i64, i64)> = children
         .iter()
         .flat_map(|(id, child)| child.index_keys().into_iter().map(move |key| (key, *id)))
@@ -49,6 +59,14 @@ async fn insert_index_rows(
         });
         insert.build().execute(&mut **tx).await?;
     }
+    Ok(())
+}
+
+/// Adds the words of children's names to the spelling list (each word once).
+async fn insert_spellings(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    children: &[(i64, contactpoint_matching::search::Findable)],
+) -> Result<(), crate::StorageError> {
     let words: std::collections::BTreeSet<String> =
         children.iter().flat_map(|(_, child)| child.name_words()).collect();
     let spellings: Vec<(i64, &str)> = words

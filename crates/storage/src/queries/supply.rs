@@ -276,18 +276,32 @@ async fn refresh_held(
     Ok(())
 }
 
+/// Which of a child's values changed before its search keys are written again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NamesChanged {
+    /// Its names, or its former names: the words of its names go into the spelling list.
+    Yes,
+    /// Only its date of birth or address: every word of its names is in the spelling list
+    /// already (words are never taken out of it).
+    No,
+}
+
 /// Writes a child's search keys again after its names, date of birth or address changed, into
 /// the index or aside as `keys` says; returns the keys it is filed under now.
 async fn reindex_child(
     tx: &mut sqlx::Transaction<'_, Db>,
     child_id: i64,
     keys: crate::SearchKeys,
+    names: NamesChanged,
 ) -> Result<Vec<i64>, crate::StorageError> {
     forget_search_keys(tx, child_id).await?;
     let found = read_candidates(tx, &crate::CandidateLookup::ByChildIds(vec![child_id])).await?;
     let findables: Vec<(i64, contactpoint_matching::search::Findable)> =
         found.into_iter().map(|c| (child_id, c.findable)).collect();
-    insert_index_rows(tx, &findables, keys).await?;
+    insert_key_rows(tx, &findables, keys).await?;
+    if names == NamesChanged::Yes {
+        insert_spellings(tx, &findables).await?;
+    }
     Ok(findables.iter().flat_map(|(_, child)| child.index_keys()).collect())
 }
 
@@ -463,19 +477,10 @@ async fn apply_child_changes(
                 &read
             }
         };
-        known_parents = held
-            .iter()
-            .map(|p| {
-                (contactpoint_matching::fold(&p.given_name), contactpoint_matching::fold(&p.family_name), p.relationship.clone())
-            })
-            .collect();
+        known_parents = held.iter().map(|p| parent_key(&p.given_name, &p.family_name, &p.relationship)).collect();
     }
     for parent in &changes.parents_carers {
-        let key = (
-            contactpoint_matching::fold(parent.given_name.as_str()),
-            contactpoint_matching::fold(parent.family_name.as_str()),
-            parent.relationship.code().to_owned(),
-        );
+        let key = parent_key(parent.given_name.as_str(), parent.family_name.as_str(), parent.relationship.code());
         if known_parents.contains(&key) {
             continue;
         }
@@ -507,8 +512,73 @@ async fn apply_child_changes(
     let compared_values_changed = values_changed || former_added || parent_added;
     // A former name the child already has changes none of its keys.
     let reindex = changes.name.is_some() || changes.date_of_birth.is_some() || changes.address.is_some() || former_added;
-    let reindexed = if reindex { Some(reindex_child(tx, child_id, keys).await?) } else { None };
+    let names = if changes.name.is_some() || former_added { NamesChanged::Yes } else { NamesChanged::No };
+    let reindexed = if reindex { Some(reindex_child(tx, child_id, keys, names).await?) } else { None };
     Ok(ChildChangesApplied { changed, compared_values_changed, reindexed })
+}
+
+/// What makes a parent or carer the same one again: the names however the supplier cased or
+/// accented them (child benefit writes names in capitals), and the relationship.
+fn parent_key(given_name: &str, family_name: &str, relationship: &str) -> (String, String, String) {
+    (contactpoint_matching::fold(given_name), contactpoint_matching::fold(family_name), relationship.to_owned())
+}
+
+/// `candidate` with `changes` applied as `apply_child_changes` writes them, exactly as
+/// reading the child back would give it: the values and where they came from, the new
+/// address and its authority, and the former names and parents and carers it did not
+/// have, after those it had.
+fn with_changes(
+    candidate: &crate::supply::LinkCandidate,
+    changes: &crate::supply::ChildChanges,
+) -> crate::supply::LinkCandidate {
+    use contactpoint_domain::Provenance;
+    let stored = |p: &Provenance| Provenance::new(p.source.clone(), as_stored(p.supplied_at));
+    let mut changed = candidate.clone();
+    if let Some(name) = &changes.name {
+        changed.given_name = name.given_name.as_str().to_owned();
+        changed.middle_names = name.middle_names.as_ref().map(|m| m.as_str().to_owned());
+        changed.family_name = name.family_name.as_str().to_owned();
+        changed.provenance.name = stored(&name.provenance);
+    }
+    if let Some((gender, p)) = &changes.gender {
+        changed.gender = *gender;
+        changed.provenance.gender = stored(p);
+    }
+    if let Some((date, p)) = &changes.date_of_birth {
+        changed.date_of_birth = *date;
+        changed.provenance.date_of_birth = stored(p);
+    }
+    if let Some((date, p)) = &changes.date_of_death {
+        changed.date_of_death = Some(*date);
+        changed.provenance.date_of_death = Some(stored(p));
+    }
+    if let Some(change) = &changes.address {
+        changed.address = Some(change.address.clone());
+        changed.provenance.address = stored(&change.provenance);
+        if let Some(authority) = &change.local_authority {
+            changed.local_authority = authority.clone();
+        }
+    }
+    for former in &changes.former_names {
+        let family_name = former.family_name.as_str();
+        if !changed.former_family_names.iter().any(|known| known == family_name) {
+            changed.former_family_names.push(family_name.to_owned());
+        }
+    }
+    let mut known: Vec<_> =
+        changed.parents.iter().map(|p| parent_key(&p.given_name, &p.family_name, &p.relationship)).collect();
+    for parent in &changes.parents_carers {
+        let key = parent_key(parent.given_name.as_str(), parent.family_name.as_str(), parent.relationship.code());
+        if !known.contains(&key) {
+            known.push(key);
+            changed.parents.push(crate::supply::HeldParent {
+                given_name: parent.given_name.as_str().to_owned(),
+                family_name: parent.family_name.as_str().to_owned(),
+                relationship: parent.relationship.code().to_owned(),
+            });
+        }
+    }
+    changed
 }
 
 async fn insert_supply_exception(
@@ -932,7 +1002,8 @@ impl PendingChildren {
     }
 
     /// Writes the children, gives each supplied record its child's id, and closes the
-    /// exceptions the records had waited in; returns each child's id with its search keys.
+    /// exceptions the records had waited in; returns each child as written, with its id and
+    /// search keys.
     async fn write(
         &mut self,
         tx: &mut sqlx::Transaction<'_, Db>,
@@ -941,12 +1012,22 @@ impl PendingChildren {
         summary: &mut crate::supply::BatchSummary,
         decided_at: chrono::DateTime<chrono::Utc>,
         keys: crate::SearchKeys,
-    ) -> Result<Vec<(i64, Vec<i64>)>, crate::StorageError> {
+    ) -> Result<Vec<MadeChild>, crate::StorageError> {
         if self.children.is_empty() {
             return Ok(Vec::new());
         }
-        let (_, child_ids) = insert_children(tx, &self.children, keys).await?;
-        let written: Vec<(i64, Vec<i64>)> = child_ids.iter().copied().zip(self.keys_of.drain(..)).collect();
+        let (report, child_ids) = insert_children(tx, &self.children, keys).await?;
+        let reissued: std::collections::HashSet<_> = report.reissued_ids.iter().map(|(old, _)| *old).collect();
+        let written: Vec<MadeChild> = child_ids
+            .iter()
+            .zip(self.children.drain(..).zip(self.keys_of.drain(..)))
+            .map(|(child_id, (record, keys))| MadeChild {
+                child_id: *child_id,
+                keys,
+                // A child given a fresh ContactPoint ID is read back as written.
+                record: (!reissued.contains(&record.contactpoint_id)).then_some(record),
+            })
+            .collect();
         for ((index, source_record_id, waiting), child_id) in self.made_by.drain(..).zip(child_ids) {
             self.created.insert(index, child_id);
             if let Some(row) = seen.get_mut(&source_record_id) {
@@ -958,10 +1039,68 @@ impl PendingChildren {
                 summary.exceptions_closed += 1;
             }
         }
-        self.children.clear();
         self.ids.clear();
         self.keys.clear();
         Ok(written)
+    }
+}
+
+/// A child a batch has just written: its id, the search keys it is filed under, and the
+/// record it was written from (none when it was given a fresh ContactPoint ID).
+struct MadeChild {
+    child_id: i64,
+    keys: Vec<i64>,
+    record: Option<contactpoint_domain::ChildRecord>,
+}
+
+/// A moment as the backend keeps it: PostgreSQL to the microsecond, SQLite exactly.
+fn as_stored(at: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    match BACKEND {
+        crate::Backend::Postgres => at.trunc_subsecs(6),
+        crate::Backend::Sqlite => at,
+    }
+}
+
+/// The candidate a child written from `record` is, exactly as reading it back would give it
+/// (`link_candidates`) before any supplier has placed a record on it.
+fn written_candidate(child_id: i64, record: contactpoint_domain::ChildRecord) -> crate::supply::LinkCandidate {
+    use contactpoint_domain::{AddressState, Provenance};
+    let stored = |p: Provenance| Provenance::new(p.source, as_stored(p.supplied_at));
+    let provenance = record.provenance;
+    crate::supply::LinkCandidate {
+        child_id,
+        contactpoint_id: record.contactpoint_id,
+        given_name: record.given_name.as_str().to_owned(),
+        middle_names: record.middle_names.map(|m| m.as_str().to_owned()),
+        family_name: record.family_name.as_str().to_owned(),
+        former_family_names: record.former_names.into_iter().map(|f| f.family_name.as_str().to_owned()).collect(),
+        parents: record
+            .parents_carers
+            .into_iter()
+            .map(|p| crate::supply::HeldParent {
+                given_name: p.given_name.as_str().to_owned(),
+                family_name: p.family_name.as_str().to_owned(),
+                relationship: p.relationship.code().to_owned(),
+            })
+            .collect(),
+        supplied_by: Vec::new(),
+        gender: record.gender,
+        date_of_birth: record.date_of_birth,
+        date_of_death: record.date_of_death,
+        address: match record.address {
+            AddressState::Current { address } | AddressState::LastKnown { address } => Some(address),
+            AddressState::NoKnownAddress | AddressState::LeftEngland { .. } => None,
+        },
+        local_authority: record.local_authority,
+        shielded: record.shielded,
+        provenance: contactpoint_domain::child::ChildProvenance {
+            name: stored(provenance.name),
+            gender: stored(provenance.gender),
+            date_of_birth: stored(provenance.date_of_birth),
+            address: stored(provenance.address),
+            date_of_death: provenance.date_of_death.map(stored),
+        },
     }
 }
 
@@ -976,29 +1115,52 @@ struct HeldDuringBatch<'c> {
 }
 
 impl HeldDuringBatch<'_> {
-    /// Takes in a child whose compared values a record has just changed, read once, now:
-    /// every later record of the batch that reaches it is handed it from the copy. (Read
-    /// again by each of them instead, a file that moves many children read a child a record
-    /// for every record that reached it.) Its supplier is noted at the end of the batch, as
-    /// for any child the batch placed a record on.
-    async fn changed(&mut self, tx: &mut sqlx::Transaction<'_, Db>, child_id: i64) -> Result<(), crate::StorageError> {
-        refresh_held(tx, self.cache, &[child_id]).await
+    /// Takes in a child whose compared values a record has just changed, now: every later
+    /// record of the batch that reaches it is handed it from the copy. (Read again by each of
+    /// them instead, a file that moves many children read a child a record for every record
+    /// that reached it.) The copy applies the changes to the candidate the record was linked
+    /// to, as they were written, rather than reading the child back; without that candidate
+    /// it reads the child. Its supplier is noted at the end of the batch, as for any child
+    /// the batch placed a record on.
+    async fn changed(
+        &mut self,
+        tx: &mut sqlx::Transaction<'_, Db>,
+        linked: Option<&crate::supply::LinkCandidate>,
+        changes: &crate::supply::ChildChanges,
+        child_id: i64,
+    ) -> Result<(), crate::StorageError> {
+        match linked {
+            Some(candidate) => {
+                self.cache.put(with_changes(candidate, changes));
+                Ok(())
+            }
+            None => refresh_held(tx, self.cache, &[child_id]).await,
+        }
     }
 
-    /// Takes in the children the batch has just written, read back as written, with one
-    /// statement for all of them: a record reaching one later in the batch is handed it from
-    /// the copy (its supplier is added as for any child placed by the batch) instead of
-    /// reading it on its own.
+    /// Takes in the children the batch has just written, each made from the record it was
+    /// written from (reading them back cost a statement per batch's worth and the rows it
+    /// read), with `source` as their supplier: a record reaching one later in the batch is
+    /// handed it from the copy. The rare child given a fresh ContactPoint ID is read back.
     async fn made(
         &mut self,
         tx: &mut sqlx::Transaction<'_, Db>,
-        written: Vec<(i64, Vec<i64>)>,
+        written: Vec<MadeChild>,
+        source: &contactpoint_domain::SourceCode,
     ) -> Result<(), crate::StorageError> {
-        let ids: Vec<i64> = written.iter().map(|(child_id, _)| *child_id).collect();
-        for (child_id, keys) in written {
-            self.cache.index(child_id, keys);
+        let mut read_back = Vec::new();
+        for made in written {
+            self.cache.index(made.child_id, made.keys);
+            match made.record {
+                Some(record) => {
+                    let mut candidate = written_candidate(made.child_id, record);
+                    candidate.note_supplier(source);
+                    self.cache.put(candidate);
+                }
+                None => read_back.push(made.child_id),
+            }
         }
-        refresh_held(tx, self.cache, &ids).await
+        refresh_held(tx, self.cache, &read_back).await
     }
 }
 
@@ -1082,7 +1244,7 @@ pub(crate) async fn import_supply_batch(
                 .write(&mut tx, &mut seen, &mut placed_children, &mut summary, batch.decided_at, search_keys)
                 .await?;
             if let Some(held) = held.as_mut() {
-                held.made(&mut tx, written).await?;
+                held.made(&mut tx, written, batch.source).await?;
             }
         }
         let before = seen.get(&record.source_record_id);
@@ -1156,7 +1318,8 @@ pub(crate) async fn import_supply_batch(
                     held.cache.index(child_id, keys);
                 }
                 if let Some(held) = held.as_mut().filter(|_| applied.compared_values_changed) {
-                    held.changed(&mut tx, child_id).await?;
+                    let linked = candidates.iter().find(|c| c.child_id == child_id).map(|c| &**c);
+                    held.changed(&mut tx, linked, &changes, child_id).await?;
                 }
                 summary.linked += 1;
                 if let Some(waiting) = waiting {
@@ -1231,7 +1394,7 @@ pub(crate) async fn import_supply_batch(
         .write(&mut tx, &mut seen, &mut placed_children, &mut summary, batch.decided_at, search_keys)
         .await?;
     if let Some(held) = held.as_mut() {
-        held.made(&mut tx, written).await?;
+        held.made(&mut tx, written, batch.source).await?;
     }
     // How often a record reached a child the batch had yet to write (each time, the children
     // waiting were written there and then): what batching creations saves, at this size.
