@@ -70,12 +70,16 @@ impl CandidateCache {
     /// The ids of the children sharing the most of `keys` (a set, without repeats), as the
     /// statement chooses them, in id order.
     pub(crate) fn chosen(&self, keys: &[i64]) -> Vec<i64> {
-        let mut reached: Vec<i64> = keys
+        // Copied list by list: element by element through a flattening iterator took a
+        // twentieth of a load.
+        let lists: Vec<&Vec<i64>> = keys
             .iter()
             .filter_map(|key| self.children_under.get(key))
-            .flatten()
-            .copied()
             .collect();
+        let mut reached: Vec<i64> = Vec::with_capacity(lists.iter().map(|ids| ids.len()).sum());
+        for ids in lists {
+            reached.extend_from_slice(ids);
+        }
         reached.sort_unstable();
         let mut counted: Vec<(usize, i64)> = reached
             .chunk_by(|a, b| a == b)
