@@ -323,6 +323,8 @@ pub async fn retry_waiting_keeping(
     }
 }
 
+/// The source's waiting records, page by page, each run of records supplied at one moment
+/// placed in one batch, with candidates from `cache` when given.
 async fn retry_pages(
     store: &Store,
     permit: &Permit,

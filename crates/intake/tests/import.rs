@@ -303,6 +303,63 @@ NHS-4,Beatrix,Zorn,2017-02-21,F,9 Elm Road,Bedford,MK42 9EE
     }
 );
 
+/// Makes the database refuse any child given `given_name`, as a full disk or a broken
+/// constraint would refuse a batch.
+async fn refuse_children_named(store: &Store, given_name: &str) {
+    let statements = match store {
+        Store::Sqlite(_) => vec![format!(
+            "CREATE TRIGGER refuse_child BEFORE INSERT ON children WHEN NEW.given_name = '{given_name}' \
+             BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )],
+        Store::Postgres(_) => vec![
+            format!(
+                "CREATE FUNCTION refuse_child() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.given_name = '{given_name}' THEN RAISE EXCEPTION 'refused'; END IF; \
+                 RETURN NEW; END $$ LANGUAGE plpgsql"
+            ),
+            "CREATE TRIGGER refuse_child BEFORE INSERT ON children FOR EACH ROW \
+             EXECUTE FUNCTION refuse_child()"
+                .to_owned(),
+        ],
+    };
+    for statement in statements {
+        execute_sql(store, &statement).await.unwrap();
+    }
+}
+
+both_backends!(
+    a_load_from_its_own_copy_that_fails_part_way_indexes_the_keys_its_committed_batches_set_aside,
+    setup = prepare,
+    |store| {
+        refuse_children_named(store, "Tobias").await;
+        let settings = ImportSettings {
+            batch_size: 1,
+            ..in_memory("birth_registration")
+        };
+        let failed = import_reader_keeping(
+            store,
+            &permit(),
+            &settings,
+            "test.csv",
+            BIRTHS.as_bytes(),
+            Format::Csv,
+            test_now(),
+            &mut |_| {},
+            &mut LoadCopy::default(),
+        )
+        .await;
+        assert!(failed.is_err(), "the second batch was refused");
+        assert_eq!(children(store).await, 1, "the first batch committed Amelia");
+        assert_eq!(count_rows(store, "child_search_keys_set_aside").await, 0);
+        assert_eq!(
+            count_rows(store, "child_search_keys").await,
+            keys_of_every_child(store).await,
+            "Amelia is filed in the index under each of her keys"
+        );
+        assert_trail_intact(store).await;
+    }
+);
+
 both_backends!(
     a_record_looked_for_in_the_index_first_indexes_the_keys_a_stopped_load_left_aside,
     setup = prepare,
