@@ -172,6 +172,32 @@ impl LoadCopy {
     pub fn candidates(&self) -> Option<&CandidateCache> {
         self.cache.as_ref()
     }
+
+    /// The copy kept, taken for a file or a retry if it is still trusted. Should that fail
+    /// part way the copy is not given back, and the next reads it afresh.
+    fn take_trusted(&mut self) -> Option<CandidateCache> {
+        self.cache.take().filter(CandidateCache::trusted)
+    }
+
+    /// Ends a file or retry whose batches read their candidates from `cache`: the keys they
+    /// set aside are indexed whether it ended or failed part way (its committed batches
+    /// stay, and a search finds their children from here on), and the copy is kept for the
+    /// next only if it ended.
+    async fn settle<T>(
+        &mut self,
+        store: &Store,
+        cache: Option<CandidateCache>,
+        worked: Result<T, ImportError>,
+    ) -> Result<T, ImportError> {
+        if cache.is_none() {
+            return worked;
+        }
+        let indexed = store.index_set_aside_keys().await;
+        let done = worked?;
+        indexed?;
+        self.cache = cache;
+        Ok(done)
+    }
 }
 
 /// Imports one file as `import_reader` does, taking the copy of the candidates `copy` kept
@@ -195,9 +221,7 @@ pub async fn import_reader_keeping(
     // the copy is read or any batch looks a candidate up in the index.
     store.index_set_aside_keys().await?;
     let mut report = FileReport::default();
-    // Taken for the file: should it fail part way, the next file reads a copy afresh.
-    let kept = copy.cache.take().filter(CandidateCache::trusted);
-    let mut cache = match (settings.candidates_in_memory, kept) {
+    let mut cache = match (settings.candidates_in_memory, copy.take_trusted()) {
         (false, _) => None,
         (true, Some(kept)) => Some(kept),
         (true, None) => Some(store.candidate_cache(permit).await?),
@@ -250,18 +274,7 @@ pub async fn import_reader_keeping(
         }
     }
     .await;
-    if cache.is_some() {
-        // The batches read from the copy set the keys of the children they made or changed
-        // aside: from here on a search finds those children too, whether the file ended or
-        // failed part way (its committed batches stay).
-        let indexed = store.index_set_aside_keys().await;
-        placed?;
-        indexed?;
-    } else {
-        placed?;
-    }
-    copy.cache = cache;
-    Ok(report)
+    copy.settle(store, cache, placed.map(|()| report)).await
 }
 
 /// Tries again every record of the settings' source still waiting in the exceptions queue,
@@ -296,11 +309,9 @@ pub async fn retry_waiting_keeping(
     // Keys a load stopped part way left aside are indexed first, in committed steps, rather
     // than by the first batch in one transaction.
     store.index_set_aside_keys().await?;
-    // Taken for the retry: should it fail part way, the next reads from the database.
     let mut cache = copy
-        .cache
-        .take()
-        .filter(|kept| settings.candidates_in_memory && kept.trusted());
+        .take_trusted()
+        .filter(|_| settings.candidates_in_memory);
     let retried = retry_pages(
         store,
         permit,
@@ -311,16 +322,7 @@ pub async fn retry_waiting_keeping(
         &mut copy.normalised,
     )
     .await;
-    if cache.is_some() {
-        // As at the end of a file read from the copy: the keys its batches set aside.
-        let indexed = store.index_set_aside_keys().await;
-        let report = retried?;
-        indexed?;
-        copy.cache = cache;
-        Ok(report)
-    } else {
-        retried
-    }
+    copy.settle(store, cache, retried).await
 }
 
 /// The source's waiting records, page by page, each run of records supplied at one moment
@@ -561,29 +563,8 @@ pub(crate) fn named_services(child: &SuppliedChild, source: &SourceCode) -> Vec<
     .collect()
 }
 
-/// Imports one file from disk; its format is known by its name.
-pub async fn import_file(
-    store: &Store,
-    permit: &Permit,
-    settings: &ImportSettings,
-    path: &Path,
-    now: DateTime<Utc>,
-    progress: &mut (dyn FnMut(u64) + Send),
-) -> Result<FileReport, ImportError> {
-    import_file_keeping(
-        store,
-        permit,
-        settings,
-        path,
-        now,
-        progress,
-        &mut LoadCopy::default(),
-    )
-    .await
-}
-
-/// Imports one file from disk as `import_file` does, keeping the copy of the candidates in
-/// `copy` for the next file (`import_reader_keeping`).
+/// Imports one file from disk, its format known by its name, keeping the copy of the
+/// candidates in `copy` for the next file (`import_reader_keeping`).
 pub async fn import_file_keeping(
     store: &Store,
     permit: &Permit,

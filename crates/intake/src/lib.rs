@@ -13,9 +13,8 @@ pub mod resolve;
 
 pub use compare::{side_by_side, Agreement, ComparedField};
 pub use import::{
-    digest, import_file, import_file_keeping, import_reader, import_reader_keeping,
-    retry_every_source, retry_waiting, retry_waiting_keeping, FileReport, ImportError,
-    ImportSettings, LoadCopy,
+    digest, import_file_keeping, import_reader, import_reader_keeping, retry_every_source,
+    retry_waiting, retry_waiting_keeping, FileReport, ImportError, ImportSettings, LoadCopy,
 };
 pub use involvements::{import_involvements, InvolvementReport};
 pub use place::{place, probe_keys, NormalisedCandidates, PlaceSettings};

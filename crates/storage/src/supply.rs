@@ -110,6 +110,28 @@ pub struct HeldParent {
     pub relationship: String,
 }
 
+impl HeldParent {
+    /// What makes a parent or carer the same one again: the names however the supplier
+    /// cased or accented them (child benefit writes names in capitals), and the relationship.
+    pub(crate) fn folded(&self) -> (String, String, String) {
+        (
+            contactpoint_matching::fold(&self.given_name),
+            contactpoint_matching::fold(&self.family_name),
+            self.relationship.clone(),
+        )
+    }
+}
+
+impl From<&contactpoint_domain::ParentCarer> for HeldParent {
+    fn from(parent: &contactpoint_domain::ParentCarer) -> Self {
+        Self {
+            given_name: parent.given_name.as_str().to_owned(),
+            family_name: parent.family_name.as_str().to_owned(),
+            relationship: parent.relationship.code().to_owned(),
+        }
+    }
+}
+
 impl LinkCandidate {
     /// Adds `source` to the suppliers, as reading the child again would list them: in code
     /// order, each once.

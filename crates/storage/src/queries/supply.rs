@@ -477,10 +477,10 @@ async fn apply_child_changes(
                 &read
             }
         };
-        known_parents = held.iter().map(|p| parent_key(&p.given_name, &p.family_name, &p.relationship)).collect();
+        known_parents = held.iter().map(crate::supply::HeldParent::folded).collect();
     }
     for parent in &changes.parents_carers {
-        let key = parent_key(parent.given_name.as_str(), parent.family_name.as_str(), parent.relationship.code());
+        let key = crate::supply::HeldParent::from(parent).folded();
         if known_parents.contains(&key) {
             continue;
         }
@@ -517,12 +517,6 @@ async fn apply_child_changes(
     Ok(ChildChangesApplied { changed, compared_values_changed, reindexed })
 }
 
-/// What makes a parent or carer the same one again: the names however the supplier cased or
-/// accented them (child benefit writes names in capitals), and the relationship.
-fn parent_key(given_name: &str, family_name: &str, relationship: &str) -> (String, String, String) {
-    (contactpoint_matching::fold(given_name), contactpoint_matching::fold(family_name), relationship.to_owned())
-}
-
 /// `candidate` with `changes` applied as `apply_child_changes` writes them, exactly as
 /// reading the child back would give it: the values and where they came from, the new
 /// address and its authority, and the former names and parents and carers it did not
@@ -531,8 +525,6 @@ fn with_changes(
     candidate: &crate::supply::LinkCandidate,
     changes: &crate::supply::ChildChanges,
 ) -> crate::supply::LinkCandidate {
-    use contactpoint_domain::Provenance;
-    let stored = |p: &Provenance| Provenance::new(p.source.clone(), as_stored(p.supplied_at));
     let mut changed = candidate.clone();
     if let Some(name) = &changes.name {
         changed.given_name = name.given_name.as_str().to_owned();
@@ -565,17 +557,12 @@ fn with_changes(
             changed.former_family_names.push(family_name.to_owned());
         }
     }
-    let mut known: Vec<_> =
-        changed.parents.iter().map(|p| parent_key(&p.given_name, &p.family_name, &p.relationship)).collect();
-    for parent in &changes.parents_carers {
-        let key = parent_key(parent.given_name.as_str(), parent.family_name.as_str(), parent.relationship.code());
+    let mut known: Vec<_> = changed.parents.iter().map(crate::supply::HeldParent::folded).collect();
+    for parent in changes.parents_carers.iter().map(crate::supply::HeldParent::from) {
+        let key = parent.folded();
         if !known.contains(&key) {
             known.push(key);
-            changed.parents.push(crate::supply::HeldParent {
-                given_name: parent.given_name.as_str().to_owned(),
-                family_name: parent.family_name.as_str().to_owned(),
-                relationship: parent.relationship.code().to_owned(),
-            });
+            changed.parents.push(parent);
         }
     }
     changed
@@ -1053,53 +1040,43 @@ struct MadeChild {
     record: Option<contactpoint_domain::ChildRecord>,
 }
 
-/// A moment as the backend keeps it: PostgreSQL to the microsecond, SQLite exactly.
-fn as_stored(at: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+/// Where a value came from as the backend keeps it: the moment to the microsecond on
+/// PostgreSQL, exactly on SQLite.
+fn stored(provenance: &contactpoint_domain::Provenance) -> contactpoint_domain::Provenance {
     use chrono::SubsecRound;
-    match BACKEND {
+    let at = provenance.supplied_at;
+    let at = match BACKEND {
         crate::Backend::Postgres => at.trunc_subsecs(6),
         crate::Backend::Sqlite => at,
-    }
+    };
+    contactpoint_domain::Provenance::new(provenance.source.clone(), at)
 }
 
 /// The candidate a child written from `record` is, exactly as reading it back would give it
 /// (`link_candidates`) before any supplier has placed a record on it.
-fn written_candidate(child_id: i64, record: contactpoint_domain::ChildRecord) -> crate::supply::LinkCandidate {
-    use contactpoint_domain::{AddressState, Provenance};
-    let stored = |p: Provenance| Provenance::new(p.source, as_stored(p.supplied_at));
-    let provenance = record.provenance;
+fn written_candidate(child_id: i64, record: &contactpoint_domain::ChildRecord) -> crate::supply::LinkCandidate {
+    let provenance = &record.provenance;
     crate::supply::LinkCandidate {
         child_id,
         contactpoint_id: record.contactpoint_id,
         given_name: record.given_name.as_str().to_owned(),
-        middle_names: record.middle_names.map(|m| m.as_str().to_owned()),
+        middle_names: record.middle_names.as_ref().map(|m| m.as_str().to_owned()),
         family_name: record.family_name.as_str().to_owned(),
-        former_family_names: record.former_names.into_iter().map(|f| f.family_name.as_str().to_owned()).collect(),
-        parents: record
-            .parents_carers
-            .into_iter()
-            .map(|p| crate::supply::HeldParent {
-                given_name: p.given_name.as_str().to_owned(),
-                family_name: p.family_name.as_str().to_owned(),
-                relationship: p.relationship.code().to_owned(),
-            })
-            .collect(),
+        former_family_names: record.former_names.iter().map(|f| f.family_name.as_str().to_owned()).collect(),
+        parents: record.parents_carers.iter().map(crate::supply::HeldParent::from).collect(),
         supplied_by: Vec::new(),
         gender: record.gender,
         date_of_birth: record.date_of_birth,
         date_of_death: record.date_of_death,
-        address: match record.address {
-            AddressState::Current { address } | AddressState::LastKnown { address } => Some(address),
-            AddressState::NoKnownAddress | AddressState::LeftEngland { .. } => None,
-        },
-        local_authority: record.local_authority,
+        address: record.address.address().cloned(),
+        local_authority: record.local_authority.clone(),
         shielded: record.shielded,
         provenance: contactpoint_domain::child::ChildProvenance {
-            name: stored(provenance.name),
-            gender: stored(provenance.gender),
-            date_of_birth: stored(provenance.date_of_birth),
-            address: stored(provenance.address),
-            date_of_death: provenance.date_of_death.map(stored),
+            name: stored(&provenance.name),
+            gender: stored(&provenance.gender),
+            date_of_birth: stored(&provenance.date_of_birth),
+            address: stored(&provenance.address),
+            date_of_death: provenance.date_of_death.as_ref().map(stored),
         },
     }
 }
@@ -1153,7 +1130,7 @@ impl HeldDuringBatch<'_> {
             self.cache.index(made.child_id, made.keys);
             match made.record {
                 Some(record) => {
-                    let mut candidate = written_candidate(made.child_id, record);
+                    let mut candidate = written_candidate(made.child_id, &record);
                     candidate.note_supplier(source);
                     self.cache.put(candidate);
                 }
@@ -1307,9 +1284,10 @@ pub(crate) async fn import_supply_batch(
         });
         let (status, child_id, exception_id) = match placement {
             Placement::Link { child_id, changes } => {
-                // The candidate linked to holds the child's parents as they stand: one the batch has
-                // changed was read again before it was handed over.
-                let held_parents = candidates.iter().find(|c| c.child_id == child_id).map(|c| c.parents.as_slice());
+                // The candidate linked to holds the child as it stands, its parents too: one the
+                // batch has changed was taken in again before it was handed over.
+                let linked = candidates.iter().find(|c| c.child_id == child_id).map(|c| &**c);
+                let held_parents = linked.map(|c| c.parents.as_slice());
                 let applied = apply_child_changes(&mut tx, child_id, &changes, search_keys, held_parents).await?;
                 if applied.changed {
                     summary.updated += 1;
@@ -1318,7 +1296,6 @@ pub(crate) async fn import_supply_batch(
                     held.cache.index(child_id, keys);
                 }
                 if let Some(held) = held.as_mut().filter(|_| applied.compared_values_changed) {
-                    let linked = candidates.iter().find(|c| c.child_id == child_id).map(|c| &**c);
                     held.changed(&mut tx, linked, &changes, child_id).await?;
                 }
                 summary.linked += 1;
