@@ -356,18 +356,14 @@ fn surname_level(a: &NormalisedName, b: &NormalisedName) -> FamilyLevel {
     if a.compact == b.compact {
         return FamilyLevel::Exact;
     }
-    let whole = |x: &NormalisedName| NameToken {
-        text: x.compact.clone(),
-        primary: String::new(),
-        alternate: String::new(),
-        groups: Vec::new(),
-    };
     let words = best_word_level(&a.tokens, &b.tokens);
     if words <= NameLevel::Variant {
         // One part of a double-barrelled name, or a spelling or sound-alike of the name.
         return FamilyLevel::Variant;
     }
-    if words == NameLevel::Similar || word_level(&whole(a), &whole(b)) <= NameLevel::Similar {
+    // The whole names, run together, spelt alike: they differ, and as whole words they have
+    // no variant groups or phonetic codes, so only a typo can make them alike.
+    if words == NameLevel::Similar || spelt_alike(&a.compact, &b.compact) {
         return FamilyLevel::Similar;
     }
     FamilyLevel::Different
@@ -392,11 +388,22 @@ fn family_level(a: &NormalisedPerson, b: &NormalisedPerson) -> FamilyLevel {
     }
 }
 
+/// The eight digits of a date written YYYYMMDD. Compared for every candidate of every
+/// record, so worked out rather than formatted.
 fn digits(date: NaiveDate) -> [u8; 8] {
     let mut out = [0u8; 8];
-    let text = date.format("%Y%m%d").to_string();
-    for (slot, byte) in out.iter_mut().zip(text.bytes()) {
-        *slot = byte - b'0';
+    let (year, month, day) = (date.year(), date.month(), date.day());
+    if !(0..=9999).contains(&year) {
+        // Beyond four digits the written form carries a sign: kept as it is written.
+        let text = date.format("%Y%m%d").to_string();
+        for (slot, byte) in out.iter_mut().zip(text.bytes()) {
+            *slot = byte.wrapping_sub(b'0');
+        }
+        return out;
+    }
+    let number = year as u32 * 10_000 + month * 100 + day;
+    for (place, slot) in out.iter_mut().rev().enumerate() {
+        *slot = (number / 10u32.pow(place as u32) % 10) as u8;
     }
     out
 }
@@ -471,12 +478,14 @@ fn address_level(a: &NormalisedPerson, b: &NormalisedPerson) -> AddressLevel {
     if x.text == y.text {
         return AddressLevel::Exact;
     }
-    let (street_x, street_y) = (x.words.join(" "), y.words.join(" "));
-    let streets_alike = !street_x.is_empty()
-        && !street_y.is_empty()
-        && strsim::jaro_winkler(&street_x, &street_y) >= 0.9;
+    // The house numbers first: the streets are measured only when they agree.
     let numbers_agree = x.number == y.number;
-    if numbers_agree && streets_alike {
+    let streets_alike = || {
+        !x.street.is_empty()
+            && !y.street.is_empty()
+            && strsim::jaro_winkler(&x.street, &y.street) >= 0.9
+    };
+    if numbers_agree && streets_alike() {
         AddressLevel::Similar
     } else {
         AddressLevel::Different
@@ -509,5 +518,45 @@ pub fn compare(a: &NormalisedPerson, b: &NormalisedPerson) -> Comparison {
         gender: gender_level(a, b),
         postcode: postcode_level(a, b),
         address_line: address_level(a, b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The digits as the date is written, the way they were first taken.
+    fn written(date: NaiveDate) -> [u8; 8] {
+        let mut out = [0u8; 8];
+        for (slot, byte) in out.iter_mut().zip(date.format("%Y%m%d").to_string().bytes()) {
+            *slot = byte - b'0';
+        }
+        out
+    }
+
+    #[test]
+    fn a_date_has_the_digits_it_is_written_with() {
+        let mut day = NaiveDate::from_ymd_opt(1899, 12, 25).unwrap();
+        let last = NaiveDate::from_ymd_opt(2031, 1, 7).unwrap();
+        while day <= last {
+            assert_eq!(digits(day), written(day), "{day}");
+            day = day.succ_opt().unwrap();
+        }
+        for (year, month, day) in [(0, 1, 1), (7, 3, 9), (999, 12, 31), (9999, 12, 31)] {
+            let date = NaiveDate::from_ymd_opt(year, month, day).unwrap();
+            assert_eq!(digits(date), written(date), "{date}");
+        }
+    }
+
+    #[test]
+    fn dates_a_digit_apart_or_with_neighbouring_digits_swapped_are_one_digit_off() {
+        let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+        assert_eq!(date_level(date("2015-03-18"), date("2015-03-19")), DateLevel::OneDigit);
+        assert_eq!(date_level(date("2015-03-18"), date("2015-03-18")), DateLevel::Exact);
+        assert_eq!(date_level(date("2015-03-08"), date("2015-08-03")), DateLevel::Swapped);
+        assert_eq!(date_level(date("2015-03-18"), date("2015-08-13")), DateLevel::SameYear);
+        assert_eq!(date_level(date("2015-12-01"), date("2015-12-10")), DateLevel::OneDigit);
+        assert_eq!(date_level(date("2015-03-18"), date("2051-03-18")), DateLevel::OneDigit);
+        assert_eq!(date_level(date("2015-03-18"), date("2016-04-18")), DateLevel::Different);
     }
 }

@@ -93,6 +93,8 @@ pub struct NormalisedAddress {
     pub words: Vec<String>,
     /// Everything, one space between tokens: `12A HIGH STREET`.
     pub text: String,
+    /// The words, one space between them: `HIGH STREET`.
+    pub street: String,
 }
 
 /// A supplied record in normal form, ready to key and compare.
@@ -209,13 +211,14 @@ pub fn normalise_address_line(line: &str) -> Option<NormalisedAddress> {
         .iter()
         .find(|t| t.starts_with(|c: char| c.is_ascii_digit()))
         .cloned();
-    let words = tokens
+    let words: Vec<String> = tokens
         .iter()
         .filter(|t| !t.starts_with(|c: char| c.is_ascii_digit()))
         .cloned()
         .collect();
     Some(NormalisedAddress {
         number,
+        street: words.join(" "),
         words,
         text: tokens.join(" "),
     })
