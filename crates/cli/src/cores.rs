@@ -9,6 +9,18 @@
 //! searches no slower. PostgreSQL does its work in its own processes, and every core is
 //! used.
 
+/// Starts the threads a bulk load scores its batches ahead on (`rayon`'s, one a core) while
+/// the process may still use every core, so that they keep every core when the command then
+/// keeps to one: the database's statements stay on one core, and scoring, which hands
+/// nothing between threads but a whole batch, uses them all. False when they were already
+/// started.
+pub fn start_scoring_threads() -> bool {
+    rayon::ThreadPoolBuilder::new()
+        .thread_name(|index| format!("scoring-{index}"))
+        .build_global()
+        .is_ok()
+}
+
 /// Whether a command on `database_url` keeps to one core: on SQLite, unless asked to use
 /// them all. A command without a database gains nothing from it.
 pub fn keeps_to_one_core(database_url: Option<&str>, all_cores: bool) -> bool {
@@ -70,6 +82,26 @@ mod tests {
             assert!(available.iter().any(|core| core.id == kept));
             assert_eq!(seen_by_child, Some(1));
         }
+    }
+
+    #[test]
+    fn the_scoring_threads_started_before_a_command_keeps_to_one_core_keep_every_core() {
+        let available = core_affinity::get_core_ids().expect("the cores this process may use");
+        let seen_by_scoring = std::thread::spawn(move || {
+            start_scoring_threads();
+            keep_to_one_core();
+            let here = core_affinity::get_core_ids().map(|c| c.len());
+            let scoring = rayon::broadcast(|_| core_affinity::get_core_ids().map(|c| c.len()));
+            (here, scoring)
+        })
+        .join()
+        .expect("the pinned thread");
+        let (here, scoring) = seen_by_scoring;
+        if available.len() >= 2 {
+            assert_eq!(here, Some(1), "the command keeps to one core");
+        }
+        assert_eq!(scoring.len(), available.len(), "one scoring thread a core");
+        assert!(scoring.iter().all(|seen| *seen == Some(available.len())));
     }
 
     #[test]

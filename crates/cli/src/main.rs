@@ -174,6 +174,7 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     let command = Resolved::new(cli.command)?;
     if cores::keeps_to_one_core(command.database_url(), cli.all_cores) {
+        cores::start_scoring_threads();
         // Before the runtime starts its threads, so that they all keep to it.
         if let Some(core) = cores::keep_to_one_core() {
             tracing::debug!(core, "the embedded database: keeping to one core");

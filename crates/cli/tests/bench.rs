@@ -101,6 +101,47 @@ fn bench_supply(url: &str, files: &std::path::Path, extra: &[&str]) -> std::proc
         .expect("the binary runs")
 }
 
+/// What a supply bench's report says of where the records went (without its timings).
+fn placements(report: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+    let mut out = vec![("accuracy".to_owned(), report["accuracy"].clone())];
+    for list in ["sources", "retried"] {
+        for (at, entry) in report[list].as_array().unwrap().iter().enumerate() {
+            for field in ["linked", "updated", "created", "exceptions", "rejected"] {
+                out.push((format!("{list}[{at}].{field}"), entry[field].clone()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_load_places_every_record_alike_whether_its_batches_are_scored_ahead_on_two_threads_or_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = dir.path().join("supplied");
+    let run = |name: &str, threads: &str| -> serde_json::Value {
+        let url = format!("sqlite://{}", dir.path().join(name).display());
+        let output = Command::new(env!("CARGO_BIN_EXE_contactpoint"))
+            .args(["bench", "supply", "--children", "400", "--batch-size", "40"])
+            .args(["--json", "--database-url", &url, "--files-dir"])
+            .arg(&files)
+            .env("CONTACTPOINT_LOG", "warn")
+            // One thread: each record is scored as it is placed; two: each batch ahead.
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .expect("the binary runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let as_placed = run("as-placed.sqlite3", "1");
+    let ahead = run("ahead.sqlite3", "2");
+    assert!(as_placed["accuracy"]["precision"].as_f64().unwrap() > 0.9);
+    assert_eq!(placements(&ahead), placements(&as_placed));
+}
+
 #[test]
 fn bench_supply_loads_the_four_national_files_and_judges_every_record_against_the_truth() {
     let dir = tempfile::tempdir().unwrap();

@@ -3,8 +3,9 @@
 //! the same values is skipped, so an import run twice, or run again after being killed at any
 //! moment, ends exactly where one clean run would.
 
+use crate::ahead::{score_ahead, RecordAhead, ScoredAhead};
 use crate::companions::{Companions, WaitingPages};
-use crate::place::{place, probe_keys, NormalisedCandidates, PlaceSettings};
+use crate::place::{place_scored_ahead, probe_keys, NormalisedCandidates, PlaceSettings};
 use chrono::{DateTime, Utc};
 use contactpoint_domain::precedence::{names_service, ValueGroup};
 use contactpoint_domain::{AccessRoute, AuditEvent, Outcome, Permit, SourceCode};
@@ -16,6 +17,7 @@ use contactpoint_storage::{CandidateCache, StorageError, Store};
 use contactpoint_supply::{
     child_from_json, read_children, Format, Rejected, SuppliedChild, SupplyFileError,
 };
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::Path;
@@ -486,9 +488,10 @@ async fn import_batch(
 ) -> Result<BatchSummary, ImportError> {
     let supplied_at = place_settings.supplied_at;
     let today = supplied_at.date_naive();
+    // Each record's keys and digest are its own: made on every core.
     let records: Vec<IncomingRecord> = batch
         .children
-        .iter()
+        .par_iter()
         .map(|child| IncomingRecord {
             source_record_id: child.source_record_id.clone(),
             digest: digest(child),
@@ -502,6 +505,21 @@ async fn import_batch(
             named_services: named_services(child, &settings.source),
         })
         .collect();
+    let mut ahead = match cache.as_deref() {
+        Some(copy) => {
+            score_batch_ahead(
+                store,
+                permit,
+                batch,
+                &records,
+                copy,
+                place_settings,
+                normalised,
+            )
+            .await?
+        }
+        None => Vec::new(),
+    };
     let supply_batch = SupplyBatch {
         source: &settings.source,
         records,
@@ -518,12 +536,15 @@ async fn import_batch(
             .get(context.index)
             .map(Vec::as_slice)
             .unwrap_or_default();
-        place(
+        // Taken, so that the candidates it holds are let go as the batch moves on.
+        let scored_ahead = ahead.get_mut(context.index).and_then(Option::take);
+        place_scored_ahead(
             &batch.children[context.index],
             companion_sources,
             context,
             place_settings,
             normalised,
+            scored_ahead.as_ref(),
         )
     };
     let first_line = batch.first_line.unwrap_or_default();
@@ -535,6 +556,50 @@ async fn import_batch(
     Ok(store
         .import_supply_batch(permit, &supply_batch, cache, &mut placer, &audit)
         .await?)
+}
+
+/// Each record of `batch` scored ahead against the candidates the load's copy holds for it
+/// (`ahead`), when the copy is still trusted and there is more than one core to score on;
+/// none otherwise, and each record is scored as it is placed.
+async fn score_batch_ahead(
+    store: &Store,
+    permit: &Permit,
+    batch: &Batch,
+    records: &[IncomingRecord],
+    copy: &CandidateCache,
+    place_settings: &PlaceSettings,
+    normalised: &mut NormalisedCandidates,
+) -> Result<Vec<Option<ScoredAhead>>, ImportError> {
+    if !copy.trusted() || rayon::current_num_threads() < 2 {
+        return Ok(Vec::new());
+    }
+    let districts: std::collections::BTreeSet<&str> = records
+        .iter()
+        .filter_map(|record| record.postcode_district.as_deref())
+        .collect();
+    let districts: Vec<&str> = districts.into_iter().collect();
+    let authorities = store.district_authorities(permit, &districts).await?;
+    let looked: Vec<RecordAhead<'_>> = batch
+        .children
+        .iter()
+        .zip(records)
+        .enumerate()
+        .map(|(index, (child, record))| RecordAhead {
+            child,
+            probe_keys: &record.probe_keys,
+            companion_sources: batch
+                .companion_sources
+                .get(index)
+                .map(Vec::as_slice)
+                .unwrap_or_default(),
+        })
+        .collect();
+    Ok(
+        score_ahead(&looked, copy, &authorities, place_settings, normalised)
+            .into_iter()
+            .map(Some)
+            .collect(),
+    )
 }
 
 /// The school and GP practice a record names that its source may name (by precedence: the

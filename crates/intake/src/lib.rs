@@ -4,6 +4,7 @@
 //! win by precedence, created as a new child (authoritative sources only), or queued for the
 //! local team. Storage applies each batch in one transaction with its audit entry.
 
+mod ahead;
 pub mod companions;
 pub mod compare;
 pub mod import;

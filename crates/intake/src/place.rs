@@ -2,6 +2,7 @@
 //! precedence), a new child, or the local team's exceptions queue. Shielding comes first: a
 //! record that could be a shielded child never creates or updates an unshielded record.
 
+use crate::ahead::ScoredAhead;
 use chrono::{DateTime, NaiveDate, Utc};
 use contactpoint_domain::child::ChildProvenance;
 use contactpoint_domain::precedence::{supersedes, ValueGroup};
@@ -266,7 +267,7 @@ pub struct NormalisedCandidates {
 }
 
 #[derive(Debug)]
-struct NormalisedCandidate {
+pub(crate) struct NormalisedCandidate {
     from: linkage::SuppliedPerson,
     former_family_names: Vec<String>,
     /// Under its first former family name (or none), then under each further one.
@@ -282,32 +283,55 @@ impl NormalisedCandidates {
 
     /// `candidate` normalised: under its first former family name, then under each further.
     fn of(&mut self, candidate: &LinkCandidate) -> &[linkage::NormalisedPerson] {
-        // Checked field by field, without building the person: most candidates are held.
-        let current = self.held.get(&candidate.child_id).is_some_and(|held| {
-            held.former_family_names == candidate.former_family_names
-                && same_person(&held.from, candidate)
-        });
-        if !current {
-            if self.held.len() >= Self::MOST_HELD {
-                self.held.clear();
-            }
-            let person = candidate_person(candidate);
-            let mut persons = vec![linkage::normalise(&person)];
-            for former in candidate.former_family_names.iter().skip(1) {
-                let mut under = person.clone();
-                under.former_family_name = Some(former.clone());
-                persons.push(linkage::normalise(&under));
-            }
-            self.held.insert(
-                candidate.child_id,
-                NormalisedCandidate {
-                    from: person,
-                    former_family_names: candidate.former_family_names.clone(),
-                    persons,
-                },
-            );
+        if self.current(candidate).is_none() {
+            self.keep(candidate.child_id, NormalisedCandidate::of(candidate));
         }
         &self.held[&candidate.child_id].persons
+    }
+
+    /// `candidate` normalised, if it is held as its values are now.
+    pub(crate) fn current(
+        &self,
+        candidate: &LinkCandidate,
+    ) -> Option<&[linkage::NormalisedPerson]> {
+        // Checked field by field, without building the person: most candidates are held.
+        self.held
+            .get(&candidate.child_id)
+            .filter(|held| {
+                held.former_family_names == candidate.former_family_names
+                    && same_person(&held.from, candidate)
+            })
+            .map(|held| held.persons.as_slice())
+    }
+
+    /// Holds `normalised` as the child `child_id` normalised (replacing what was held).
+    pub(crate) fn keep(&mut self, child_id: i64, normalised: NormalisedCandidate) {
+        if self.held.len() >= Self::MOST_HELD && !self.held.contains_key(&child_id) {
+            self.held.clear();
+        }
+        self.held.insert(child_id, normalised);
+    }
+}
+
+impl NormalisedCandidate {
+    /// `candidate` normalised afresh.
+    pub(crate) fn of(candidate: &LinkCandidate) -> Self {
+        let person = candidate_person(candidate);
+        let mut persons = vec![linkage::normalise(&person)];
+        for former in candidate.former_family_names.iter().skip(1) {
+            let mut under = person.clone();
+            under.former_family_name = Some(former.clone());
+            persons.push(linkage::normalise(&under));
+        }
+        Self {
+            from: person,
+            former_family_names: candidate.former_family_names.clone(),
+            persons,
+        }
+    }
+
+    pub(crate) fn persons(&self) -> &[linkage::NormalisedPerson] {
+        &self.persons
     }
 }
 
@@ -337,43 +361,102 @@ pub fn score(
     settings: &PlaceSettings,
     normalised: &mut NormalisedCandidates,
 ) -> Vec<f64> {
-    let (source, model) = (&settings.source, &settings.model);
-    let record = linkage::normalise(&supplied_person(child));
-    let repeat = repeat_rate(source).log2();
-    let not_held = not_held_weight(source, settings.held_share);
+    let scoring = RecordScoring::new(child, companion_sources, area, settings);
     candidates
         .iter()
-        .map(|c| {
-            // A child with several former family names is compared under each of them.
-            let best = normalised
-                .of(c)
-                .iter()
-                .map(|known| model.score(&record, known))
-                .max_by(|a, b| a.weight.total_cmp(&b.weight));
-            let Some(best) = best else {
-                return 0.0;
-            };
-            let mut weight = best.weight;
-            weight += if c.supplied_by.contains(source) {
-                repeat
-            } else {
-                not_held
-            };
-            weight += crate::companions::against(c, companion_sources);
-            let general = best.comparison.stratum() == linkage::Stratum::General;
-            let alike_given = best.comparison.given_name <= linkage::NameLevel::Similar;
-            if general && alike_given && names_a_held_parent(child, c) {
-                weight += PARENT_NAMED_BITS;
-            }
-            // With no address to compare, where the child lives is still known roughly.
-            if let Some(area) = area
-                .filter(|_| general && best.comparison.postcode == linkage::PostcodeLevel::Missing)
-            {
-                weight += never_against_shielded(c, area_weight(area, &c.local_authority));
-            }
-            linkage::probability(weight)
-        })
+        .map(|c| scoring.probability(c, normalised.of(c)))
         .collect()
+}
+
+/// One record made ready to be scored against candidate after candidate: the record in
+/// normal form, and what its source and the area it points to weigh.
+pub(crate) struct RecordScoring<'a> {
+    child: &'a SuppliedChild,
+    record: std::borrow::Cow<'a, linkage::NormalisedPerson>,
+    companion_sources: &'a [SourceCode],
+    area: Option<&'a LocalAuthorityCode>,
+    settings: &'a PlaceSettings,
+    repeat: f64,
+    not_held: f64,
+}
+
+impl<'a> RecordScoring<'a> {
+    pub(crate) fn new(
+        child: &'a SuppliedChild,
+        companion_sources: &'a [SourceCode],
+        area: Option<&'a LocalAuthorityCode>,
+        settings: &'a PlaceSettings,
+    ) -> Self {
+        Self::normalised(
+            child,
+            std::borrow::Cow::Owned(linkage::normalise(&supplied_person(child))),
+            companion_sources,
+            area,
+            settings,
+        )
+    }
+
+    /// As `new`, with the record already normalised as `record`.
+    pub(crate) fn normalised(
+        child: &'a SuppliedChild,
+        record: std::borrow::Cow<'a, linkage::NormalisedPerson>,
+        companion_sources: &'a [SourceCode],
+        area: Option<&'a LocalAuthorityCode>,
+        settings: &'a PlaceSettings,
+    ) -> Self {
+        Self {
+            child,
+            record,
+            companion_sources,
+            area,
+            settings,
+            repeat: repeat_rate(&settings.source).log2(),
+            not_held: not_held_weight(&settings.source, settings.held_share),
+        }
+    }
+
+    /// The record in normal form.
+    pub(crate) fn record(&self) -> &linkage::NormalisedPerson {
+        &self.record
+    }
+
+    /// The probability that the record is `candidate`, normalised as `persons` (under each of
+    /// its former family names).
+    pub(crate) fn probability(
+        &self,
+        candidate: &LinkCandidate,
+        persons: &[linkage::NormalisedPerson],
+    ) -> f64 {
+        let (c, child, model) = (candidate, self.child, &self.settings.model);
+        // A child with several former family names is compared under each of them.
+        let best = persons
+            .iter()
+            .map(|known| model.score(&self.record, known))
+            .max_by(|a, b| a.weight.total_cmp(&b.weight));
+        let Some(best) = best else {
+            return 0.0;
+        };
+        let mut weight = best.weight;
+        weight += if c.supplied_by.contains(&self.settings.source) {
+            self.repeat
+        } else {
+            self.not_held
+        };
+        weight += crate::companions::against(c, self.companion_sources);
+        let general = best.comparison.stratum() == linkage::Stratum::General;
+        let alike_given = best.comparison.given_name <= linkage::NameLevel::Similar;
+        if general && alike_given && names_a_held_parent(child, c) {
+            weight += PARENT_NAMED_BITS;
+        }
+        // With no address to compare, where the child lives is still known roughly.
+        if let Some(area) = self
+            .area
+            .filter(|_| general && best.comparison.postcode == linkage::PostcodeLevel::Missing)
+        {
+            weight += never_against_shielded(c, area_weight(area, &c.local_authority));
+        }
+        linkage::probability(weight)
+    }
 }
 
 /// A record this likely, or more, to be a shielded child is held for the team whatever the
@@ -392,6 +475,26 @@ pub fn place(
     settings: &PlaceSettings,
     normalised: &mut NormalisedCandidates,
 ) -> Placement {
+    place_scored_ahead(
+        child,
+        companion_sources,
+        context,
+        settings,
+        normalised,
+        None,
+    )
+}
+
+/// Decides one record as [`place`] does, taking the probability of each candidate the record
+/// was scored against ahead (`ahead`) that is still exactly as it was then.
+pub(crate) fn place_scored_ahead(
+    child: &SuppliedChild,
+    companion_sources: &[SourceCode],
+    context: &PlacementContext<'_>,
+    settings: &PlaceSettings,
+    normalised: &mut NormalisedCandidates,
+    ahead: Option<&ScoredAhead>,
+) -> Placement {
     // A record the source sent before was placed on a child: the supplier's own identifier
     // still means that child.
     if let Some(known) = context.known_child {
@@ -399,14 +502,34 @@ pub fn place(
             return link(child, candidate, context, settings);
         }
     }
-    let probabilities = score(
-        child,
-        companion_sources,
-        context.district_authority.or(context.service_authority),
-        context.candidates,
-        settings,
-        normalised,
-    );
+    let area = context.district_authority.or(context.service_authority);
+    let probabilities = match ahead.filter(|ahead| ahead.scored_for(area)) {
+        Some(ahead) => {
+            // The record is made ready to score only if a candidate has changed since.
+            let mut scoring = None;
+            ahead.probabilities(context.candidates, |candidate| {
+                scoring
+                    .get_or_insert_with(|| {
+                        RecordScoring::normalised(
+                            child,
+                            std::borrow::Cow::Borrowed(ahead.record()),
+                            companion_sources,
+                            area,
+                            settings,
+                        )
+                    })
+                    .probability(candidate, normalised.of(candidate))
+            })
+        }
+        None => score(
+            child,
+            companion_sources,
+            area,
+            context.candidates,
+            settings,
+            normalised,
+        ),
+    };
     let thresholds = &settings.thresholds;
     // A record held because it could be a shielded child shows that child, whatever the lower
     // threshold; under the default thresholds both are 0.01.

@@ -92,6 +92,17 @@ impl CandidateCache {
         ids
     }
 
+    /// The children a record with `keys` would be handed from the copy (`chosen`), in id
+    /// order, leaving out any the copy does not hold (the batch reads those from the
+    /// database). The copy's own candidates, shared: one still the same allocation when the
+    /// batch hands it over is the child exactly as it was here.
+    pub fn held_candidates(&self, keys: &[i64]) -> Vec<Arc<LinkCandidate>> {
+        self.chosen(keys)
+            .into_iter()
+            .filter_map(|id| self.children.get(&id).cloned())
+            .collect()
+    }
+
     /// The database ids of the children held.
     pub fn child_ids(&self) -> impl Iterator<Item = i64> + '_ {
         self.children.keys().copied()

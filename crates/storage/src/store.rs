@@ -673,6 +673,19 @@ impl Store {
         dispatch_to_backend!(self, source_coverage(permit, source))
     }
 
+    /// The local authority of each postcode district of `districts` the directory knows (as
+    /// a supply batch reads them for its records).
+    pub async fn district_authorities(
+        &self,
+        permit: &Permit,
+        districts: &[&str],
+    ) -> Result<
+        std::collections::HashMap<String, contactpoint_domain::LocalAuthorityCode>,
+        StorageError,
+    > {
+        dispatch_to_backend!(self, district_authorities(permit, districts))
+    }
+
     /// Up to `limit` of a source's records still waiting in the exceptions queue, after the
     /// identifier `after`, in identifier order: what an import tries again.
     pub async fn waiting_records(

@@ -528,7 +528,10 @@ mod tests {
     /// The digits as the date is written, the way they were first taken.
     fn written(date: NaiveDate) -> [u8; 8] {
         let mut out = [0u8; 8];
-        for (slot, byte) in out.iter_mut().zip(date.format("%Y%m%d").to_string().bytes()) {
+        for (slot, byte) in out
+            .iter_mut()
+            .zip(date.format("%Y%m%d").to_string().bytes())
+        {
             *slot = byte - b'0';
         }
         out
@@ -551,12 +554,33 @@ mod tests {
     #[test]
     fn dates_a_digit_apart_or_with_neighbouring_digits_swapped_are_one_digit_off() {
         let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
-        assert_eq!(date_level(date("2015-03-18"), date("2015-03-19")), DateLevel::OneDigit);
-        assert_eq!(date_level(date("2015-03-18"), date("2015-03-18")), DateLevel::Exact);
-        assert_eq!(date_level(date("2015-03-08"), date("2015-08-03")), DateLevel::Swapped);
-        assert_eq!(date_level(date("2015-03-18"), date("2015-08-13")), DateLevel::SameYear);
-        assert_eq!(date_level(date("2015-12-01"), date("2015-12-10")), DateLevel::OneDigit);
-        assert_eq!(date_level(date("2015-03-18"), date("2051-03-18")), DateLevel::OneDigit);
-        assert_eq!(date_level(date("2015-03-18"), date("2016-04-18")), DateLevel::Different);
+        assert_eq!(
+            date_level(date("2015-03-18"), date("2015-03-19")),
+            DateLevel::OneDigit
+        );
+        assert_eq!(
+            date_level(date("2015-03-18"), date("2015-03-18")),
+            DateLevel::Exact
+        );
+        assert_eq!(
+            date_level(date("2015-03-08"), date("2015-08-03")),
+            DateLevel::Swapped
+        );
+        assert_eq!(
+            date_level(date("2015-03-18"), date("2015-08-13")),
+            DateLevel::SameYear
+        );
+        assert_eq!(
+            date_level(date("2015-12-01"), date("2015-12-10")),
+            DateLevel::OneDigit
+        );
+        assert_eq!(
+            date_level(date("2015-03-18"), date("2051-03-18")),
+            DateLevel::OneDigit
+        );
+        assert_eq!(
+            date_level(date("2015-03-18"), date("2016-04-18")),
+            DateLevel::Different
+        );
     }
 }

@@ -1471,6 +1471,19 @@ pub(crate) async fn source_coverage(
     })
 }
 
+/// The local authority of each of `districts` that the directory knows: a read of reference
+/// data, outside any batch.
+pub(crate) async fn district_authorities(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    districts: &[&str],
+) -> Result<std::collections::HashMap<String, contactpoint_domain::LocalAuthorityCode>, crate::StorageError> {
+    let mut tx = pool.begin().await?;
+    let found = authorities_of_districts(&mut tx, districts.iter().copied()).await?;
+    tx.rollback().await?;
+    Ok(found)
+}
+
 /// A page of a source's records still waiting for the local team, in identifier order.
 pub(crate) async fn waiting_records(
     pool: &sqlx::Pool<Db>,
