@@ -121,7 +121,10 @@ fn a_load_places_every_record_alike_whether_its_batches_are_scored_ahead_on_two_
     let run = |name: &str, threads: &str| -> serde_json::Value {
         let url = format!("sqlite://{}", dir.path().join(name).display());
         let output = Command::new(env!("CARGO_BIN_EXE_contactpoint"))
-            .args(["bench", "supply", "--children", "400", "--batch-size", "40"])
+            // Large enough that records of one batch change children later records of it
+            // were scored against (at 400 children, reusing their first scores went unseen).
+            .args(["bench", "supply", "--children", "3000"])
+            .args(["--batch-size", "1000"])
             .args(["--json", "--database-url", &url, "--files-dir"])
             .arg(&files)
             .env("CONTACTPOINT_LOG", "warn")
