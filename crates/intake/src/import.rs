@@ -530,13 +530,19 @@ async fn import_batch(
         decided_at: now,
         supplier_account_id: settings.supplier_account_id,
     };
+    // Records before this one were placed or passed over (unchanged): what was scored ahead
+    // for them, and the candidates it holds, are let go as the batch moves on.
+    let mut let_go = 0;
     let mut placer = |context: &contactpoint_storage::supply::PlacementContext<'_>| {
         let companion_sources = batch
             .companion_sources
             .get(context.index)
             .map(Vec::as_slice)
             .unwrap_or_default();
-        // Taken, so that the candidates it holds are let go as the batch moves on.
+        for passed_over in ahead.get_mut(let_go..context.index).into_iter().flatten() {
+            passed_over.take();
+        }
+        let_go = let_go.max(context.index + 1);
         let scored_ahead = ahead.get_mut(context.index).and_then(Option::take);
         place_scored_ahead(
             &batch.children[context.index],
