@@ -101,6 +101,17 @@ fn bench_supply(url: &str, files: &std::path::Path, extra: &[&str]) -> std::proc
         .expect("the binary runs")
 }
 
+/// What `command` printed, once it has run and succeeded.
+fn succeeded(command: &mut Command) -> Vec<u8> {
+    let output = command.output().expect("the binary runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
 /// What a supply bench's report says of where the records went (without its timings).
 fn placements(report: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
     let mut out = vec![("accuracy".to_owned(), report["accuracy"].clone())];
@@ -120,7 +131,8 @@ fn a_load_places_every_record_alike_whether_its_batches_are_scored_ahead_on_two_
     let files = dir.path().join("supplied");
     let run = |name: &str, threads: &str| -> serde_json::Value {
         let url = format!("sqlite://{}", dir.path().join(name).display());
-        let output = Command::new(env!("CARGO_BIN_EXE_contactpoint"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_contactpoint"));
+        command
             // Large enough that records of one batch change children later records of it
             // were scored against (at 400 children, reusing their first scores went unseen).
             .args(["bench", "supply", "--children", "3000"])
@@ -129,15 +141,8 @@ fn a_load_places_every_record_alike_whether_its_batches_are_scored_ahead_on_two_
             .arg(&files)
             .env("CONTACTPOINT_LOG", "warn")
             // One thread: each record is scored as it is placed; two: each batch ahead.
-            .env("RAYON_NUM_THREADS", threads)
-            .output()
-            .expect("the binary runs");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice(&output.stdout).unwrap()
+            .env("RAYON_NUM_THREADS", threads);
+        serde_json::from_slice(&succeeded(&mut command)).unwrap()
     };
     let as_placed = run("as-placed.sqlite3", "1");
     let ahead = run("ahead.sqlite3", "2");
@@ -164,17 +169,12 @@ fn record_by_record(url: &str) -> Vec<String> {
         "schools_census",
         "child_benefit",
     ] {
-        let output = Command::new(env!("CARGO_BIN_EXE_contactpoint"))
-            .args(["supply", "links", "--database-url", url, "--source", source])
-            .env("CONTACTPOINT_LOG", "warn")
-            .output()
-            .expect("the binary runs");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
+        let stdout = succeeded(
+            Command::new(env!("CARGO_BIN_EXE_contactpoint"))
+                .args(["supply", "links", "--database-url", url, "--source", source])
+                .env("CONTACTPOINT_LOG", "warn"),
         );
-        for line in String::from_utf8(output.stdout).unwrap().lines().skip(1) {
+        for line in String::from_utf8(stdout).unwrap().lines().skip(1) {
             let fields: Vec<&str> = line.split(',').collect();
             let [source, record, child, status] = fields[..] else {
                 panic!("a line of four fields: {line}");

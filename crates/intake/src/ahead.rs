@@ -4,8 +4,10 @@
 //! those at once, in parallel; as the batch then places its records one by one, a candidate
 //! still the very allocation it was scored in (the copy replaces a child it changes, and
 //! copies one it shares before noting a supplier) keeps its probability, and any other is
-//! scored there and then. Scoring is a pure function of the record and the candidate, so the
-//! batch places every record exactly as it would have without looking ahead.
+//! scored there and then, as is every candidate of a record whose area differs from the one
+//! it was scored for. Scoring is a pure function of the record, its companions, its area, the
+//! import's settings and the candidate, so the batch places every record exactly as it would
+//! have without looking ahead.
 
 use crate::place::{NormalisedCandidate, NormalisedCandidates, PlaceSettings, RecordScoring};
 use contactpoint_domain::{LocalAuthorityCode, SourceCode};
@@ -66,6 +68,8 @@ impl ScoredAhead {
 /// One record of a batch to score ahead.
 pub(crate) struct RecordAhead<'a> {
     pub child: &'a SuppliedChild,
+    /// The district of its postcode, as the batch looks its authority up.
+    pub postcode_district: Option<&'a str>,
     pub probe_keys: &'a [i64],
     pub companion_sources: &'a [SourceCode],
 }
@@ -85,10 +89,8 @@ pub(crate) fn score_ahead(
         .par_iter()
         .map(|record| {
             let area = record
-                .child
-                .postcode
-                .as_ref()
-                .and_then(|postcode| authorities.get(postcode.outward()));
+                .postcode_district
+                .and_then(|district| authorities.get(district));
             let scoring =
                 RecordScoring::new(record.child, record.companion_sources, area, settings);
             let mut fresh = Vec::new();

@@ -592,6 +592,7 @@ async fn score_batch_ahead(
         .enumerate()
         .map(|(index, (child, record))| RecordAhead {
             child,
+            postcode_district: record.postcode_district.as_deref(),
             probe_keys: &record.probe_keys,
             companion_sources: batch
                 .companion_sources

@@ -554,33 +554,16 @@ mod tests {
     #[test]
     fn dates_a_digit_apart_or_with_neighbouring_digits_swapped_are_one_digit_off() {
         let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
-        assert_eq!(
-            date_level(date("2015-03-18"), date("2015-03-19")),
-            DateLevel::OneDigit
-        );
-        assert_eq!(
-            date_level(date("2015-03-18"), date("2015-03-18")),
-            DateLevel::Exact
-        );
-        assert_eq!(
-            date_level(date("2015-03-08"), date("2015-08-03")),
-            DateLevel::Swapped
-        );
-        assert_eq!(
-            date_level(date("2015-03-18"), date("2015-08-13")),
-            DateLevel::SameYear
-        );
-        assert_eq!(
-            date_level(date("2015-12-01"), date("2015-12-10")),
-            DateLevel::OneDigit
-        );
-        assert_eq!(
-            date_level(date("2015-03-18"), date("2051-03-18")),
-            DateLevel::OneDigit
-        );
-        assert_eq!(
-            date_level(date("2015-03-18"), date("2016-04-18")),
-            DateLevel::Different
-        );
+        for (a, b, level) in [
+            ("2015-03-18", "2015-03-19", DateLevel::OneDigit),
+            ("2015-03-18", "2015-03-18", DateLevel::Exact),
+            ("2015-03-08", "2015-08-03", DateLevel::Swapped),
+            ("2015-03-18", "2015-08-13", DateLevel::SameYear),
+            ("2015-12-01", "2015-12-10", DateLevel::OneDigit),
+            ("2015-03-18", "2051-03-18", DateLevel::OneDigit),
+            ("2015-03-18", "2016-04-18", DateLevel::Different),
+        ] {
+            assert_eq!(date_level(date(a), date(b)), level, "{a} and {b}");
+        }
     }
 }
