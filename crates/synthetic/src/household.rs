@@ -1,7 +1,9 @@
 //! Children, drawn household by household: siblings and twins share parents and a home.
 
 use crate::catalogue::{CatalogueIndex, ServicePick};
-use crate::data::{LocalAuthoritySeed, OriginNames, ORIGINS, STREET_NAMES, STREET_SUFFIXES};
+use crate::data::{
+    LocalAuthoritySeed, NameTail, OriginNames, ORIGINS, STREET_NAMES, STREET_SUFFIXES,
+};
 use crate::pick::{mobile, one_of, postcode, Weighted};
 use crate::NationSpec;
 use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, Utc};
@@ -21,17 +23,45 @@ use std::collections::VecDeque;
 const DAYS_IN_18_YEARS: u64 = 6_574;
 
 struct OriginSampler {
-    female: Weighted<&'static str>,
-    male: Weighted<&'static str>,
-    family: Weighted<&'static str>,
+    female: NameSampler,
+    male: NameSampler,
+    family: NameSampler,
+}
+
+/// One list of names and, when it has one, the tail beyond it.
+struct NameSampler {
+    listed: Weighted<&'static str>,
+    /// the share of people whose name is beyond the list, and those names
+    tail: Option<(f64, Weighted<&'static str>)>,
+}
+
+impl NameSampler {
+    fn new(listed: &'static [(&'static str, u32)], tail: Option<NameTail>) -> Self {
+        Self {
+            listed: Weighted::new(listed.iter().copied()),
+            tail: tail.map(|tail| {
+                (
+                    f64::from(tail.per_mille) / 1000.0,
+                    Weighted::new((tail.names)().iter().copied()),
+                )
+            }),
+        }
+    }
+
+    fn pick<R: Rng>(&self, rng: &mut R) -> &'static str {
+        match &self.tail {
+            Some((share, tail)) if rng.random_bool(*share) => tail.pick(rng),
+            _ => self.listed.pick(rng),
+        }
+    }
 }
 
 impl OriginSampler {
     fn new(origin: &'static OriginNames) -> Self {
         Self {
-            female: Weighted::new(origin.female.iter().copied()),
-            male: Weighted::new(origin.male.iter().copied()),
-            family: Weighted::new(origin.family.iter().copied()),
+            female: NameSampler::new(origin.female, origin.female_tail),
+            male: NameSampler::new(origin.male, origin.male_tail),
+            family: NameSampler::new(origin.family, origin.family_tail),
         }
     }
 

@@ -1,6 +1,6 @@
 use super::*;
 use chrono::TimeZone;
-use contactpoint_domain::{AddressState, ChildRecord, ConsentGiver, SensitiveBasis};
+use contactpoint_domain::{AddressState, ChildRecord, ConsentGiver, Gender, SensitiveBasis};
 use contactpoint_storage::CatalogueIds;
 
 const IDS: CatalogueIds = CatalogueIds {
@@ -179,6 +179,52 @@ fn households_give_siblings_twins_and_double_barrelled_names() {
         records.iter().map(|r| r.family_name.as_str()).collect();
     for surname in ["Smith", "Khan", "Patel"] {
         assert!(origins_seen.contains(surname), "{surname}");
+    }
+}
+
+/// The chance that two of `names`, drawn at random, are the same.
+fn chance_two_share<'a>(names: impl Iterator<Item = &'a str>) -> f64 {
+    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for name in names {
+        *counts.entry(name).or_default() += 1;
+    }
+    let total = counts.values().sum::<usize>() as f64;
+    counts.values().map(|&n| (n as f64 / total).powi(2)).sum()
+}
+
+/// Two children share a family name about as often as two people in England do (about one time
+/// in 1,250; the 408 listed British and Irish names drawn alone made it one in 200), Smith is
+/// about as common as in England (1.2 %), and two girls share a first name about as often as
+/// two girls born in England in one year (about one time in 300; the lists alone made it one in
+/// 200).
+#[test]
+fn names_are_about_as_varied_as_englands() {
+    let records = generate(&spec(40_000, 5, &[]));
+    let family = chance_two_share(records.iter().map(|r| r.family_name.as_str()));
+    assert!(
+        (0.0006..0.002).contains(&family),
+        "two children share a family name with chance {family}"
+    );
+    let smith = share(&records, |r| r.family_name.as_str() == "Smith");
+    assert!((0.006..0.02).contains(&smith), "Smith {smith}");
+    let family_names: std::collections::HashSet<&str> =
+        records.iter().map(|r| r.family_name.as_str()).collect();
+    assert!(
+        family_names.len() > 5_000,
+        "{} family names",
+        family_names.len()
+    );
+    for gender in [Gender::Female, Gender::Male] {
+        let given = chance_two_share(
+            records
+                .iter()
+                .filter(|r| r.gender == gender)
+                .map(|r| r.given_name.as_str()),
+        );
+        assert!(
+            (0.0015..0.004).contains(&given),
+            "two children of {gender:?} share a first name with chance {given}"
+        );
     }
 }
 

@@ -1,12 +1,13 @@
 //! Static reference data for the synthetic nation: names by origin with frequency weights,
 //! nickname and spelling-variant groups, local authorities with postcode areas and towns, street names.
 mod local_authorities;
+mod name_tails;
 mod names;
 mod streets;
 /// Nicknames and spelling variants belong to matching, which the generator uses to vary names.
 pub use contactpoint_matching::data::{NICKNAMES, SPELLING_VARIANTS};
 pub use local_authorities::{LocalAuthoritySeed, LOCAL_AUTHORITIES};
-pub use names::{Origin, OriginNames, ORIGINS};
+pub use names::{NameTail, Origin, OriginNames, ORIGINS};
 pub use streets::{STREET_NAMES, STREET_SUFFIXES};
 
 #[cfg(test)]

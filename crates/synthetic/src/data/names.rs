@@ -5,7 +5,12 @@
 //! community naming conventions); weights fall off along a Zipf-like curve, so they describe the
 //! shape of real frequencies rather than exact counts. Less usual spellings of a name (Chloë,
 //! Mohammad, Wisniewski) sit lower in a list than the usual one. Family names never contain a
-//! hyphen: the generator makes double-barrelled names itself. All generated people are fictional.
+//! hyphen: the generator makes double-barrelled names itself. The British and Irish family names
+//! and first names go on beyond their lists in long tails (`name_tails.rs`). All generated people are fictional.
+
+use super::name_tails::{
+    british_irish_family_tail, british_irish_female_tail, british_irish_male_tail,
+};
 
 /// The naming tradition a synthetic family draws its names from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -37,6 +42,18 @@ pub struct OriginNames {
     pub male: &'static [(&'static str, u32)],
     /// family name, relative frequency weight
     pub family: &'static [(&'static str, u32)],
+    /// the names beyond each list, when the list is only the most common of many
+    pub female_tail: Option<NameTail>,
+    pub male_tail: Option<NameTail>,
+    pub family_tail: Option<NameTail>,
+}
+
+/// Names beyond a list: how many people in a thousand carry one, and the names with their
+/// weights.
+#[derive(Debug, Clone, Copy)]
+pub struct NameTail {
+    pub per_mille: u32,
+    pub names: fn() -> &'static [(&'static str, u32)],
 }
 
 /// Every naming origin with its share of children; shares sum to 1000.
@@ -850,6 +867,18 @@ pub static ORIGINS: &[OriginNames] = &[
             ("Whelan", 20),
             ("Hennessy", 20),
         ],
+        female_tail: Some(NameTail {
+            per_mille: 300,
+            names: british_irish_female_tail,
+        }),
+        male_tail: Some(NameTail {
+            per_mille: 300,
+            names: british_irish_male_tail,
+        }),
+        family_tail: Some(NameTail {
+            per_mille: 600,
+            names: british_irish_family_tail,
+        }),
     },
     OriginNames {
         origin: Origin::SouthAsianMuslim,
@@ -1034,6 +1063,9 @@ pub static ORIGINS: &[OriginNames] = &[
             ("Mahmud", 92),
             ("Hussein", 91),
         ],
+        female_tail: None,
+        male_tail: None,
+        family_tail: None,
     },
     OriginNames {
         origin: Origin::SouthAsianHinduSikh,
@@ -1200,6 +1232,9 @@ pub static ORIGINS: &[OriginNames] = &[
             ("Tailor", 98),
             ("Lakhani", 96),
         ],
+        female_tail: None,
+        male_tail: None,
+        family_tail: None,
     },
     OriginNames {
         origin: Origin::Polish,
@@ -1347,6 +1382,9 @@ pub static ORIGINS: &[OriginNames] = &[
             ("Wojcik", 99),
             ("Kaminski", 98),
         ],
+        female_tail: None,
+        male_tail: None,
+        family_tail: None,
     },
     OriginNames {
         origin: Origin::Romanian,
@@ -1473,6 +1511,9 @@ pub static ORIGINS: &[OriginNames] = &[
             ("Ionita", 111),
             ("Lazar", 109),
         ],
+        female_tail: None,
+        male_tail: None,
+        family_tail: None,
     },
     OriginNames {
         origin: Origin::Nigerian,
@@ -1608,6 +1649,9 @@ pub static ORIGINS: &[OriginNames] = &[
             ("Oyelaran", 113),
             ("Adeyemo", 111),
         ],
+        female_tail: None,
+        male_tail: None,
+        family_tail: None,
     },
     OriginNames {
         origin: Origin::Ghanaian,
@@ -1736,6 +1780,9 @@ pub static ORIGINS: &[OriginNames] = &[
             ("Oduro", 111),
             ("Okyere", 109),
         ],
+        female_tail: None,
+        male_tail: None,
+        family_tail: None,
     },
     OriginNames {
         origin: Origin::Somali,
@@ -1869,6 +1916,9 @@ pub static ORIGINS: &[OriginNames] = &[
             ("Hashi", 111),
             ("Kahin", 109),
         ],
+        female_tail: None,
+        male_tail: None,
+        family_tail: None,
     },
     OriginNames {
         origin: Origin::Caribbean,
@@ -2014,6 +2064,9 @@ pub static ORIGINS: &[OriginNames] = &[
             ("Hylton", 91),
             ("Bernard", 90),
         ],
+        female_tail: None,
+        male_tail: None,
+        family_tail: None,
     },
     OriginNames {
         origin: Origin::Chinese,
@@ -2152,6 +2205,9 @@ pub static ORIGINS: &[OriginNames] = &[
             ("Yu", 107),
             ("Gao", 105),
         ],
+        female_tail: None,
+        male_tail: None,
+        family_tail: None,
     },
     OriginNames {
         origin: Origin::Arabic,
@@ -2299,6 +2355,9 @@ pub static ORIGINS: &[OriginNames] = &[
             ("Ahmed", 101),
             ("Mohammed", 99),
         ],
+        female_tail: None,
+        male_tail: None,
+        family_tail: None,
     },
     OriginNames {
         origin: Origin::Turkish,
@@ -2437,6 +2496,9 @@ pub static ORIGINS: &[OriginNames] = &[
             ("Çelik", 107),
             ("Yılmaz", 105),
         ],
+        female_tail: None,
+        male_tail: None,
+        family_tail: None,
     },
     OriginNames {
         origin: Origin::Portuguese,
@@ -2577,5 +2639,8 @@ pub static ORIGINS: &[OriginNames] = &[
             ("Goncalves", 101),
             ("Guerreiro", 99),
         ],
+        female_tail: None,
+        male_tail: None,
+        family_tail: None,
     },
 ];
