@@ -115,6 +115,20 @@ pub struct FileReport {
     pub outcome: BatchSummary,
     /// Every rejected row, with its line, field and reason.
     pub rejected: Vec<Rejected>,
+    /// Records scored on every core before their batch placed them (`ahead.rs`).
+    pub scored_ahead: u64,
+}
+
+/// Whether a file's records may have been supplied before, as its batches go by: a file run
+/// again, or resumed after a stop, begins with records its batches pass over or place again
+/// on their known child, which are not worth scoring ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SuppliedBefore {
+    /// Each batch asks which of its records its batch will match before scoring any ahead.
+    AskEachBatch,
+    /// A batch found all its records new (or they are waiting records, tried again): the rest
+    /// are taken to be new without asking.
+    TakenAsNew,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -232,6 +246,7 @@ pub async fn import_reader_keeping(
     let place_settings = settings
         .place_settings(now)
         .with_held_share(held_share(store, permit, &settings.source).await?);
+    let mut supplied_before = SuppliedBefore::AskEachBatch;
     let placed: Result<(), ImportError> = async {
         loop {
             let mut batch = Batch::default();
@@ -254,7 +269,7 @@ pub async fn import_reader_keeping(
             if batch.first_line.is_none() {
                 return Ok(());
             }
-            let summary = import_batch(
+            let (summary, scored_ahead) = import_batch(
                 store,
                 permit,
                 settings,
@@ -265,9 +280,11 @@ pub async fn import_reader_keeping(
                 false,
                 cache.as_mut(),
                 normalised,
+                &mut supplied_before,
             )
             .await?;
             report.outcome.add(&summary);
+            report.scored_ahead += scored_ahead;
             report.batches += 1;
             if settings.refresh_statistics && STATISTICS_REFRESHED_AFTER.contains(&report.batches) {
                 store.analyze().await?;
@@ -380,7 +397,7 @@ async fn retry_pages(
                     }
                 }
             }
-            let summary = import_batch(
+            let (summary, scored_ahead) = import_batch(
                 store,
                 permit,
                 &run_settings,
@@ -393,9 +410,11 @@ async fn retry_pages(
                 true,
                 cache.as_deref_mut(),
                 normalised,
+                &mut SuppliedBefore::TakenAsNew,
             )
             .await?;
             report.outcome.add(&summary);
+            report.scored_ahead += scored_ahead;
             report.batches += 1;
             progress(report.rows);
         }
@@ -485,7 +504,8 @@ async fn import_batch(
     retry_waiting: bool,
     cache: Option<&mut CandidateCache>,
     normalised: &mut NormalisedCandidates,
-) -> Result<BatchSummary, ImportError> {
+    supplied_before: &mut SuppliedBefore,
+) -> Result<(BatchSummary, u64), ImportError> {
     let supplied_at = place_settings.supplied_at;
     let today = supplied_at.date_naive();
     // Each record's keys and digest are its own: made on every core.
@@ -507,6 +527,11 @@ async fn import_batch(
         .collect();
     let mut ahead = match cache.as_deref() {
         Some(copy) => {
+            let worth = RecordsWorthScoring {
+                source: &settings.source,
+                retry_waiting,
+                supplied_before,
+            };
             score_batch_ahead(
                 store,
                 permit,
@@ -515,11 +540,13 @@ async fn import_batch(
                 copy,
                 place_settings,
                 normalised,
+                worth,
             )
             .await?
         }
         None => Vec::new(),
     };
+    let scored_ahead = ahead.iter().flatten().count() as u64;
     let supply_batch = SupplyBatch {
         source: &settings.source,
         records,
@@ -559,14 +586,46 @@ async fn import_batch(
             .changed_anything()
             .then(|| batch_audit(settings, name, first_line, batch.last_line, summary, now))
     };
-    Ok(store
+    let summary = store
         .import_supply_batch(permit, &supply_batch, cache, &mut placer, &audit)
-        .await?)
+        .await?;
+    Ok((summary, scored_ahead))
 }
 
-/// Each record of `batch` scored ahead against the candidates the load's copy holds for it
-/// (`ahead`), when the copy is still trusted and there is more than one core to score on;
-/// none otherwise, and each record is scored as it is placed.
+/// What tells a batch which of its records are worth scoring ahead.
+struct RecordsWorthScoring<'a> {
+    source: &'a SourceCode,
+    retry_waiting: bool,
+    supplied_before: &'a mut SuppliedBefore,
+}
+
+impl RecordsWorthScoring<'_> {
+    /// For each record, whether its batch will look for its candidates, as far as can be told
+    /// before the batch: every record once the file's records are taken to be new.
+    async fn ask(
+        self,
+        store: &Store,
+        permit: &Permit,
+        records: &[IncomingRecord],
+    ) -> Result<Vec<bool>, ImportError> {
+        if *self.supplied_before == SuppliedBefore::TakenAsNew {
+            return Ok(vec![true; records.len()]);
+        }
+        let matched = store
+            .records_matched_against_candidates(permit, self.source, records, self.retry_waiting)
+            .await?;
+        if matched.iter().all(|m| *m) {
+            *self.supplied_before = SuppliedBefore::TakenAsNew;
+        }
+        Ok(matched)
+    }
+}
+
+/// Each record of `batch` the batch will match scored ahead against the candidates the
+/// load's copy holds for it (`ahead`), when the copy is still trusted and there is more than
+/// one core to score on; none otherwise, and each record is scored as it is placed. A record
+/// the batch passes over as unchanged, or places again on its known child, is not scored.
+#[allow(clippy::too_many_arguments)]
 async fn score_batch_ahead(
     store: &Store,
     permit: &Permit,
@@ -575,22 +634,28 @@ async fn score_batch_ahead(
     copy: &CandidateCache,
     place_settings: &PlaceSettings,
     normalised: &mut NormalisedCandidates,
+    worth: RecordsWorthScoring<'_>,
 ) -> Result<Vec<Option<ScoredAhead>>, ImportError> {
     if !copy.trusted() || rayon::current_num_threads() < 2 {
         return Ok(Vec::new());
     }
-    let districts: std::collections::BTreeSet<&str> = records
+    let worth_scoring = worth.ask(store, permit, records).await?;
+    if !worth_scoring.contains(&true) {
+        return Ok(Vec::new());
+    }
+    let chosen: Vec<usize> = (0..records.len())
+        .filter(|&index| worth_scoring[index])
+        .collect();
+    let districts: std::collections::BTreeSet<&str> = chosen
         .iter()
-        .filter_map(|record| record.postcode_district.as_deref())
+        .filter_map(|&index| records[index].postcode_district.as_deref())
         .collect();
     let districts: Vec<&str> = districts.into_iter().collect();
     let authorities = store.district_authorities(permit, &districts).await?;
-    let looked: Vec<RecordAhead<'_>> = batch
-        .children
+    let looked: Vec<RecordAhead<'_>> = chosen
         .iter()
-        .zip(records)
-        .enumerate()
-        .map(|(index, (child, record))| RecordAhead {
+        .map(|&index| (index, &batch.children[index], &records[index]))
+        .map(|(index, child, record)| RecordAhead {
             child,
             postcode_district: record.postcode_district.as_deref(),
             probe_keys: &record.probe_keys,
@@ -601,12 +666,17 @@ async fn score_batch_ahead(
                 .unwrap_or_default(),
         })
         .collect();
-    Ok(
-        score_ahead(&looked, copy, &authorities, place_settings, normalised)
-            .into_iter()
-            .map(Some)
-            .collect(),
-    )
+    let mut ahead: Vec<Option<ScoredAhead>> = (0..records.len()).map(|_| None).collect();
+    for (index, scored) in chosen.into_iter().zip(score_ahead(
+        &looked,
+        copy,
+        &authorities,
+        place_settings,
+        normalised,
+    )) {
+        ahead[index] = Some(scored);
+    }
+    Ok(ahead)
 }
 
 /// The school and GP practice a record names that its source may name (by precedence: the

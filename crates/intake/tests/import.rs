@@ -234,6 +234,53 @@ both_backends!(
     }
 );
 
+both_backends!(
+    a_file_run_again_or_resumed_scores_ahead_only_the_records_it_has_not_placed_before,
+    setup = prepare,
+    |store| {
+        let settings = ImportSettings {
+            batch_size: 1,
+            ..in_memory("birth_registration")
+        };
+        // Records are scored ahead only when there is more than one core to score them on.
+        let ahead = |records: u64| {
+            if rayon::current_num_threads() >= 2 {
+                records
+            } else {
+                0
+            }
+        };
+        let mut copy = LoadCopy::default();
+        let first_two: String = BIRTHS.lines().take(3).map(|l| format!("{l}\n")).collect();
+        let stopped = import_keeping(store, &settings, &first_two, &mut copy).await;
+        assert_eq!(stopped.outcome.created, 2);
+        assert_eq!(stopped.scored_ahead, ahead(2));
+
+        let resumed = import_keeping(store, &settings, BIRTHS, &mut copy).await;
+        assert_eq!((resumed.outcome.unchanged, resumed.outcome.created), (2, 1));
+        assert_eq!(
+            resumed.scored_ahead,
+            ahead(1),
+            "only the record the stopped load had not placed"
+        );
+
+        let again = import_keeping(store, &settings, BIRTHS, &mut copy).await;
+        assert_eq!(again.outcome.unchanged, 3);
+        assert_eq!(again.scored_ahead, 0, "nothing in a file run again");
+
+        let moved = BIRTHS.replace("3 Mill Lane", "5 Mill Lane");
+        let moved = import_keeping(store, &settings, &moved, &mut copy).await;
+        assert_eq!(moved.outcome.unchanged, 2);
+        assert_eq!(moved.outcome.created, 0);
+        assert_eq!(
+            moved.scored_ahead, 0,
+            "a changed record is placed again on its child without being matched"
+        );
+        assert_eq!(children(store).await, 3);
+        assert_trail_intact(store).await;
+    }
+);
+
 async fn import_keeping(
     store: &Store,
     settings: &ImportSettings,

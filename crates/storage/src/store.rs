@@ -686,6 +686,22 @@ impl Store {
         dispatch_to_backend!(self, district_authorities(permit, districts))
     }
 
+    /// For each of a batch's records, whether importing it will look for its candidates: not
+    /// for one it passes over as unchanged, nor for one it places again on its known child.
+    /// Read outside any batch's transaction: a guide to matching work that can be done ahead.
+    pub async fn records_matched_against_candidates(
+        &self,
+        permit: &Permit,
+        source: &contactpoint_domain::SourceCode,
+        records: &[crate::supply::IncomingRecord],
+        retry_waiting: bool,
+    ) -> Result<Vec<bool>, StorageError> {
+        dispatch_to_backend!(
+            self,
+            records_matched_against_candidates(permit, source, records, retry_waiting)
+        )
+    }
+
     /// Up to `limit` of a source's records still waiting in the exceptions queue, after the
     /// identifier `after`, in identifier order: what an import tries again.
     pub async fn waiting_records(

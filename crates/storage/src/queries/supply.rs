@@ -637,6 +637,73 @@ struct SuppliedRow {
     exception_id: Option<i64>,
 }
 
+impl SuppliedRow {
+    /// The exception the record waits in, if it waits.
+    fn waiting_exception(&self) -> Option<i64> {
+        (crate::supply::SupplyStatus::parse(&self.status) == Some(crate::supply::SupplyStatus::Exception))
+            .then_some(self.exception_id)
+            .flatten()
+    }
+
+    /// The child the record is on, once it was linked or created: the batch places it there
+    /// again without looking for candidates.
+    fn known_child(&self) -> Option<i64> {
+        use crate::supply::SupplyStatus;
+        matches!(SupplyStatus::parse(&self.status), Some(SupplyStatus::Linked | SupplyStatus::Created))
+            .then_some(self.child_id)
+            .flatten()
+    }
+
+    /// A record the batch passes over: the one supplied before, unless it waits and waiting
+    /// records are being tried again.
+    fn passes_over(before: Option<&Self>, record: &crate::supply::IncomingRecord, retry_waiting: bool) -> bool {
+        before.is_some_and(|b| b.digest == record.digest && !(retry_waiting && b.waiting_exception().is_some()))
+    }
+}
+
+/// What `source` supplied before under each of `ids`, by identifier.
+async fn supplied_rows(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    source: &contactpoint_domain::SourceCode,
+    ids: &[&str],
+) -> Result<std::collections::HashMap<String, SuppliedRow>, sqlx::Error> {
+    let mut seen = std::collections::HashMap::new();
+    for chunk in ids.chunks(rows_per_statement(1).saturating_sub(1).max(1)) {
+        let mut query = sqlx::QueryBuilder::<Db>::new(
+            "SELECT source_record_id, digest, status, child_id, exception_id FROM supplied_records WHERE source = ",
+        );
+        query.push_bind(source.as_str()).push(" AND source_record_id IN ");
+        push_text_list(&mut query, chunk);
+        for row in query.build_query_as::<SuppliedRow>().fetch_all(&mut **tx).await? {
+            seen.insert(row.source_record_id.clone(), row);
+        }
+    }
+    Ok(seen)
+}
+
+/// For each of a batch's records, whether the batch will look for its candidates: false for a
+/// record it passes over as unchanged and for one it places again on its known child. Read
+/// outside the batch's transaction, so only a guide to work that may be done ahead.
+pub(crate) async fn records_matched_against_candidates(
+    pool: &sqlx::Pool<Db>,
+    _permit: &contactpoint_domain::Permit,
+    source: &contactpoint_domain::SourceCode,
+    records: &[crate::supply::IncomingRecord],
+    retry_waiting: bool,
+) -> Result<Vec<bool>, crate::StorageError> {
+    let ids: Vec<&str> = records.iter().map(|r| r.source_record_id.as_str()).collect();
+    let mut tx = pool.begin().await?;
+    let seen = supplied_rows(&mut tx, source, &ids).await?;
+    tx.rollback().await?;
+    Ok(records
+        .iter()
+        .map(|record| {
+            let before = seen.get(&record.source_record_id);
+            !SuppliedRow::passes_over(before, record, retry_waiting) && before.and_then(SuppliedRow::known_child).is_none()
+        })
+        .collect())
+}
+
 /// Holds a waiting exception for the transaction: false when it is no longer waiting (the
 /// team decided it since it was read). An update that changes nothing takes the row's lock on
 /// PostgreSQL; on SQLite the transaction already holds the database's write lock.
@@ -1153,7 +1220,6 @@ pub(crate) async fn import_supply_batch(
     audit: &crate::supply::BatchAudit<'_>,
 ) -> Result<crate::supply::BatchSummary, crate::StorageError> {
     use crate::supply::{Placement, PlacementContext, SupplyStatus};
-    use std::collections::HashMap;
 
     let mut summary = crate::supply::BatchSummary::default();
     let mut tx = begin_read_then_write(pool).await?;
@@ -1184,23 +1250,13 @@ pub(crate) async fn import_supply_batch(
         crate::SearchKeys::Indexed
     };
 
-    let mut seen: HashMap<String, SuppliedRow> = HashMap::new();
     let ids: Vec<&str> = batch
         .records
         .iter()
         .map(|r| r.source_record_id.as_str())
         .chain(batch.rejected_ids.iter().map(String::as_str))
         .collect();
-    for chunk in ids.chunks(rows_per_statement(1).saturating_sub(1).max(1)) {
-        let mut query = sqlx::QueryBuilder::<Db>::new(
-            "SELECT source_record_id, digest, status, child_id, exception_id FROM supplied_records WHERE source = ",
-        );
-        query.push_bind(batch.source.as_str()).push(" AND source_record_id IN ");
-        push_text_list(&mut query, chunk);
-        for row in query.build_query_as::<SuppliedRow>().fetch_all(&mut **tx).await? {
-            seen.insert(row.source_record_id.clone(), row);
-        }
-    }
+    let mut seen = supplied_rows(&mut tx, batch.source, &ids).await?;
 
     let districts = authorities_of_districts(&mut tx, batch.records.iter().filter_map(|r| r.postcode_district.as_deref())).await?;
     let mut pending = PendingChildren::default();
@@ -1225,10 +1281,8 @@ pub(crate) async fn import_supply_batch(
             }
         }
         let before = seen.get(&record.source_record_id);
-        let waiting = before
-            .filter(|b| SupplyStatus::parse(&b.status) == Some(SupplyStatus::Exception))
-            .and_then(|b| b.exception_id);
-        if before.is_some_and(|b| b.digest == record.digest) && !(batch.retry_waiting && waiting.is_some()) {
+        let waiting = before.and_then(SuppliedRow::waiting_exception);
+        if SuppliedRow::passes_over(before, record, batch.retry_waiting) {
             summary.unchanged += 1;
             continue;
         }
@@ -1240,9 +1294,7 @@ pub(crate) async fn import_supply_batch(
                 continue;
             }
         }
-        let known_child = before
-            .filter(|b| matches!(SupplyStatus::parse(&b.status), Some(SupplyStatus::Linked | SupplyStatus::Created)))
-            .and_then(|b| b.child_id);
+        let known_child = before.and_then(SuppliedRow::known_child);
         if let (Some(held), Some(before)) = (held.as_mut(), before.and_then(|b| b.child_id)) {
             // The child the record was on may lose this source.
             held.fresh.insert(before);

@@ -154,7 +154,7 @@ pub fn family_name_tail(listed: &[(&str, u32)]) -> Vec<String> {
         .chain(irish)
         .filter(|name| !listed.contains(name.as_str()) && seen.insert(name.clone()))
         .collect();
-    names.shuffle(&mut ChaCha8Rng::seed_from_u64(0x7A11_0F_4A3E5));
+    names.shuffle(&mut ChaCha8Rng::seed_from_u64(0x07A1_10F4_A3E5));
     names
 }
 
