@@ -124,7 +124,7 @@ pub struct FileReport {
 /// on their known child, which are not worth scoring ahead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SuppliedBefore {
-    /// Each batch asks which of its records its batch will match before scoring any ahead.
+    /// Each batch asks which of its records it will match before scoring any ahead.
     AskEachBatch,
     /// A batch found all its records new (or they are waiting records, tried again): the rest
     /// are taken to be new without asking.
