@@ -654,11 +654,10 @@ async fn score_batch_ahead(
     let authorities = store.district_authorities(permit, &districts).await?;
     let looked: Vec<RecordAhead<'_>> = chosen
         .iter()
-        .map(|&index| (index, &batch.children[index], &records[index]))
-        .map(|(index, child, record)| RecordAhead {
-            child,
-            postcode_district: record.postcode_district.as_deref(),
-            probe_keys: &record.probe_keys,
+        .map(|&index| RecordAhead {
+            child: &batch.children[index],
+            postcode_district: records[index].postcode_district.as_deref(),
+            probe_keys: &records[index].probe_keys,
             companion_sources: batch
                 .companion_sources
                 .get(index)

@@ -125,36 +125,46 @@ const IRISH_STEMS: &[&str] = &[
     "Toole",
 ];
 
-/// The tail's names, most common first; none is one of the `listed` names.
-///
-/// The order is drawn once with a fixed seed, so every nation and every seed sees the same tail
-/// ranked the same way, and the most common of the tail are not all from one stem.
+/// The family names beyond `listed`, most common first; none is one of the `listed` names.
 pub fn family_name_tail(listed: &[(&str, u32)]) -> Vec<String> {
     let listed: HashSet<&str> = listed.iter().map(|(name, _)| *name).collect();
-    let places = PLACE_STEMS.iter().flat_map(|stem| {
-        PLACE_ENDINGS
-            .iter()
-            .filter(move |ending| !awkward(stem, ending))
-            .map(move |ending| format!("{stem}{ending}"))
-    });
-    let fathers = FATHER_STEMS.iter().flat_map(|stem| {
-        FATHER_ENDINGS
-            .iter()
-            .filter(move |ending| !awkward(stem, ending))
-            .map(move |ending| format!("{stem}{ending}"))
-    });
     let clans = CLAN_STEMS
         .iter()
         .flat_map(|stem| [format!("Mc{stem}"), format!("Mac{stem}")]);
     let irish = IRISH_STEMS.iter().map(|stem| format!("O'{stem}"));
-    let mut seen = HashSet::new();
-    let mut names: Vec<String> = places
-        .chain(fathers)
+    let candidates = composed(PLACE_STEMS, PLACE_ENDINGS)
+        .chain(composed(FATHER_STEMS, FATHER_ENDINGS))
         .chain(clans)
-        .chain(irish)
-        .filter(|name| !listed.contains(name.as_str()) && seen.insert(name.clone()))
+        .chain(irish);
+    shuffled_once_each(candidates, |name| listed.contains(name), 0x07A1_10F4_A3E5)
+}
+
+/// Every stem with every ending, but for those that join awkwardly.
+fn composed(
+    stems: &'static [&'static str],
+    endings: &'static [&'static str],
+) -> impl Iterator<Item = String> {
+    stems.iter().flat_map(move |stem| {
+        endings
+            .iter()
+            .filter(move |ending| !awkward(stem, ending))
+            .map(move |ending| format!("{stem}{ending}"))
+    })
+}
+
+/// `candidates` but for the `excluded`, each once, in an order drawn with `seed`: fixed, so
+/// every nation sees the same tail ranked the same way, and not all of its most common names
+/// come from one stem.
+fn shuffled_once_each(
+    candidates: impl Iterator<Item = String>,
+    excluded: impl Fn(&str) -> bool,
+    seed: u64,
+) -> Vec<String> {
+    let mut seen = HashSet::new();
+    let mut names: Vec<String> = candidates
+        .filter(|name| !excluded(name) && seen.insert(name.clone()))
         .collect();
-    names.shuffle(&mut ChaCha8Rng::seed_from_u64(0x07A1_10F4_A3E5));
+    names.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
     names
 }
 
@@ -175,28 +185,24 @@ const MALE_ENDINGS: &[&str] = &["an", "el", "on", "o", "is"];
 /// None is listed for either gender, nor could come into the other gender's tail, so a tail
 /// name never turns a boy's name into a girl's.
 pub fn given_name_tail(female: bool) -> Vec<String> {
+    let listed = listed_first_names();
+    let other_gender: HashSet<String> = given_name_sources(!female).collect();
+    shuffled_once_each(
+        given_name_sources(female),
+        |name| listed.contains(name) || other_gender.contains(name),
+        if female { 0xF1_257 } else { 0x3A1_257 },
+    )
+}
+
+/// The listed British and Irish first names of both genders.
+fn listed_first_names() -> HashSet<&'static str> {
     let british = british_irish();
-    let listed: HashSet<&str> = british
+    british
         .female
         .iter()
         .chain(british.male)
         .map(|(name, _)| *name)
-        .collect();
-    let other_gender: HashSet<String> = given_name_sources(!female).collect();
-    let mut seen = HashSet::new();
-    let mut names: Vec<String> = given_name_sources(female)
-        .filter(|name| {
-            !listed.contains(name.as_str())
-                && !other_gender.contains(name)
-                && seen.insert(name.clone())
-        })
-        .collect();
-    names.shuffle(&mut ChaCha8Rng::seed_from_u64(if female {
-        0xF1_257
-    } else {
-        0x3A1_257
-    }));
-    names
+        .collect()
 }
 
 /// Where a gender's tail of first names comes from: other spellings of its listed names, the
@@ -269,8 +275,9 @@ pub fn british_irish_male_tail() -> &'static [(&'static str, u32)] {
     &TAIL
 }
 
-/// `tail` weighted on a Zipf curve that carries on from the last listed name's rank, so the
-/// tail's most common name is rarer than any listed one. The names live as long as the program.
+/// `tail` weighted on a curve that carries on from the last listed name's rank (the share of
+/// people drawing from the tail keeps its most common name rarer than any listed one: tested
+/// below). The names live as long as the program.
 fn weighted_after(listed: &[(&str, u32)], tail: Vec<String>) -> Vec<(&'static str, u32)> {
     let names: &'static [String] = Box::leak(tail.into_boxed_slice());
     let first_rank = listed.len() + 1;
@@ -302,14 +309,8 @@ mod tests {
 
     #[test]
     fn each_tail_holds_names_none_listed_and_none_twice() {
-        let british = british_irish();
-        let given: Vec<&str> = british
-            .female
-            .iter()
-            .chain(british.male)
-            .map(|(n, _)| *n)
-            .collect();
-        let family: Vec<&str> = british.family.iter().map(|(n, _)| *n).collect();
+        let given = listed_first_names();
+        let family: HashSet<&str> = british_irish().family.iter().map(|(n, _)| *n).collect();
         for (tail, listed, at_least) in [
             (british_irish_family_tail(), &family, 4_000),
             (british_irish_female_tail(), &given, 800),
