@@ -813,6 +813,8 @@ pub(crate) mod tests {
             middle_names: Some("Rose".to_owned()),
             family_name: "Hartridge".to_owned(),
             former_family_names: vec!["Okafor".to_owned(), "Price".to_owned()],
+            former_given_names: Vec::new(),
+            earlier_postcodes: Vec::new(),
             parents: Vec::new(),
             supplied_by: Vec::new(),
             gender: Gender::Female,

@@ -7,8 +7,8 @@ use contactpoint_storage::supply::{SupplyLink, SupplyStatus};
 use contactpoint_storage::{ExceptionQueue, Store};
 use contactpoint_supply::Format;
 use contactpoint_test_support::{
-    both_backends, count_rows, execute_sql, load_sample_catalogue, sample_catalogue, sample_child,
-    sample_local_authority, test_now,
+    both_backends, count_rows, execute_sql, indexed_search_keys, load_sample_catalogue,
+    sample_catalogue, sample_child, sample_local_authority, test_now,
 };
 
 fn permit() -> Permit {
@@ -58,6 +58,15 @@ fn link<'a>(links: &'a [SupplyLink], id: &str) -> &'a SupplyLink {
         .iter()
         .find(|l| l.source_record_id == id)
         .unwrap_or_else(|| panic!("{id} is listed"))
+}
+
+/// The child the record `id` of `source` was placed on, read whole.
+async fn child_placed(store: &Store, source: &str, id: &str) -> contactpoint_domain::ChildRecord {
+    let placed = link(&links(store, source).await, id).contactpoint_id;
+    store
+        .child_record(&permit(), &placed.expect("placed on a child"))
+        .await
+        .unwrap()
 }
 
 async fn children(store: &Store) -> i64 {
@@ -214,11 +223,7 @@ both_backends!(
 
         let nhs = import_with(store, &in_memory("nhs_demographics"), AMELIA_MOVED).await;
         assert_eq!((nhs.outcome.linked, nhs.outcome.updated), (2, 1));
-        let amelia = link(&links(store, "nhs_demographics").await, "NHS-1").contactpoint_id;
-        let amelia = store
-            .child_record(&permit(), &amelia.unwrap())
-            .await
-            .unwrap();
+        let amelia = child_placed(store, "nhs_demographics", "NHS-1").await;
         assert_eq!(
             amelia.address.address().unwrap().postcode.as_str(),
             "MK42 9AA"
@@ -228,6 +233,140 @@ both_backends!(
             count_rows(store, "child_search_keys").await,
             keys_of_every_child(store).await,
             "the child who moved is filed under her new district as well, and nobody twice"
+        );
+        assert_eq!(children(store).await, 3);
+        assert_trail_intact(store).await;
+    }
+);
+
+/// The search keys every child the birth register made is filed under, worked out from its
+/// record as read back whole, in order.
+async fn keys_from_every_record(store: &Store) -> Vec<i64> {
+    let mut keys = Vec::new();
+    for listed in links(store, "birth_registration").await {
+        let child = store
+            .child_record(&permit(), &listed.contactpoint_id.unwrap())
+            .await
+            .unwrap();
+        keys.extend(contactpoint_storage::findable(&child).index_keys());
+    }
+    keys.sort_unstable();
+    keys
+}
+
+/// What the load's copy holds of every child, and what reading the directory afresh gives.
+async fn copy_and_directory(store: &Store, copy: &LoadCopy) -> (Vec<String>, Vec<String>) {
+    let kept = copy.candidates().expect("the copy is kept");
+    let fresh = store.candidate_cache(&permit()).await.unwrap();
+    let mut ids: Vec<i64> = fresh.child_ids().collect();
+    ids.sort_unstable();
+    let held = |cache: &contactpoint_storage::CandidateCache| -> Vec<String> {
+        ids.iter()
+            .map(|id| format!("{:?}", cache.held(*id).expect("held")))
+            .collect()
+    };
+    (held(kept), held(&fresh))
+}
+
+both_backends!(
+    a_batch_writes_the_moves_names_and_parents_it_brings_and_files_each_child_under_its_new_keys,
+    setup = prepare,
+    |store| {
+        let mut copy = LoadCopy::default();
+        let at = |days: i64| test_now() + chrono::Duration::days(days);
+        let mut load = async |source: &str, csv: &str, now| {
+            let settings = in_memory(source);
+            import_reader_keeping(
+                store,
+                &permit(),
+                &settings,
+                "test.csv",
+                csv.as_bytes(),
+                Format::Csv,
+                now,
+                &mut |_| {},
+                &mut copy,
+            )
+            .await
+            .unwrap()
+        };
+        load("birth_registration", BIRTHS, at(0)).await;
+        // One batch moves Amelia and Oliver.
+        let moved = load(
+            "nhs_demographics",
+            "\
+source_record_id,given_name,middle_names,family_name,date_of_birth,gender,address_line1,town,postcode
+NHS-1,Amelia,Rose,Smith-Adeyemi,2014-06-30,F,2 Kings Road,Bedford,MK42 9AA
+NHS-3,Oliver,,Brennan,2016-02-11,M,4 High Street,Bedford,MK40 1AD
+",
+            at(1),
+        )
+        .await;
+        assert_eq!((moved.outcome.linked, moved.outcome.updated), (2, 2));
+        // The register renames Oliver (his old family name becomes a former one) and adds
+        // Amelia's father, in one batch.
+        let renamed = BIRTHS
+            .replace("GRO-3,Oliver,,Brennan,", "GRO-3,Oliver,,Brennan-Walsh,")
+            .replace("Funmilayo,Adeyemi,mother", "Kunle,Adeyemi,father");
+        let registered = load("birth_registration", &renamed, at(2)).await;
+        assert_eq!(registered.outcome.updated, 2, "{registered:?}");
+        // Child benefit moves Amelia once more.
+        let benefit = "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode,parent1_given_name,parent1_family_name,parent1_relationship
+CHB-1,AMELIA,SMITH-ADEYEMI,2014-06-30,F,9 Park Avenue,Bedford,MK40 2AA,FUNMILAYO,ADEYEMI,mother
+";
+        let again = load("child_benefit", benefit, at(3)).await;
+        assert_eq!((again.outcome.linked, again.outcome.updated), (1, 1));
+
+        let amelia = child_placed(store, "birth_registration", "GRO-1").await;
+        assert_eq!(
+            amelia.address.address().unwrap().postcode.as_str(),
+            "MK40 2AA"
+        );
+        let earlier: Vec<(&str, chrono::NaiveDate)> = amelia
+            .address_history
+            .iter()
+            .map(|past| (past.address.postcode.as_str(), past.until))
+            .collect();
+        // The register, sent again later, gives her birth address as the newest.
+        assert_eq!(
+            earlier,
+            [
+                ("MK40 3PD", at(1).date_naive()),
+                ("MK42 9AA", at(2).date_naive()),
+                ("MK40 3PD", at(3).date_naive())
+            ],
+            "each address closes the day the next begins"
+        );
+        let parents: Vec<&str> = amelia
+            .parents_carers
+            .iter()
+            .map(|p| p.given_name.as_str())
+            .collect();
+        assert_eq!(
+            parents,
+            ["Funmilayo", "Kunle"],
+            "the mother is not added twice"
+        );
+        let oliver = child_placed(store, "birth_registration", "GRO-3").await;
+        assert_eq!(oliver.family_name.as_str(), "Brennan-Walsh");
+        let former: Vec<&str> = oliver
+            .former_names
+            .iter()
+            .map(|f| f.family_name.as_str())
+            .collect();
+        assert_eq!(former, ["Brennan"]);
+
+        assert_eq!(count_rows(store, "child_search_keys_set_aside").await, 0);
+        assert_eq!(
+            indexed_search_keys(store).await,
+            keys_from_every_record(store).await,
+            "each child is filed under exactly the keys its record gives, old ones forgotten"
+        );
+        let (held, directory) = copy_and_directory(store, &copy).await;
+        assert_eq!(
+            held, directory,
+            "the copy holds each child as the directory does"
         );
         assert_eq!(children(store).await, 3);
         assert_trail_intact(store).await;

@@ -86,6 +86,12 @@ pub struct LinkCandidate {
     pub middle_names: Option<String>,
     pub family_name: String,
     pub former_family_names: Vec<String>,
+    /// The given names recorded with former names (not compared: the search index files the
+    /// child under their initials).
+    pub former_given_names: Vec<String>,
+    /// The postcodes of the addresses before the current one (not compared: the search index
+    /// files the child under their districts).
+    pub earlier_postcodes: Vec<String>,
     /// The parents and carers held, in the order recorded: a supplied record that names one
     /// of them is evidence it is this child, and one it names already held is not added again.
     pub parents: Vec<HeldParent>,
@@ -133,6 +139,26 @@ impl From<&contactpoint_domain::ParentCarer> for HeldParent {
 }
 
 impl LinkCandidate {
+    /// What the search index files the child under, exactly as reading the child back for
+    /// the index would give it (`read_candidates`): a batch works out the keys of a child it
+    /// changes from what it holds, without reading the child again.
+    pub(crate) fn findable(&self) -> contactpoint_matching::search::Findable {
+        contactpoint_matching::search::Findable {
+            given_name: self.given_name.clone(),
+            middle_names: self.middle_names.clone(),
+            family_name: self.family_name.clone(),
+            former_given_names: self.former_given_names.clone(),
+            former_family_names: self.former_family_names.clone(),
+            date_of_birth: Some(self.date_of_birth),
+            gender: self.gender.code().to_owned(),
+            current_postcode: self
+                .address
+                .as_ref()
+                .map(|a| a.postcode.as_str().to_owned()),
+            earlier_postcodes: self.earlier_postcodes.clone(),
+        }
+    }
+
     /// Adds `source` to the suppliers, as reading the child again would list them: in code
     /// order, each once.
     pub(crate) fn note_supplier(&mut self, source: &SourceCode) {

@@ -175,6 +175,19 @@ pub async fn count_rows(store: &contactpoint_storage::Store, table: &str) -> i64
     .unwrap_or_else(|e| panic!("{table} is counted: {e}"))
 }
 
+/// Every key in the search index, in order (a key under which two children are filed comes
+/// twice), read straight from the database.
+pub async fn indexed_search_keys(store: &contactpoint_storage::Store) -> Vec<i64> {
+    let sql = "SELECT key FROM child_search_keys ORDER BY key";
+    match store {
+        contactpoint_storage::Store::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
+        contactpoint_storage::Store::Postgres(pool) => {
+            sqlx::query_scalar(sql).fetch_all(pool).await
+        }
+    }
+    .expect("the search index is read")
+}
+
 /// Loads the sample local authority and its catalogue of services (what records built with
 /// `sample_child` refer to); returns the catalogue and the ids it was stored under.
 pub async fn load_sample_catalogue(

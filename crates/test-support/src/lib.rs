@@ -9,7 +9,9 @@ mod records;
 #[doc(hidden)]
 pub use contactpoint_storage as storage;
 
-pub use database::{count_rows, execute_sql, load_sample_catalogue, postgres_url, TestDatabase};
+pub use database::{
+    count_rows, execute_sql, indexed_search_keys, load_sample_catalogue, postgres_url, TestDatabase,
+};
 pub use records::{
     sample_catalogue, sample_child, sample_local_authority, test_now, test_today,
     SAMPLE_GP_PRACTICE_CODE, SAMPLE_SCHOOL_URN,

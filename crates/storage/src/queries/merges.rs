@@ -151,7 +151,7 @@ async fn merge_parties(
         .execute(&mut **tx)
         .await?;
     forget_search_keys(tx, gone.id).await?;
-    reindex_child(tx, keep.id, crate::SearchKeys::Indexed, NamesChanged::Yes).await?;
+    reindex_child(tx, keep.id).await?;
     let merge_id = allocate_ids(tx, "child_merges", 1).await?;
     sqlx::query(
         "INSERT INTO child_merges (id, survivor_child_id, retired_child_id, merged_at, merged_by_user_id, moved) \
@@ -285,8 +285,8 @@ pub(crate) async fn unmerge_children(
         .bind(merge_id)
         .execute(&mut **tx)
         .await?;
-    reindex_child(&mut tx, merge.survivor_child_id, crate::SearchKeys::Indexed, NamesChanged::Yes).await?;
-    reindex_child(&mut tx, back, crate::SearchKeys::Indexed, NamesChanged::Yes).await?;
+    reindex_child(&mut tx, merge.survivor_child_id).await?;
+    reindex_child(&mut tx, back).await?;
     append_audit(&mut tx, audit).await?;
     tx.commit().await?;
     Ok(())

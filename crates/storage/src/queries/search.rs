@@ -12,19 +12,6 @@ async fn forget_search_keys(tx: &mut sqlx::Transaction<'_, Db>, child_id: i64) -
     Ok(())
 }
 
-/// Writes the search keys of newly stored children (`rows`: database id and record).
-async fn insert_search_keys(
-    tx: &mut sqlx::Transaction<'_, Db>,
-    rows: &[(i64, &contactpoint_domain::ChildRecord)],
-    keys: crate::SearchKeys,
-) -> Result<(), crate::StorageError> {
-    let findables: Vec<(i64, contactpoint_matching::search::Findable)> = rows
-        .iter()
-        .map(|(id, record)| (*id, crate::search_index::findable(record)))
-        .collect();
-    insert_index_rows(tx, &findables, keys).await
-}
-
 /// Writes the search keys of children (database id and what the index needs of each), into
 /// the index or aside as `placement` says, and adds the words of their names to the
 /// spelling list.
@@ -47,6 +34,16 @@ async fn insert_key_rows(
         .iter()
         .flat_map(|(id, child)| child.index_keys().into_iter().map(move |key| (key, *id)))
         .collect();
+    insert_key_pairs(tx, &keys, placement).await
+}
+
+/// Writes search keys (each a key and the child filed under it), into the index or aside as
+/// `placement` says.
+async fn insert_key_pairs(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    keys: &[(i64, i64)],
+    placement: crate::SearchKeys,
+) -> Result<(), crate::StorageError> {
     let table = match placement {
         crate::SearchKeys::Indexed => "child_search_keys",
         crate::SearchKeys::SetAside => "child_search_keys_set_aside",

@@ -27,6 +27,8 @@ struct LinkCandidateRow {
     town: Option<String>,
     postcode: Option<String>,
     former_family_names: Option<String>,
+    former_given_names: Option<String>,
+    earlier_postcodes: Option<String>,
     parents: Option<String>,
     supplied_by: Option<String>,
 }
@@ -52,6 +54,11 @@ fn held_parents(gathered: Option<&str>) -> Result<Vec<crate::supply::HeldParent>
             relationship: p[2].to_owned(),
         })
         .collect())
+}
+
+/// `value|value|...` as the candidates' read gathers a child's names or postcodes.
+fn gathered(values: Option<&str>) -> Vec<String> {
+    values.unwrap_or_default().split('|').filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
 fn provenance(source: String, at: chrono::DateTime<chrono::Utc>) -> Result<contactpoint_domain::Provenance, crate::StorageError> {
@@ -101,6 +108,10 @@ async fn link_candidates(
          c.date_of_death_source, c.date_of_death_supplied_at, a.line1, a.line2, a.town, a.postcode, \
          (SELECT string_agg(f.family_name, '|' ORDER BY f.id) FROM child_former_names f WHERE f.child_id = c.id) \
            AS former_family_names, \
+         (SELECT string_agg(f.given_name, '|' ORDER BY f.id) FROM child_former_names f \
+           WHERE f.child_id = c.id AND f.given_name IS NOT NULL) AS former_given_names, \
+         (SELECT string_agg(e.postcode, '|' ORDER BY e.id) FROM child_addresses e \
+           WHERE e.child_id = c.id AND e.valid_to IS NOT NULL) AS earlier_postcodes, \
          (SELECT string_agg(p.given_name || '|' || p.family_name || '|' || p.relationship, '|' ORDER BY p.id) \
            FROM parents_carers p WHERE p.child_id = c.id) AS parents, \
          (SELECT string_agg(r.source, '|') FROM supplied_records r \
@@ -159,14 +170,9 @@ async fn link_candidates(
                 given_name: row.given_name,
                 middle_names: row.middle_names,
                 family_name: row.family_name,
-                former_family_names: row
-                    .former_family_names
-                    .as_deref()
-                    .unwrap_or_default()
-                    .split('|')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
+                former_family_names: gathered(row.former_family_names.as_deref()),
+                former_given_names: gathered(row.former_given_names.as_deref()),
+                earlier_postcodes: gathered(row.earlier_postcodes.as_deref()),
                 parents: held_parents(row.parents.as_deref())?,
                 supplied_by,
                 gender: Gender::parse(&row.gender).map_err(corrupt("children"))?,
@@ -235,16 +241,20 @@ pub(crate) async fn candidate_cache(
 
 /// The candidates of one record from a bulk load's copy: the children it would choose, each
 /// as held, except those the batch cannot take in before it ends (`fresh`: a child a record
-/// sent again has moved away from), read again.
+/// sent again has moved away from), read again once what `writes` holds is written.
 async fn link_candidates_held(
     tx: &mut sqlx::Transaction<'_, Db>,
     cache: &crate::candidate_cache::CandidateCache,
     keys: &[i64],
     fresh: &std::collections::HashSet<i64>,
+    writes: &mut ChildWrites,
 ) -> Result<Vec<std::sync::Arc<crate::supply::LinkCandidate>>, crate::StorageError> {
     let chosen = cache.chosen(keys);
     let (held, unheld): (Vec<i64>, Vec<i64>) =
         chosen.iter().partition(|id| !fresh.contains(id) && cache.child(**id).is_some());
+    if !unheld.is_empty() {
+        writes.flush(tx).await?;
+    }
     let mut candidates: Vec<std::sync::Arc<crate::supply::LinkCandidate>> =
         held.iter().filter_map(|id| cache.child(*id)).cloned().collect();
     candidates.extend(link_candidates_by_id(tx, &unheld).await?.into_iter().map(std::sync::Arc::new));
@@ -276,245 +286,14 @@ async fn refresh_held(
     Ok(())
 }
 
-/// Which of a child's values changed before its search keys are written again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum NamesChanged {
-    /// Its names, or its former names: the words of its names go into the spelling list.
-    Yes,
-    /// Only its date of birth or address: every word of its names is in the spelling list
-    /// already (words are never taken out of it).
-    No,
-}
-
-/// Writes a child's search keys again after its names, date of birth or address changed, into
-/// the index or aside as `keys` says; returns the keys it is filed under now.
-async fn reindex_child(
-    tx: &mut sqlx::Transaction<'_, Db>,
-    child_id: i64,
-    keys: crate::SearchKeys,
-    names: NamesChanged,
-) -> Result<Vec<i64>, crate::StorageError> {
+/// Writes a child's search keys again after a merge or an unmerge changed what it holds, into
+/// the index, and adds the words of its names to the spelling list.
+async fn reindex_child(tx: &mut sqlx::Transaction<'_, Db>, child_id: i64) -> Result<(), crate::StorageError> {
     forget_search_keys(tx, child_id).await?;
     let found = read_candidates(tx, &crate::CandidateLookup::ByChildIds(vec![child_id])).await?;
     let findables: Vec<(i64, contactpoint_matching::search::Findable)> =
         found.into_iter().map(|c| (child_id, c.findable)).collect();
-    insert_key_rows(tx, &findables, keys).await?;
-    if names == NamesChanged::Yes {
-        insert_spellings(tx, &findables).await?;
-    }
-    Ok(findables.iter().flat_map(|(_, child)| child.index_keys()).collect())
-}
-
-/// Sets one of a child's values with the supplier and time it came from (the columns
-/// `{column}`, `{column}_source` and `{column}_supplied_at`).
-async fn set_with_provenance<'v, V>(
-    tx: &mut sqlx::Transaction<'_, Db>,
-    child_id: i64,
-    column: &'static str,
-    value: V,
-    provenance: &contactpoint_domain::Provenance,
-) -> Result<(), crate::StorageError>
-where
-    V: sqlx::Encode<'v, Db> + sqlx::Type<Db> + Send + 'v,
-{
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE children SET {column} = $1, {column}_source = $2, {column}_supplied_at = $3 WHERE id = $4"
-    )))
-    .bind(value)
-    .bind(provenance.source.as_str())
-    .bind(provenance.supplied_at)
-    .bind(child_id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// What applying a linked record's values did to the child.
-#[derive(Default)]
-struct ChildChangesApplied {
-    /// Anything of the child's was written.
-    changed: bool,
-    /// A value matching compares was written (names, gender, dates, address, authority, a
-    /// parent or carer), so the child must be read again to be compared.
-    compared_values_changed: bool,
-    /// The keys the child is indexed under now, when its names, date of birth or address
-    /// changed.
-    reindexed: Option<Vec<i64>>,
-}
-
-/// Applies the values a linked record brings (the child's search keys written as `keys` says).
-/// `held_parents` are the child's parents and carers as they stand, when the caller has them
-/// (a candidate read in this transaction, or its copy brought up to date); otherwise they are
-/// read.
-async fn apply_child_changes(
-    tx: &mut sqlx::Transaction<'_, Db>,
-    child_id: i64,
-    changes: &crate::supply::ChildChanges,
-    keys: crate::SearchKeys,
-    held_parents: Option<&[crate::supply::HeldParent]>,
-) -> Result<ChildChangesApplied, crate::StorageError> {
-    if changes.is_empty() {
-        return Ok(ChildChangesApplied::default());
-    }
-    let values_changed = changes.name.is_some()
-        || changes.gender.is_some()
-        || changes.date_of_birth.is_some()
-        || changes.date_of_death.is_some()
-        || changes.address.is_some();
-    let mut changed = values_changed;
-    if let Some(name) = &changes.name {
-        sqlx::query(
-            "UPDATE children SET given_name = $1, middle_names = $2, family_name = $3, name_source = $4, \
-             name_supplied_at = $5 WHERE id = $6",
-        )
-        .bind(name.given_name.as_str())
-        .bind(name.middle_names.as_ref().map(|m| m.as_str()))
-        .bind(name.family_name.as_str())
-        .bind(name.provenance.source.as_str())
-        .bind(name.provenance.supplied_at)
-        .bind(child_id)
-        .execute(&mut **tx)
-        .await?;
-    }
-    if let Some((gender, p)) = &changes.gender {
-        set_with_provenance(tx, child_id, "gender", gender.code(), p).await?;
-    }
-    if let Some((date, p)) = &changes.date_of_birth {
-        set_with_provenance(tx, child_id, "date_of_birth", *date, p).await?;
-    }
-    if let Some((date, p)) = &changes.date_of_death {
-        set_with_provenance(tx, child_id, "date_of_death", *date, p).await?;
-    }
-    if let Some(change) = &changes.address {
-        // The open address closes the day the new one begins (or the day it began, if the
-        // supplier's date is earlier), and the new one is opened.
-        sqlx::query(
-            "UPDATE child_addresses SET valid_to = CASE WHEN valid_from > $1 THEN valid_from ELSE $1 END \
-             WHERE child_id = $2 AND valid_to IS NULL",
-        )
-        .bind(change.since)
-        .bind(child_id)
-        .execute(&mut **tx)
-        .await?;
-        let id = allocate_ids(tx, "child_addresses", 1).await?;
-        let a = &change.address;
-        sqlx::query(
-            "INSERT INTO child_addresses (id, child_id, line1, line2, town, postcode, valid_from, valid_to) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
-        )
-        .bind(id)
-        .bind(child_id)
-        .bind(a.line1.as_str())
-        .bind(a.line2.as_deref())
-        .bind(a.town.as_str())
-        .bind(a.postcode.as_str())
-        .bind(change.since)
-        .execute(&mut **tx)
-        .await?;
-        sqlx::query(
-            "UPDATE children SET address_state = 'current', return_intention = NULL, address_since = $1, \
-             address_source = $2, address_supplied_at = $3, local_authority = COALESCE($4, local_authority) \
-             WHERE id = $5",
-        )
-        .bind(change.since)
-        .bind(change.provenance.source.as_str())
-        .bind(change.provenance.supplied_at)
-        .bind(change.local_authority.as_ref().map(|la| la.as_str()))
-        .bind(child_id)
-        .execute(&mut **tx)
-        .await?;
-    }
-    let mut former_added = false;
-    for former in &changes.former_names {
-        let known: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM child_former_names WHERE child_id = $1 AND family_name = $2)",
-        )
-        .bind(child_id)
-        .bind(former.family_name.as_str())
-        .fetch_one(&mut **tx)
-        .await?;
-        if known {
-            continue;
-        }
-        let id = allocate_ids(tx, "child_former_names", 1).await?;
-        sqlx::query(
-            "INSERT INTO child_former_names (id, child_id, given_name, family_name, source, supplied_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(id)
-        .bind(child_id)
-        .bind(former.given_name.as_ref().map(|g| g.as_str()))
-        .bind(former.family_name.as_str())
-        .bind(former.provenance.source.as_str())
-        .bind(former.provenance.supplied_at)
-        .execute(&mut **tx)
-        .await?;
-        changed = true;
-        former_added = true;
-    }
-    // A parent or carer is known when one of that relationship has the same names, however
-    // the supplier cased or accented them (child benefit writes names in capitals).
-    let mut known_parents: Vec<(String, String, String)> = Vec::new();
-    let mut parent_added = false;
-    if !changes.parents_carers.is_empty() {
-        let read: Vec<crate::supply::HeldParent>;
-        let held = match held_parents {
-            Some(held) => held,
-            None => {
-                let rows: Vec<(String, String, String)> =
-                    sqlx::query_as("SELECT given_name, family_name, relationship FROM parents_carers WHERE child_id = $1")
-                        .bind(child_id)
-                        .fetch_all(&mut **tx)
-                        .await?;
-                read = rows
-                    .into_iter()
-                    .map(|(given_name, family_name, relationship)| crate::supply::HeldParent {
-                        given_name,
-                        family_name,
-                        relationship,
-                    })
-                    .collect();
-                &read
-            }
-        };
-        known_parents = held.iter().map(crate::supply::HeldParent::folded).collect();
-    }
-    for parent in &changes.parents_carers {
-        let key = crate::supply::HeldParent::from(parent).folded();
-        if known_parents.contains(&key) {
-            continue;
-        }
-        known_parents.push(key);
-        let id = allocate_ids(tx, "parents_carers", 1).await?;
-        let a = parent.address.as_ref();
-        sqlx::query(
-            "INSERT INTO parents_carers (id, child_id, given_name, family_name, relationship, address_line1, \
-             address_line2, town, postcode, telephone, source, supplied_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(id)
-        .bind(child_id)
-        .bind(parent.given_name.as_str())
-        .bind(parent.family_name.as_str())
-        .bind(parent.relationship.code())
-        .bind(a.map(|a| a.line1.as_str()))
-        .bind(a.and_then(|a| a.line2.as_deref()))
-        .bind(a.map(|a| a.town.as_str()))
-        .bind(a.map(|a| a.postcode.as_str()))
-        .bind(parent.telephone.as_ref().map(|t| t.as_str()))
-        .bind(parent.provenance.source.as_str())
-        .bind(parent.provenance.supplied_at)
-        .execute(&mut **tx)
-        .await?;
-        changed = true;
-        parent_added = true;
-    }
-    let compared_values_changed = values_changed || former_added || parent_added;
-    // A former name the child already has changes none of its keys.
-    let reindex = changes.name.is_some() || changes.date_of_birth.is_some() || changes.address.is_some() || former_added;
-    let names = if changes.name.is_some() || former_added { NamesChanged::Yes } else { NamesChanged::No };
-    let reindexed = if reindex { Some(reindex_child(tx, child_id, keys, names).await?) } else { None };
-    Ok(ChildChangesApplied { changed, compared_values_changed, reindexed })
+    insert_index_rows(tx, &findables, crate::SearchKeys::Indexed).await
 }
 
 /// `candidate` with `changes` applied as `apply_child_changes` writes them, exactly as
@@ -545,6 +324,10 @@ fn with_changes(
         changed.provenance.date_of_death = Some(stored(p));
     }
     if let Some(change) = &changes.address {
+        // The open address closes: it becomes an earlier one.
+        if let Some(open) = changed.address.take() {
+            changed.earlier_postcodes.push(open.postcode.as_str().to_owned());
+        }
         changed.address = Some(change.address.clone());
         changed.provenance.address = stored(&change.provenance);
         if let Some(authority) = &change.local_authority {
@@ -555,6 +338,7 @@ fn with_changes(
         let family_name = former.family_name.as_str();
         if !changed.former_family_names.iter().any(|known| known == family_name) {
             changed.former_family_names.push(family_name.to_owned());
+            changed.former_given_names.extend(former.given_name.as_ref().map(|g| g.as_str().to_owned()));
         }
     }
     let mut known: Vec<_> = changed.parents.iter().map(crate::supply::HeldParent::folded).collect();
@@ -1070,7 +854,7 @@ impl PendingChildren {
         if self.children.is_empty() {
             return Ok(Vec::new());
         }
-        let (report, child_ids) = insert_children(tx, &self.children, keys).await?;
+        let (report, child_ids) = insert_filed_children(tx, &self.children, &self.keys_of, keys).await?;
         let reissued: std::collections::HashSet<_> = report.reissued_ids.iter().map(|(old, _)| *old).collect();
         let written: Vec<MadeChild> = child_ids
             .iter()
@@ -1130,6 +914,12 @@ fn written_candidate(child_id: i64, record: &contactpoint_domain::ChildRecord) -
         middle_names: record.middle_names.as_ref().map(|m| m.as_str().to_owned()),
         family_name: record.family_name.as_str().to_owned(),
         former_family_names: record.former_names.iter().map(|f| f.family_name.as_str().to_owned()).collect(),
+        former_given_names: record
+            .former_names
+            .iter()
+            .filter_map(|f| f.given_name.as_ref().map(|g| g.as_str().to_owned()))
+            .collect(),
+        earlier_postcodes: record.address_history.iter().map(|h| h.address.postcode.as_str().to_owned()).collect(),
         parents: record.parents_carers.iter().map(crate::supply::HeldParent::from).collect(),
         supplied_by: Vec::new(),
         gender: record.gender,
@@ -1172,13 +962,17 @@ impl HeldDuringBatch<'_> {
         linked: Option<&crate::supply::LinkCandidate>,
         changes: &crate::supply::ChildChanges,
         child_id: i64,
+        writes: &mut ChildWrites,
     ) -> Result<(), crate::StorageError> {
         match linked {
             Some(candidate) => {
                 self.cache.put(with_changes(candidate, changes));
                 Ok(())
             }
-            None => refresh_held(tx, self.cache, &[child_id]).await,
+            None => {
+                writes.flush(tx).await?;
+                refresh_held(tx, self.cache, &[child_id]).await
+            }
         }
     }
 
@@ -1191,6 +985,7 @@ impl HeldDuringBatch<'_> {
         tx: &mut sqlx::Transaction<'_, Db>,
         written: Vec<MadeChild>,
         source: &contactpoint_domain::SourceCode,
+        writes: &mut ChildWrites,
     ) -> Result<(), crate::StorageError> {
         let mut read_back = Vec::new();
         for made in written {
@@ -1203,6 +998,9 @@ impl HeldDuringBatch<'_> {
                 }
                 None => read_back.push(made.child_id),
             }
+        }
+        if !read_back.is_empty() {
+            writes.flush(tx).await?;
         }
         refresh_held(tx, self.cache, &read_back).await
     }
@@ -1249,6 +1047,9 @@ pub(crate) async fn import_supply_batch(
         index_set_aside_keys_here(&mut tx).await?;
         crate::SearchKeys::Indexed
     };
+    // The values linked records bring, written together when the batch next reads a child
+    // from the database, and as its records are all placed.
+    let mut writes = ChildWrites::new(search_keys);
 
     let ids: Vec<&str> = batch
         .records
@@ -1277,7 +1078,7 @@ pub(crate) async fn import_supply_batch(
                 .write(&mut tx, &mut seen, &mut placed_children, &mut summary, batch.decided_at, search_keys)
                 .await?;
             if let Some(held) = held.as_mut() {
-                held.made(&mut tx, written, batch.source).await?;
+                held.made(&mut tx, written, batch.source, &mut writes).await?;
             }
         }
         let before = seen.get(&record.source_record_id);
@@ -1299,10 +1100,20 @@ pub(crate) async fn import_supply_batch(
             // The child the record was on may lose this source.
             held.fresh.insert(before);
         }
+        // What the batch holds to write is written before a candidate is read from the
+        // database.
         let mut candidates = match (known_child, held.as_ref()) {
-            (Some(child_id), _) => shared(link_candidates_by_id(&mut tx, &[child_id]).await?),
-            (None, Some(held)) => link_candidates_held(&mut tx, held.cache, &record.probe_keys, &held.fresh).await?,
-            (None, None) => shared(link_candidates_by_keys(&mut tx, &record.probe_keys).await?),
+            (Some(child_id), _) => {
+                writes.flush(&mut tx).await?;
+                shared(link_candidates_by_id(&mut tx, &[child_id]).await?)
+            }
+            (None, Some(held)) => {
+                link_candidates_held(&mut tx, held.cache, &record.probe_keys, &held.fresh, &mut writes).await?
+            }
+            (None, None) => {
+                writes.flush(&mut tx).await?;
+                shared(link_candidates_by_keys(&mut tx, &record.probe_keys).await?)
+            }
         };
         for candidate in &mut candidates {
             if placed_children.contains(&candidate.child_id) && !candidate.supplied_by.contains(batch.source) {
@@ -1339,8 +1150,7 @@ pub(crate) async fn import_supply_batch(
                 // The candidate linked to holds the child as it stands, its parents too: one the
                 // batch has changed was taken in again before it was handed over.
                 let linked = candidates.iter().find(|c| c.child_id == child_id).map(|c| &**c);
-                let held_parents = linked.map(|c| c.parents.as_slice());
-                let applied = apply_child_changes(&mut tx, child_id, &changes, search_keys, held_parents).await?;
+                let applied = writes.apply(&mut tx, child_id, &changes, linked).await?;
                 if applied.changed {
                     summary.updated += 1;
                 }
@@ -1348,7 +1158,7 @@ pub(crate) async fn import_supply_batch(
                     held.cache.index(child_id, keys);
                 }
                 if let Some(held) = held.as_mut().filter(|_| applied.compared_values_changed) {
-                    held.changed(&mut tx, linked, &changes, child_id).await?;
+                    held.changed(&mut tx, linked, &changes, child_id, &mut writes).await?;
                 }
                 summary.linked += 1;
                 if let Some(waiting) = waiting {
@@ -1419,11 +1229,12 @@ pub(crate) async fn import_supply_batch(
         );
     }
 
+    writes.flush(&mut tx).await?;
     let written = pending
         .write(&mut tx, &mut seen, &mut placed_children, &mut summary, batch.decided_at, search_keys)
         .await?;
     if let Some(held) = held.as_mut() {
-        held.made(&mut tx, written, batch.source).await?;
+        held.made(&mut tx, written, batch.source, &mut writes).await?;
     }
     // How often a record reached a child the batch had yet to write (each time, the children
     // waiting were written there and then): what batching creations saves, at this size.

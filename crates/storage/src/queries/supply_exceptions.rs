@@ -185,7 +185,7 @@ pub(crate) async fn resolve_supply_exception(
                     "a child still in the directory: it was merged into another since the exception was read; open the exception again",
                 )));
             }
-            apply_child_changes(&mut tx, *child_id, changes, crate::SearchKeys::Indexed, None).await?;
+            apply_child_changes(&mut tx, *child_id, changes).await?;
             (SupplyStatus::Linked, *child_id, named_services)
         }
         Resolution::Create { child, named_services } => {
