@@ -3,11 +3,10 @@
 /// What applying a linked record's values did to the child.
 #[derive(Default)]
 struct ChildChangesApplied {
-    /// Anything of the child's was written.
+    /// Anything of the child's was written: every value a linked record can bring is one
+    /// matching compares (names, gender, dates, address, authority, a former name, a parent
+    /// or carer), so the child must be taken in again to be compared.
     changed: bool,
-    /// A value matching compares was written (names, gender, dates, address, authority, a
-    /// parent or carer), so the child must be read again to be compared.
-    compared_values_changed: bool,
     /// The keys the child is indexed under now, when its names, date of birth or address
     /// changed.
     reindexed: Option<Vec<i64>>,
@@ -44,8 +43,7 @@ struct AddressWrite {
 /// child back for its search keys: each a round trip to the database's thread. Here a
 /// child's new keys are worked out from what the batch holds of it (the candidate it was
 /// linked to, as the database holds it with this batch's writes applied), and its other
-/// values are written as they would have been, each child's rows in the same order. (Their
-/// ids can come after those of children the batch made since, written first.)
+/// values are written as they would have been, in the same order, with the same ids.
 struct ChildWrites {
     /// Where the search keys of the children changed go.
     keys: crate::SearchKeys,
@@ -166,7 +164,7 @@ impl ChildWrites {
             self.parents.push((child_id, parent.clone()));
             parent_added = true;
         }
-        let compared_values_changed = values_changed || former_added || parent_added;
+        let changed = values_changed || former_added || parent_added;
         // A former name the child already has changes none of its keys.
         let names_changed = changes.name.is_some() || former_added;
         let reindexed = (names_changed || changes.date_of_birth.is_some() || changes.address.is_some()).then(|| {
@@ -178,7 +176,7 @@ impl ChildWrites {
             }
             keys
         });
-        Ok(ChildChangesApplied { changed: compared_values_changed, compared_values_changed, reindexed })
+        Ok(ChildChangesApplied { changed, reindexed })
     }
 
     /// The child's open address closes the day the new one begins (or the day it began, if the

@@ -1071,9 +1071,12 @@ pub(crate) async fn import_supply_batch(
     let mut placed_children: std::collections::HashSet<i64> = std::collections::HashSet::new();
     for (index, record) in batch.records.iter().enumerate() {
         // A child waiting to be written is written before anything could read it: a record
-        // sent again under the same identifier, or one whose keys reach it.
+        // sent again under the same identifier, or one whose keys reach it. What the records
+        // before it brought to their children is written first, so that every row is
+        // numbered as it would be were each record written as it was placed.
         if pending.ids.contains(&record.source_record_id) || record.probe_keys.iter().any(|k| pending.keys.contains(k)) {
             early_writes += usize::from(!pending.children.is_empty());
+            writes.flush(&mut tx).await?;
             let written = pending
                 .write(&mut tx, &mut seen, &mut placed_children, &mut summary, batch.decided_at, search_keys)
                 .await?;
@@ -1157,7 +1160,7 @@ pub(crate) async fn import_supply_batch(
                 if let (Some(held), Some(keys)) = (held.as_mut(), applied.reindexed) {
                     held.cache.index(child_id, keys);
                 }
-                if let Some(held) = held.as_mut().filter(|_| applied.compared_values_changed) {
+                if let Some(held) = held.as_mut().filter(|_| applied.changed) {
                     held.changed(&mut tx, linked, &changes, child_id, &mut writes).await?;
                 }
                 summary.linked += 1;
