@@ -9,7 +9,7 @@ use contactpoint_domain::{
 use contactpoint_storage::supply::{
     ChildChanges, IncomingRecord, LinkCandidate, Placement, PlacementContext, SupplyBatch,
 };
-use contactpoint_storage::{findable, CandidateCache, Store};
+use contactpoint_storage::{findable, CandidateCache, ExceptionQueue, Store};
 use contactpoint_test_support::{both_backends, load_sample_catalogue, sample_child, test_now};
 
 fn permit() -> Permit {
@@ -18,13 +18,18 @@ fn permit() -> Permit {
 
 /// Two children of one name and birthday (twins, say), as a load would make them.
 async fn twins(store: &Store) -> (ChildRecord, ChildRecord) {
+    let [first, second] = namesakes(store).await;
+    (first, second)
+}
+
+/// `N` children of one name and birthday, as a load would make them.
+async fn namesakes<const N: usize>(store: &Store) -> [ChildRecord; N] {
     let (catalogue, ids) = load_sample_catalogue(store).await;
-    let child = |seed| {
-        let mut child = sample_child(&catalogue, &ids, seed);
+    std::array::from_fn(|n| {
+        let mut child = sample_child(&catalogue, &ids, n as u64 + 1);
         child.involvements.clear();
         child
-    };
-    (child(1), child(2))
+    })
 }
 
 fn record(id: &str, child: &ChildRecord) -> IncomingRecord {
@@ -89,7 +94,41 @@ async fn import_batch(
     creates: Option<ChildRecord>,
     changes: ChildChanges,
 ) -> Vec<LinkCandidate> {
+    let mut creates = creates;
+    let planned = records
+        .into_iter()
+        .map(|record| match creates.take() {
+            Some(child) => (record, Plan::Create(child)),
+            None => (record, Plan::Link(changes.clone())),
+        })
+        .collect();
+    import_planned(store, cache, source, planned)
+        .await
+        .pop()
+        .unwrap_or_default()
+}
+
+/// What a planned batch does with one record.
+enum Plan {
+    /// Makes this child.
+    Create(ChildRecord),
+    /// Links to the first candidate the record is handed, bringing these changes.
+    Link(ChildChanges),
+    /// Waits in an exception naming every candidate the record is handed.
+    Wait,
+}
+
+/// Imports records from `source` in one batch, each placed as its plan says; returns the
+/// candidates each record was handed, in the records' order.
+async fn import_planned(
+    store: &Store,
+    cache: Option<&mut CandidateCache>,
+    source: &str,
+    planned: Vec<(IncomingRecord, Plan)>,
+) -> Vec<Vec<LinkCandidate>> {
+    use contactpoint_storage::supply::{ExceptionReason, NewException};
     let source = SourceCode::parse(source).unwrap();
+    let (records, plans): (Vec<_>, Vec<_>) = planned.into_iter().unzip();
     let batch = SupplyBatch {
         source: &source,
         records,
@@ -101,21 +140,29 @@ async fn import_batch(
         supplier_account_id: None,
     };
     let mut handed = Vec::new();
-    let mut creates = creates;
+    let mut plans = plans.into_iter();
     let mut placer = |context: &PlacementContext<'_>| {
-        handed = context
+        let candidates: Vec<LinkCandidate> = context
             .candidates
             .iter()
             .map(|c| LinkCandidate::clone(c))
             .collect();
-        match (creates.take(), context.candidates.first()) {
-            (Some(child), _) => Placement::Create(Box::new(child)),
-            (None, Some(first)) => Placement::Link {
-                child_id: first.child_id,
-                changes: changes.clone(),
+        let placement = match plans.next().expect("a plan for every record") {
+            Plan::Create(child) => Placement::Create(Box::new(child)),
+            Plan::Link(changes) => Placement::Link {
+                child_id: candidates.first().expect("a candidate to link to").child_id,
+                changes,
             },
-            (None, None) => panic!("nothing to link to"),
-        }
+            Plan::Wait => Placement::Exception(NewException {
+                local_authority: None,
+                reason: ExceptionReason::Ambiguous,
+                shielding_hold: false,
+                record: "{}".to_owned(),
+                candidates: candidates.iter().map(|c| (c.child_id, 0.5)).collect(),
+            }),
+        };
+        handed.push(candidates);
+        placement
     };
     let audit = |_: &contactpoint_storage::supply::BatchSummary| {
         Some(AuditEvent::new(
@@ -130,6 +177,16 @@ async fn import_batch(
         .await
         .unwrap();
     handed
+}
+
+/// The database id of each child the directory holds, by ContactPoint ID, as a copy read
+/// afresh gives them.
+async fn database_ids(store: &Store) -> std::collections::HashMap<ContactPointId, i64> {
+    let read_again = store.candidate_cache(&permit()).await.unwrap();
+    read_again
+        .child_ids()
+        .map(|id| (read_again.held(id).unwrap().contactpoint_id, id))
+        .collect()
 }
 
 /// A child a load has made from her birth registration, and the load's copy.
@@ -150,6 +207,15 @@ async fn registered_by_a_load(store: &Store) -> (ChildRecord, CandidateCache) {
 async fn as_the_database_holds(store: &Store, child_id: i64) -> String {
     let read_again = store.candidate_cache(&permit()).await.unwrap();
     format!("{:?}", read_again.held(child_id).expect("in the database"))
+}
+
+/// Requires the copy to hold the child exactly as a copy read afresh from the database does.
+async fn assert_held_as_the_database_holds(store: &Store, cache: &CandidateCache, child_id: i64) {
+    assert_eq!(
+        format!("{:?}", cache.held(child_id).expect("held")),
+        as_the_database_holds(store, child_id).await,
+        "the copy holds the child exactly as the database does"
+    );
 }
 
 both_backends!(
@@ -298,11 +364,7 @@ both_backends!(
             carers.iter().any(|c| c.given_name.as_str() == "Grace"),
             "the carer was added"
         );
-        assert_eq!(
-            format!("{:?}", cache.held(child_id).expect("held")),
-            as_the_database_holds(store, child_id).await,
-            "the copy holds her exactly as the database does"
-        );
+        assert_held_as_the_database_holds(store, &cache, child_id).await;
     }
 );
 
@@ -423,5 +485,174 @@ both_backends!(
             as_the_database_holds(store, child_id).await,
             "the copy holds her exactly as the database does"
         );
+    }
+);
+
+both_backends!(
+    a_later_record_of_a_batch_brings_its_values_to_a_child_made_earlier_in_it,
+    |store| {
+        use contactpoint_domain::{Address, GivenName, Provenance};
+        use contactpoint_storage::supply::AddressChange;
+        let (first, _) = twins(store).await;
+        let mut cache = store.candidate_cache(&permit()).await.unwrap();
+        let mut carer = first.parents_carers[0].clone();
+        carer.given_name = GivenName::parse("Grace").unwrap();
+        let registration = || {
+            Provenance::new(
+                SourceCode::parse(SourceCode::BIRTH_REGISTRATION).unwrap(),
+                test_now(),
+            )
+        };
+        let moved = ChildChanges {
+            address: Some(AddressChange {
+                address: Address::parse("2 Kings Road", None, "Bedford", "MK42 9AA").unwrap(),
+                since: chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+                provenance: registration(),
+                local_authority: None,
+            }),
+            parents_carers: vec![carer],
+            ..ChildChanges::default()
+        };
+        // One batch: the first registration makes her; the second, sent under another
+        // identifier, is handed her from the copy before she is written, and is linked to
+        // her with a move and a carer.
+        let handed = import_planned(
+            store,
+            Some(&mut cache),
+            SourceCode::BIRTH_REGISTRATION,
+            vec![
+                (record("GRO-1", &first), Plan::Create(first.clone())),
+                (record("GRO-1b", &first), Plan::Link(moved)),
+            ],
+        )
+        .await;
+        assert_eq!(
+            handed[1].len(),
+            1,
+            "the child made earlier in the batch is handed over"
+        );
+        assert_eq!(handed[1][0].contactpoint_id, first.contactpoint_id);
+        let written = store
+            .child_record(&permit(), &first.contactpoint_id)
+            .await
+            .unwrap();
+        assert_eq!(
+            written.address.address().map(|a| a.postcode.as_str()),
+            Some("MK42 9AA"),
+            "the move is written"
+        );
+        assert_eq!(
+            written
+                .address_history
+                .last()
+                .map(|h| h.address.postcode.as_str()),
+            Some("MK40 3PD"),
+            "the address she was made with is closed"
+        );
+        assert!(
+            written
+                .parents_carers
+                .iter()
+                .any(|c| c.given_name.as_str() == "Grace"),
+            "the carer is written"
+        );
+        assert!(cache.trusted());
+        let child_id = handed[1][0].child_id;
+        assert_held_as_the_database_holds(store, &cache, child_id).await;
+    }
+);
+
+both_backends!(
+    a_later_record_of_a_batch_may_wait_in_an_exception_naming_a_child_made_earlier_in_it,
+    |store| {
+        let (first, _) = twins(store).await;
+        let mut cache = store.candidate_cache(&permit()).await.unwrap();
+        let handed = import_planned(
+            store,
+            Some(&mut cache),
+            SourceCode::BIRTH_REGISTRATION,
+            vec![
+                (record("GRO-1", &first), Plan::Create(first.clone())),
+                (record("GRO-1b", &first), Plan::Wait),
+            ],
+        )
+        .await;
+        assert_eq!(handed[1].len(), 1);
+        let look = AuditEvent::new(
+            test_now(),
+            AccessRoute::System,
+            "supply_exceptions_viewed",
+            Outcome::Success,
+        );
+        let waiting = store
+            .supply_exceptions(&permit(), ExceptionQueue::Every, false, &look)
+            .await
+            .unwrap();
+        assert_eq!(waiting.len(), 1);
+        assert_eq!(waiting[0].source_record_id, "GRO-1b");
+        let exception = store
+            .supply_exception(&permit(), ExceptionQueue::Every, waiting[0].id, &|_| {
+                look.clone()
+            })
+            .await
+            .unwrap();
+        let named: Vec<ContactPointId> = exception
+            .candidates
+            .iter()
+            .map(|(c, _)| c.contactpoint_id)
+            .collect();
+        assert_eq!(
+            named,
+            vec![first.contactpoint_id],
+            "it names the child made before it"
+        );
+        assert!(cache.trusted());
+    }
+);
+
+both_backends!(
+    a_batch_numbers_the_children_it_makes_in_the_order_it_makes_them_and_leaves_no_gap,
+    |store| {
+        let [first, second, third] = namesakes(store).await;
+        let mut cache = store.candidate_cache(&permit()).await.unwrap();
+        // A batch makes one child, links a record to her, and makes a second of her name and
+        // birthday, whose keys reach the first before either is written; the next batch
+        // makes a third.
+        import_planned(
+            store,
+            Some(&mut cache),
+            SourceCode::BIRTH_REGISTRATION,
+            vec![
+                (record("GRO-1", &first), Plan::Create(first.clone())),
+                (
+                    record("GRO-1b", &first),
+                    Plan::Link(ChildChanges::default()),
+                ),
+                (record("GRO-2", &second), Plan::Create(second.clone())),
+            ],
+        )
+        .await;
+        import_planned(
+            store,
+            Some(&mut cache),
+            SourceCode::BIRTH_REGISTRATION,
+            vec![(record("GRO-3", &third), Plan::Create(third.clone()))],
+        )
+        .await;
+        let ids = database_ids(store).await;
+        let numbered: Vec<i64> = [&first, &second, &third]
+            .iter()
+            .map(|c| ids[&c.contactpoint_id])
+            .collect();
+        assert_eq!(
+            numbered,
+            vec![numbered[0], numbered[0] + 1, numbered[0] + 2],
+            "numbered one after another, in the order they were made"
+        );
+        assert!(cache.trusted());
+        assert_eq!(cache.len(), 3);
+        for id in cache.child_ids() {
+            assert_held_as_the_database_holds(store, &cache, id).await;
+        }
     }
 );

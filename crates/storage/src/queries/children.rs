@@ -81,28 +81,28 @@ async fn insert_children(
     keys: crate::SearchKeys,
 ) -> Result<(crate::LoadReport, Vec<i64>), crate::StorageError> {
     let keys_of: Vec<Vec<i64>> = records.iter().map(|r| crate::search_index::findable(r).index_keys()).collect();
-    insert_filed_children(tx, records, &keys_of, keys).await
+    let first_child = allocate_ids(tx, "children", records.len()).await?;
+    let ids: Vec<i64> = (first_child..).take(records.len()).collect();
+    let report = insert_filed_children(tx, records, &ids, &keys_of, keys).await?;
+    Ok((report, ids))
 }
 
-/// Stores children as `insert_children` does, each filed under the search keys the caller has
-/// already worked out from its record (`keys_of`, in the records' order): working them out
-/// took a tenth of a load's main thread when it was done twice.
+/// Stores children as `insert_children` does, under the database ids the caller has already
+/// numbered them with (`ids`), each filed under the search keys it has already worked out
+/// from its record (`keys_of`), both in the records' order: working keys out took a tenth of
+/// a load's main thread when it was done twice.
 async fn insert_filed_children(
     tx: &mut sqlx::Transaction<'_, Db>,
     records: &[contactpoint_domain::ChildRecord],
+    ids: &[i64],
     keys_of: &[Vec<i64>],
     keys: crate::SearchKeys,
-) -> Result<(crate::LoadReport, Vec<i64>), crate::StorageError> {
+) -> Result<crate::LoadReport, crate::StorageError> {
     use contactpoint_domain::{AddressState, ContactPointId, SensitiveBasis};
     use std::collections::HashSet;
 
     let mut report = crate::LoadReport { children: records.len(), reissued_ids: Vec::new() };
-    let first_child = allocate_ids(tx, "children", records.len()).await?;
-    let rows: Vec<_> = records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (first_child + i as i64, r.contactpoint_id, r))
-        .collect();
+    let rows: Vec<_> = records.iter().zip(ids).map(|(r, id)| (*id, r.contactpoint_id, r)).collect();
     let written: HashSet<i64> = insert_child_rows(tx, &rows).await?.into_iter().collect();
     // An ID already in use (random IDs collide now and then at national scale) is replaced
     // by a fresh one, and the caller is told.
@@ -189,7 +189,7 @@ async fn insert_filed_children(
         insert.build().execute(&mut **tx).await?;
     }
 
-    Ok((report, rows.iter().map(|(id, _, _)| *id).collect()))
+    Ok(report)
 }
 
 /// An address of a child: the child, the address, and the days it began and (unless it is

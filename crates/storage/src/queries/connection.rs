@@ -116,6 +116,23 @@ pub(crate) async fn allocate_ids(
     Ok(next - count)
 }
 
+/// Gives back `ids`, the last taken from `table`'s allocator by this transaction, when nothing
+/// has taken an id since (the allocator still stands at their end); otherwise they stay
+/// unused.
+pub(crate) async fn give_back_ids(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    table: &str,
+    ids: std::ops::Range<i64>,
+) -> Result<(), crate::StorageError> {
+    sqlx::query("UPDATE id_allocators SET next_id = $1 WHERE name = $2 AND next_id = $3")
+        .bind(ids.start)
+        .bind(table)
+        .bind(ids.end)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Rows per multi-row INSERT: as many as fit under both backends' limits on bound values
 /// (SQLite 32,766; PostgreSQL 65,535).
 pub(crate) fn rows_per_statement(columns: usize) -> usize {

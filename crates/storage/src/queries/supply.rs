@@ -809,86 +809,140 @@ async fn authorities_of_districts<'d>(
     Ok(found)
 }
 
-/// The children a batch has decided to create and not yet written. Writing them together
-/// takes one set of statements for many children instead of one set each, and loses nothing:
-/// they are written before any later record of the batch could read one of them (its keys
-/// reach one, or it carries the same identifier), and at the end of the batch, so every
-/// record is placed against exactly the directory it would have seen had each been written
-/// at once.
+/// The children a batch has decided to make and not yet written, numbered as they are made.
+/// Writing them together takes one set of statements for many children instead of one set
+/// each, and loses nothing: each is written before anything could read it or refer to it,
+/// and at the end of the batch, so every record is placed against exactly the directory it
+/// would have seen had each been written at once.
+///
+/// A load that reads its candidates from its own copy puts each child in the copy as it is
+/// made, so a later record whose keys reach one is handed it from there; the children are
+/// written early only when a record is sent again under the same identifier (it is placed on
+/// its child as the database holds it), is linked to one of them (what it brings is written
+/// to the child) or waits in an exception naming one (the exception refers to it). A batch
+/// that reads its candidates from the database writes them also before a record whose keys
+/// reach one.
 #[derive(Default)]
 struct PendingChildren {
     children: Vec<contactpoint_domain::ChildRecord>,
-    /// For each child, the supplied record that made it (its place in the batch and its
-    /// identifier) and the waiting exception it closes.
-    made_by: Vec<(usize, String, Option<i64>)>,
-    ids: std::collections::HashSet<String>,
+    /// Each child's database id, in the order they were made (so in increasing order).
+    child_ids: Vec<i64>,
+    /// For each child, the waiting exception the record that made it closes.
+    closes: Vec<Option<i64>>,
+    /// The identifiers of the records that made them.
+    source_record_ids: std::collections::HashSet<String>,
     /// The search keys each child will be indexed under, and all of them together.
     keys_of: Vec<Vec<i64>>,
     keys: std::collections::HashSet<i64>,
-    /// The children written so far, by the place in the batch of the record that made each.
-    created: std::collections::HashMap<usize, i64>,
+    /// The ids taken for the children the batch makes and not yet given to one.
+    numbers: std::ops::Range<i64>,
 }
 
 impl PendingChildren {
-    fn add(&mut self, child: contactpoint_domain::ChildRecord, index: usize, source_record_id: &str, waiting: Option<i64>) {
+    /// Numbers a child the batch makes, and holds it until it is written. The first child
+    /// takes an id for each record still to be placed, so a batch numbers its children in one
+    /// statement, in the order they are made, as writing each at once would.
+    async fn add(
+        &mut self,
+        tx: &mut sqlx::Transaction<'_, Db>,
+        child: contactpoint_domain::ChildRecord,
+        source_record_id: &str,
+        waiting: Option<i64>,
+        still_to_place: usize,
+    ) -> Result<i64, crate::StorageError> {
+        if self.numbers.is_empty() {
+            let first = allocate_ids(tx, "children", still_to_place.max(1)).await?;
+            self.numbers = first..first + still_to_place.max(1) as i64;
+        }
+        let child_id = self.numbers.start;
+        self.numbers.start += 1;
         let keys = crate::search_index::findable(&child).index_keys();
         self.keys.extend(&keys);
         self.keys_of.push(keys);
         self.children.push(child);
-        self.made_by.push((index, source_record_id.to_owned(), waiting));
-        self.ids.insert(source_record_id.to_owned());
+        self.child_ids.push(child_id);
+        self.closes.push(waiting);
+        self.source_record_ids.insert(source_record_id.to_owned());
+        Ok(child_id)
     }
 
-    /// Writes the children, gives each supplied record its child's id, and closes the
-    /// exceptions the records had waited in; returns each child as written, with its id and
-    /// search keys.
+    /// The child made last, and the keys it will be filed under.
+    fn newest(&self) -> Option<(&contactpoint_domain::ChildRecord, &[i64])> {
+        Some((self.children.last()?, self.keys_of.last()?))
+    }
+
+    /// Whether `child_id` is one of the children waiting to be written.
+    fn holds(&self, child_id: i64) -> bool {
+        self.child_ids.binary_search(&child_id).is_ok()
+    }
+
+    /// Writes the children and closes the exceptions their records had waited in; returns
+    /// those given a fresh ContactPoint ID (theirs was already in use), which are not as
+    /// their records made them.
     async fn write(
         &mut self,
         tx: &mut sqlx::Transaction<'_, Db>,
-        seen: &mut std::collections::HashMap<String, SuppliedRow>,
-        placed_children: &mut std::collections::HashSet<i64>,
         summary: &mut crate::supply::BatchSummary,
         decided_at: chrono::DateTime<chrono::Utc>,
         keys: crate::SearchKeys,
-    ) -> Result<Vec<MadeChild>, crate::StorageError> {
+    ) -> Result<Vec<i64>, crate::StorageError> {
         if self.children.is_empty() {
             return Ok(Vec::new());
         }
-        let (report, child_ids) = insert_filed_children(tx, &self.children, &self.keys_of, keys).await?;
-        let reissued: std::collections::HashSet<_> = report.reissued_ids.iter().map(|(old, _)| *old).collect();
-        let written: Vec<MadeChild> = child_ids
-            .iter()
-            .zip(self.children.drain(..).zip(self.keys_of.drain(..)))
-            .map(|(child_id, (record, keys))| MadeChild {
-                child_id: *child_id,
-                keys,
-                // A child given a fresh ContactPoint ID is read back as written.
-                record: (!reissued.contains(&record.contactpoint_id)).then_some(record),
-            })
-            .collect();
-        for ((index, source_record_id, waiting), child_id) in self.made_by.drain(..).zip(child_ids) {
-            self.created.insert(index, child_id);
-            if let Some(row) = seen.get_mut(&source_record_id) {
-                row.child_id = Some(child_id);
-            }
-            placed_children.insert(child_id);
+        let report = insert_filed_children(tx, &self.children, &self.child_ids, &self.keys_of, keys).await?;
+        for (child_id, waiting) in self.child_ids.iter().zip(&self.closes) {
             if let Some(waiting) = waiting {
-                close_waiting_exception(tx, waiting, crate::supply::SupplyStatus::Created, child_id, decided_at).await?;
+                close_waiting_exception(tx, *waiting, crate::supply::SupplyStatus::Created, *child_id, decided_at).await?;
                 summary.exceptions_closed += 1;
             }
         }
-        self.ids.clear();
+        let reissued: std::collections::HashSet<_> = report.reissued_ids.iter().map(|(old, _)| *old).collect();
+        let read_back = self
+            .child_ids
+            .iter()
+            .zip(&self.children)
+            .filter(|(_, child)| reissued.contains(&child.contactpoint_id))
+            .map(|(child_id, _)| *child_id)
+            .collect();
+        self.children.clear();
+        self.child_ids.clear();
+        self.closes.clear();
+        self.source_record_ids.clear();
+        self.keys_of.clear();
         self.keys.clear();
-        Ok(written)
+        Ok(read_back)
+    }
+
+    /// Gives back the ids taken and not given to a child, so that the directory's children
+    /// stay numbered without gaps. Nothing else can have taken an id since: on PostgreSQL the
+    /// allocator's row stays locked until the batch commits, and SQLite has one writer.
+    async fn give_back_unused_ids(&mut self, tx: &mut sqlx::Transaction<'_, Db>) -> Result<(), crate::StorageError> {
+        if !self.numbers.is_empty() {
+            give_back_ids(tx, "children", self.numbers.clone()).await?;
+            self.numbers = 0..0;
+        }
+        Ok(())
     }
 }
 
-/// A child a batch has just written: its id, the search keys it is filed under, and the
-/// record it was written from (none when it was given a fresh ContactPoint ID).
-struct MadeChild {
-    child_id: i64,
-    keys: Vec<i64>,
-    record: Option<contactpoint_domain::ChildRecord>,
+/// Writes what a batch holds: the values its linked records brought, then the children it
+/// has made. A child given a fresh ContactPoint ID as it is written is read back into the
+/// load's copy.
+async fn write_what_is_held(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    writes: &mut ChildWrites,
+    pending: &mut PendingChildren,
+    held: Option<&mut HeldDuringBatch<'_>>,
+    summary: &mut crate::supply::BatchSummary,
+    decided_at: chrono::DateTime<chrono::Utc>,
+    keys: crate::SearchKeys,
+) -> Result<(), crate::StorageError> {
+    writes.flush(tx).await?;
+    let read_back = pending.write(tx, summary, decided_at, keys).await?;
+    if let Some(held) = held {
+        refresh_held(tx, held.cache, &read_back).await?;
+    }
+    Ok(())
 }
 
 /// Where a value came from as the backend keeps it: the moment to the microsecond on
@@ -976,33 +1030,21 @@ impl HeldDuringBatch<'_> {
         }
     }
 
-    /// Takes in the children the batch has just written, each made from the record it was
-    /// written from (reading them back cost a statement per batch's worth and the rows it
-    /// read), with `source` as their supplier: a record reaching one later in the batch is
-    /// handed it from the copy. The rare child given a fresh ContactPoint ID is read back.
-    async fn made(
+    /// Takes in a child the batch has just made, before it is written, from the record it is
+    /// made from, with `source` as its supplier (reading the children back once written cost
+    /// a statement per batch's worth and the rows it read): a record reaching it later in the
+    /// batch is handed it from the copy.
+    fn made(
         &mut self,
-        tx: &mut sqlx::Transaction<'_, Db>,
-        written: Vec<MadeChild>,
+        child_id: i64,
+        record: &contactpoint_domain::ChildRecord,
+        keys: &[i64],
         source: &contactpoint_domain::SourceCode,
-        writes: &mut ChildWrites,
-    ) -> Result<(), crate::StorageError> {
-        let mut read_back = Vec::new();
-        for made in written {
-            self.cache.index(made.child_id, made.keys);
-            match made.record {
-                Some(record) => {
-                    let mut candidate = written_candidate(made.child_id, &record);
-                    candidate.note_supplier(source);
-                    self.cache.put(candidate);
-                }
-                None => read_back.push(made.child_id),
-            }
-        }
-        if !read_back.is_empty() {
-            writes.flush(tx).await?;
-        }
-        refresh_held(tx, self.cache, &read_back).await
+    ) {
+        self.cache.index(child_id, keys.to_vec());
+        let mut candidate = written_candidate(child_id, record);
+        candidate.note_supplier(source);
+        self.cache.put(candidate);
     }
 }
 
@@ -1063,26 +1105,21 @@ pub(crate) async fn import_supply_batch(
     let mut pending = PendingChildren::default();
     let mut early_writes = 0usize;
     // The records linked or created that name a school or GP practice, in order, with their
-    // child when it is known.
-    let mut named: Vec<(usize, Option<i64>)> = Vec::new();
+    // child.
+    let mut named: Vec<(i64, &[crate::supply::NamedService])> = Vec::new();
     // Records placed by this batch, and the children they went to: supplied_records is written
     // at the end, so a candidate placed earlier in the batch learns of this source from here.
     let mut placed_here: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     let mut placed_children: std::collections::HashSet<i64> = std::collections::HashSet::new();
     for (index, record) in batch.records.iter().enumerate() {
-        // A child waiting to be written is written before anything could read it: a record
-        // sent again under the same identifier, or one whose keys reach it. What the records
-        // before it brought to their children is written first, so that every row is
-        // numbered as it would be were each record written as it was placed.
-        if pending.ids.contains(&record.source_record_id) || record.probe_keys.iter().any(|k| pending.keys.contains(k)) {
+        // The children the batch has made are written before anything could read them: a
+        // record sent again under the same identifier, and, when candidates are read from the
+        // database, one whose keys reach one of them.
+        let reaches_unwritten = held.is_none() && record.probe_keys.iter().any(|k| pending.keys.contains(k));
+        if pending.source_record_ids.contains(&record.source_record_id) || reaches_unwritten {
             early_writes += usize::from(!pending.children.is_empty());
-            writes.flush(&mut tx).await?;
-            let written = pending
-                .write(&mut tx, &mut seen, &mut placed_children, &mut summary, batch.decided_at, search_keys)
+            write_what_is_held(&mut tx, &mut writes, &mut pending, held.as_mut(), &mut summary, batch.decided_at, search_keys)
                 .await?;
-            if let Some(held) = held.as_mut() {
-                held.made(&mut tx, written, batch.source, &mut writes).await?;
-            }
         }
         let before = seen.get(&record.source_record_id);
         let waiting = before.and_then(SuppliedRow::waiting_exception);
@@ -1150,6 +1187,12 @@ pub(crate) async fn import_supply_batch(
         });
         let (status, child_id, exception_id) = match placement {
             Placement::Link { child_id, changes } => {
+                // What the record brings is written to a child in the database.
+                if pending.holds(child_id) {
+                    early_writes += 1;
+                    write_what_is_held(&mut tx, &mut writes, &mut pending, held.as_mut(), &mut summary, batch.decided_at, search_keys)
+                        .await?;
+                }
                 // The candidate linked to holds the child as it stands, its parents too: one the
                 // batch has changed was taken in again before it was handed over.
                 let linked = candidates.iter().find(|c| c.child_id == child_id).map(|c| &**c);
@@ -1172,11 +1215,20 @@ pub(crate) async fn import_supply_batch(
             }
             Placement::Create(child) => {
                 summary.created += 1;
-                // Its database id is known once it is written (`PendingChildren::write`).
-                pending.add(*child, index, &record.source_record_id, waiting);
-                (SupplyStatus::Created, None, None)
+                let still_to_place = batch.records.len() - index;
+                let child_id = pending.add(&mut tx, *child, &record.source_record_id, waiting, still_to_place).await?;
+                if let (Some(held), Some((made, keys))) = (held.as_mut(), pending.newest()) {
+                    held.made(child_id, made, keys, batch.source);
+                }
+                (SupplyStatus::Created, Some(child_id), None)
             }
             Placement::Exception(exception) => {
+                // The exception names its candidates, which must be in the database.
+                if exception.candidates.iter().any(|(child_id, _)| pending.holds(*child_id)) {
+                    early_writes += 1;
+                    write_what_is_held(&mut tx, &mut writes, &mut pending, held.as_mut(), &mut summary, batch.decided_at, search_keys)
+                        .await?;
+                }
                 // A record tried again that would wait exactly as it waits (same values, same
                 // candidates, same reason) is left as it is: a scheduled pass over an unchanged
                 // queue writes nothing and leaves nothing on the audit trail.
@@ -1214,9 +1266,8 @@ pub(crate) async fn import_supply_batch(
         if let Some(child_id) = child_id {
             placed_children.insert(child_id);
         }
-        if status != SupplyStatus::Exception && !record.named_services.is_empty() {
-            // A created child's id is known once it is written (`PendingChildren::write`).
-            named.push((index, child_id));
+        if let Some(child_id) = child_id.filter(|_| !record.named_services.is_empty()) {
+            named.push((child_id, record.named_services.as_slice()));
         }
         placed_here.insert(record.source_record_id.clone());
         // The same identifier again later in the batch updates what this placed.
@@ -1232,23 +1283,11 @@ pub(crate) async fn import_supply_batch(
         );
     }
 
-    writes.flush(&mut tx).await?;
-    let written = pending
-        .write(&mut tx, &mut seen, &mut placed_children, &mut summary, batch.decided_at, search_keys)
-        .await?;
-    if let Some(held) = held.as_mut() {
-        held.made(&mut tx, written, batch.source, &mut writes).await?;
-    }
-    // How often a record reached a child the batch had yet to write (each time, the children
+    write_what_is_held(&mut tx, &mut writes, &mut pending, held.as_mut(), &mut summary, batch.decided_at, search_keys).await?;
+    pending.give_back_unused_ids(&mut tx).await?;
+    // How often a record needed a child the batch had yet to write (each time, the children
     // waiting were written there and then): what batching creations saves, at this size.
     tracing::debug!(records = batch.records.len(), created = summary.created, early_writes, "supplied batch placed");
-    let named: Vec<(i64, &[crate::supply::NamedService])> = named
-        .into_iter()
-        .filter_map(|(index, child_id)| {
-            let child_id = child_id.or_else(|| pending.created.get(&index).copied())?;
-            Some((child_id, batch.records[index].named_services.as_slice()))
-        })
-        .collect();
     apply_named_services(&mut tx, batch.source, batch.supplied_at, &named, &mut summary).await?;
     // What became of each record, written once per batch (an identifier sent twice in the
     // batch is written as it ended).
