@@ -656,3 +656,33 @@ both_backends!(
         }
     }
 );
+
+both_backends!(
+    a_later_record_of_a_batch_is_handed_a_child_an_earlier_one_was_linked_to_with_that_supplier,
+    |store| {
+        let (first, mut cache) = registered_by_a_load(store).await;
+        // Two census records in one batch reach her; the first is linked to her, bringing
+        // nothing new.
+        let handed = import_batch(
+            store,
+            Some(&mut cache),
+            SourceCode::SCHOOLS_CENSUS,
+            vec![record("SC-1", &first), record("SC-2", &first)],
+            None,
+            ChildChanges::default(),
+        )
+        .await;
+        assert_eq!(handed.len(), 1);
+        let suppliers: Vec<&str> = handed[0].supplied_by.iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            suppliers,
+            [SourceCode::BIRTH_REGISTRATION, SourceCode::SCHOOLS_CENSUS],
+            "the second is handed her with the census among her suppliers"
+        );
+        assert_eq!(
+            format!("{:?}", handed[0]),
+            as_the_database_holds(store, handed[0].child_id).await
+        );
+        assert_held_as_the_database_holds(store, &cache, handed[0].child_id).await;
+    }
+);
