@@ -809,6 +809,27 @@ async fn authorities_of_districts<'d>(
     Ok(found)
 }
 
+/// The local authority (its code, as stored) of the organisation running each of these
+/// services the directory knows, by the service's reference, read in one statement for a
+/// whole batch: a statement each for the records without a known district was 1,230 of the
+/// 7,223 statements a load of 20,000 children's files made.
+async fn authorities_of_services<'r>(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    references: impl Iterator<Item = &'r str>,
+) -> Result<std::collections::HashMap<String, String>, crate::StorageError> {
+    let wanted: Vec<&str> = references.collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let mut found = std::collections::HashMap::new();
+    for chunk in wanted.chunks(rows_per_statement(1)) {
+        let mut query = sqlx::QueryBuilder::<Db>::new(
+            "SELECT s.reference, o.local_authority FROM services s JOIN organisations o ON o.id = s.organisation_id \
+             WHERE s.reference IN ",
+        );
+        push_text_list(&mut query, chunk);
+        found.extend(query.build_query_as::<(String, String)>().fetch_all(&mut **tx).await?);
+    }
+    Ok(found)
+}
+
 /// The children a batch has decided to make and not yet written, numbered as they are made.
 /// Writing them together takes one set of statements for many children instead of one set
 /// each, and loses nothing: each is written before anything could read it or refer to it,
@@ -1102,6 +1123,13 @@ pub(crate) async fn import_supply_batch(
     let mut seen = supplied_rows(&mut tx, batch.source, &ids).await?;
 
     let districts = authorities_of_districts(&mut tx, batch.records.iter().filter_map(|r| r.postcode_district.as_deref())).await?;
+    let without_district_authority = batch
+        .records
+        .iter()
+        .filter(|r| !r.postcode_district.as_ref().is_some_and(|d| districts.contains_key(d)));
+    let service_authorities =
+        authorities_of_services(&mut tx, without_district_authority.flat_map(|r| r.service_references.iter().map(String::as_str)))
+            .await?;
     let mut pending = PendingChildren::default();
     let mut early_writes = 0usize;
     // The records linked or created that name a school or GP practice, in order, with their
@@ -1161,23 +1189,18 @@ pub(crate) async fn import_supply_batch(
             }
         }
         let district_authority = record.postcode_district.as_ref().and_then(|d| districts.get(d).cloned());
-        let mut service_authority = None;
-        for reference in &record.service_references {
-            if district_authority.is_some() || service_authority.is_some() {
-                break;
-            }
-            let found: Option<String> = sqlx::query_scalar(
-                "SELECT o.local_authority FROM services s JOIN organisations o ON o.id = s.organisation_id \
-                 WHERE s.reference = $1",
-            )
-            .bind(reference)
-            .fetch_optional(&mut **tx)
-            .await?;
-            service_authority = found
-                .map(|code| contactpoint_domain::LocalAuthorityCode::parse(&code))
+        // Without an authority for its postcode, the first service it names that the
+        // directory knows gives one.
+        let service_authority = match district_authority {
+            Some(_) => None,
+            None => record
+                .service_references
+                .iter()
+                .find_map(|reference| service_authorities.get(reference))
+                .map(|code| contactpoint_domain::LocalAuthorityCode::parse(code))
                 .transpose()
-                .map_err(crate::StorageError::corrupt("organisations"))?;
-        }
+                .map_err(crate::StorageError::corrupt("organisations"))?,
+        };
         let placement = place(&PlacementContext {
             index,
             candidates: &candidates,
