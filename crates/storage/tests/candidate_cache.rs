@@ -114,6 +114,9 @@ enum Plan {
     Create(ChildRecord),
     /// Links to the first candidate the record is handed, bringing these changes.
     Link(ChildChanges),
+    /// Links to the last candidate the record is handed (the one numbered last), bringing
+    /// these changes.
+    LinkLast(ChildChanges),
     /// Waits in an exception naming every candidate the record is handed.
     Wait,
 }
@@ -153,6 +156,10 @@ async fn import_planned(
                 child_id: candidates.first().expect("a candidate to link to").child_id,
                 changes,
             },
+            Plan::LinkLast(changes) => Placement::Link {
+                child_id: candidates.last().expect("a candidate to link to").child_id,
+                changes,
+            },
             Plan::Wait => Placement::Exception(NewException {
                 local_authority: None,
                 reason: ExceptionReason::Ambiguous,
@@ -189,9 +196,33 @@ async fn database_ids(store: &Store) -> std::collections::HashMap<ContactPointId
         .collect()
 }
 
+/// The register's word that a child moved to 2 Kings Road, Bedford, on 1 October 2026.
+fn moved_to_kings_road() -> ChildChanges {
+    use contactpoint_domain::{Address, Provenance};
+    use contactpoint_storage::supply::AddressChange;
+    ChildChanges {
+        address: Some(AddressChange {
+            address: Address::parse("2 Kings Road", None, "Bedford", "MK42 9AA").unwrap(),
+            since: chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+            provenance: Provenance::new(
+                SourceCode::parse(SourceCode::BIRTH_REGISTRATION).unwrap(),
+                test_now(),
+            ),
+            local_authority: None,
+        }),
+        ..ChildChanges::default()
+    }
+}
+
 /// A child a load has made from her birth registration, and the load's copy.
 async fn registered_by_a_load(store: &Store) -> (ChildRecord, CandidateCache) {
-    let (first, _) = twins(store).await;
+    let (first, _, cache) = twin_registered_by_a_load(store).await;
+    (first, cache)
+}
+
+/// Twins, the first of whom a load has made from her birth registration, and the load's copy.
+async fn twin_registered_by_a_load(store: &Store) -> (ChildRecord, ChildRecord, CandidateCache) {
+    let (first, second) = twins(store).await;
     let mut cache = store.candidate_cache(&permit()).await.unwrap();
     import(
         store,
@@ -200,7 +231,7 @@ async fn registered_by_a_load(store: &Store) -> (ChildRecord, CandidateCache) {
         Some(first.clone()),
     )
     .await;
-    (first, cache)
+    (first, second, cache)
 }
 
 /// A child as a copy read afresh from the database holds her.
@@ -491,27 +522,14 @@ both_backends!(
 both_backends!(
     a_later_record_of_a_batch_brings_its_values_to_a_child_made_earlier_in_it,
     |store| {
-        use contactpoint_domain::{Address, GivenName, Provenance};
-        use contactpoint_storage::supply::AddressChange;
+        use contactpoint_domain::GivenName;
         let (first, _) = twins(store).await;
         let mut cache = store.candidate_cache(&permit()).await.unwrap();
         let mut carer = first.parents_carers[0].clone();
         carer.given_name = GivenName::parse("Grace").unwrap();
-        let registration = || {
-            Provenance::new(
-                SourceCode::parse(SourceCode::BIRTH_REGISTRATION).unwrap(),
-                test_now(),
-            )
-        };
         let moved = ChildChanges {
-            address: Some(AddressChange {
-                address: Address::parse("2 Kings Road", None, "Bedford", "MK42 9AA").unwrap(),
-                since: chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
-                provenance: registration(),
-                local_authority: None,
-            }),
             parents_carers: vec![carer],
-            ..ChildChanges::default()
+            ..moved_to_kings_road()
         };
         // One batch: the first registration makes her; the second, sent under another
         // identifier, is handed her from the copy before she is written, and is linked to
@@ -613,47 +631,86 @@ both_backends!(
 both_backends!(
     a_batch_numbers_the_children_it_makes_in_the_order_it_makes_them_and_leaves_no_gap,
     |store| {
-        let [first, second, third] = namesakes(store).await;
+        let [first, second, third, fourth, fifth] = namesakes(store).await;
         let mut cache = store.candidate_cache(&permit()).await.unwrap();
-        // A batch makes one child, links a record to her, and makes a second of her name and
-        // birthday, whose keys reach the first before either is written; the next batch
-        // makes a third.
-        import_planned(
+        let batches = vec![
+            // Two children of one name and birthday: the second's keys reach the first before
+            // either is written, and both are written as the batch ends.
+            vec![
+                (record("GRO-1", &first), Plan::Create(first.clone())),
+                (record("GRO-2", &second), Plan::Create(second.clone())),
+            ],
+            // A third, a record linked to her (so she is written there and then), a fourth.
+            vec![
+                (record("GRO-3", &third), Plan::Create(third.clone())),
+                (
+                    record("GRO-3b", &third),
+                    Plan::LinkLast(ChildChanges::default()),
+                ),
+                (record("GRO-4", &fourth), Plan::Create(fourth.clone())),
+            ],
+            // A fifth: no id was left unused before it.
+            vec![(record("GRO-5", &fifth), Plan::Create(fifth.clone()))],
+        ];
+        for planned in batches {
+            import_planned(
+                store,
+                Some(&mut cache),
+                SourceCode::BIRTH_REGISTRATION,
+                planned,
+            )
+            .await;
+        }
+        let ids = database_ids(store).await;
+        let numbered: Vec<i64> = [&first, &second, &third, &fourth, &fifth]
+            .iter()
+            .map(|c| ids[&c.contactpoint_id])
+            .collect();
+        let first_id = numbered[0];
+        assert_eq!(
+            numbered,
+            (first_id..first_id + 5).collect::<Vec<_>>(),
+            "numbered one after another, in the order they were made"
+        );
+        assert!(cache.trusted());
+        assert_eq!(cache.len(), 5);
+        for id in cache.child_ids() {
+            assert_held_as_the_database_holds(store, &cache, id).await;
+        }
+    }
+);
+
+both_backends!(
+    a_child_given_a_fresh_contactpoint_id_as_a_later_record_is_linked_to_her_is_held_as_written,
+    |store| {
+        let (first, second, mut cache) = twin_registered_by_a_load(store).await;
+        // The register makes a child whose ContactPoint ID is already her namesake's (random
+        // IDs collide now and then at national scale); a later record of the batch moves her,
+        // so she is written, given a fresh ID and read back, before it is linked to her.
+        let clashing = ChildRecord {
+            contactpoint_id: first.contactpoint_id,
+            ..second.clone()
+        };
+        let moved = moved_to_kings_road();
+        let handed = import_planned(
             store,
             Some(&mut cache),
             SourceCode::BIRTH_REGISTRATION,
             vec![
-                (record("GRO-1", &first), Plan::Create(first.clone())),
-                (
-                    record("GRO-1b", &first),
-                    Plan::Link(ChildChanges::default()),
-                ),
-                (record("GRO-2", &second), Plan::Create(second.clone())),
+                (record("GRO-2", &second), Plan::Create(clashing)),
+                (record("GRO-2b", &second), Plan::LinkLast(moved)),
             ],
         )
         .await;
-        import_planned(
-            store,
-            Some(&mut cache),
-            SourceCode::BIRTH_REGISTRATION,
-            vec![(record("GRO-3", &third), Plan::Create(third.clone()))],
-        )
-        .await;
-        let ids = database_ids(store).await;
-        let numbered: Vec<i64> = [&first, &second, &third]
-            .iter()
-            .map(|c| ids[&c.contactpoint_id])
-            .collect();
+        let child_id = handed[1].last().expect("handed her").child_id;
+        let held = cache.held(child_id).expect("held");
+        assert_ne!(held.contactpoint_id, first.contactpoint_id, "a fresh ID");
         assert_eq!(
-            numbered,
-            vec![numbered[0], numbered[0] + 1, numbered[0] + 2],
-            "numbered one after another, in the order they were made"
+            held.address.as_ref().map(|a| a.postcode.as_str()),
+            Some("MK42 9AA")
         );
         assert!(cache.trusted());
-        assert_eq!(cache.len(), 3);
-        for id in cache.child_ids() {
-            assert_held_as_the_database_holds(store, &cache, id).await;
-        }
+        assert_held_as_the_database_holds(store, &cache, child_id).await;
     }
 );
 

@@ -43,7 +43,9 @@ struct AddressWrite {
 /// child back for its search keys: each a round trip to the database's thread. Here a
 /// child's new keys are worked out from what the batch holds of it (the candidate it was
 /// linked to, as the database holds it with this batch's writes applied), and its other
-/// values are written as they would have been, in the same order, with the same ids.
+/// values are written as they would have been, each child's rows in the same order (rows of
+/// different children can be numbered in another order: a batch writes its new children at
+/// its end).
 struct ChildWrites {
     /// Where the search keys of the children changed go.
     keys: crate::SearchKeys,

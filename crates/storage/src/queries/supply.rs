@@ -1014,10 +1014,11 @@ fn written_candidate(child_id: i64, record: &contactpoint_domain::ChildRecord) -
 }
 
 /// A bulk load's copy of the candidates during one batch: a child whose compared values a
-/// record changed, or that the batch made, is read back into the copy at once; a child a
-/// record sent again moved away from (`fresh`) is read from the database rather than from
-/// the copy until the batch ends. At its end the copy takes them in and notes the supplier on
-/// every child the batch placed a record on.
+/// record changed, or that the batch made, is taken into the copy at once, and the supplier is
+/// noted on a child as a record is linked to her; a child a record sent again moved away from
+/// (`fresh`) is read from the database rather than from the copy until the batch ends. At its
+/// end the copy takes those in, and any child the batch placed a record on that it does not
+/// hold.
 struct HeldDuringBatch<'c> {
     cache: &'c mut crate::candidate_cache::CandidateCache,
     fresh: std::collections::HashSet<i64>,
@@ -1029,8 +1030,8 @@ impl HeldDuringBatch<'_> {
     /// them instead, a file that moves many children read a child a record for every record
     /// that reached it.) The copy applies the changes to the candidate the record was linked
     /// to, as they were written, rather than reading the child back; without that candidate
-    /// it reads the child. Its supplier is noted at the end of the batch, as for any child
-    /// the batch placed a record on.
+    /// it reads the child. Its supplier is noted as she is linked, as on any child a record
+    /// of the batch is linked to.
     async fn changed(
         &mut self,
         tx: &mut sqlx::Transaction<'_, Db>,
@@ -1215,6 +1216,12 @@ pub(crate) async fn import_supply_batch(
                     early_writes += 1;
                     write_what_is_held(&mut tx, &mut writes, &mut pending, held.as_mut(), &mut summary, batch.decided_at, search_keys)
                         .await?;
+                    // Written, she may have been given a fresh ContactPoint ID and read back: the
+                    // copy holds her as written.
+                    let written = held.as_ref().and_then(|held| held.cache.child(child_id));
+                    if let (Some(written), Some(handed)) = (written, candidates.iter_mut().find(|c| c.child_id == child_id)) {
+                        *handed = std::sync::Arc::clone(written);
+                    }
                 }
                 // The candidate linked to holds the child as it stands, its parents too: one the
                 // batch has changed was taken in again before it was handed over.
