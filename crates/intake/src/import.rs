@@ -586,11 +586,34 @@ async fn import_batch(
             .changed_anything()
             .then(|| batch_audit(settings, name, first_line, batch.last_line, summary, now))
     };
-    let summary = store
-        .import_supply_batch(permit, &supply_batch, cache, &mut placer, &audit)
-        .await?;
+    // PostgreSQL ends a deadlock with another writer by rolling one transaction back; a batch
+    // rolled back so is placed again from its first record, against the database (the copy
+    // is set aside once a batch fails), and nothing of the first try remains.
+    let mut cache = cache;
+    let mut tries = 1;
+    let summary = loop {
+        match store
+            .import_supply_batch(
+                permit,
+                &supply_batch,
+                cache.as_deref_mut(),
+                &mut placer,
+                &audit,
+            )
+            .await
+        {
+            Err(error) if error.is_transient_conflict() && tries < BATCH_TRIES => {
+                tracing::warn!(%error, tries, "a supplied batch was rolled back by a conflict with another writer; placing it again");
+                tries += 1;
+            }
+            placed => break placed?,
+        }
+    };
     Ok((summary, scored_ahead))
 }
+
+/// How often a batch is placed before a conflict with another writer is reported.
+const BATCH_TRIES: u32 = 3;
 
 /// What tells a batch which of its records are worth scoring ahead.
 struct RecordsWorthScoring<'a> {

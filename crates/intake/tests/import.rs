@@ -2240,3 +2240,89 @@ SC2002,Tobias,Whitfield,2015-06-03,M,3 Mill Lane,Bedford,MK41 7HT,109521
     assert_trail_intact(store).await;
     db.drop_database().await;
 }
+
+/// On PostgreSQL a batch and another writer can each wait for a lock the other holds.
+/// PostgreSQL ends that deadlock by rolling one back; a batch rolled back so is placed again,
+/// and lands as it would have.
+#[tokio::test]
+async fn a_batch_rolled_back_to_end_a_deadlock_with_another_writer_is_placed_again() {
+    use contactpoint_test_support::TestDatabase;
+    let Some(db) = TestDatabase::new(contactpoint_storage::Backend::Postgres).await else {
+        eprintln!("skipped on postgres: no test database configured");
+        return;
+    };
+    let store = &db.store;
+    prepare(store).await;
+    execute_sql(
+        store,
+        "UPDATE services SET reference = 'K81001' WHERE name = 'Castle Lower School'",
+    )
+    .await
+    .unwrap();
+    // Rufus has neither a postcode nor a GP practice: nobody can say where he lives.
+    let alone = "\
+source_record_id,given_name,family_name,date_of_birth,gender,gp_practice_code
+9434765920,Rufus,Hartley,2017-01-20,M,
+";
+    assert_eq!(
+        import(store, "nhs_demographics", true, alone)
+            .await
+            .outcome
+            .exceptions,
+        1
+    );
+    let contactpoint_storage::Store::Postgres(pool) = store else {
+        unreachable!("a PostgreSQL test database")
+    };
+    let exception_id: i64 = sqlx::query_scalar("SELECT id FROM supply_exceptions")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+
+    // A decision on his exception, half way through: it holds the exception.
+    let mut deciding = pool.begin().await.unwrap();
+    sqlx::query("UPDATE supply_exceptions SET resolution = resolution WHERE id = $1")
+        .bind(exception_id)
+        .execute(&mut *deciding)
+        .await
+        .unwrap();
+
+    // The NHS sends Imogen, new, and Rufus again with his GP practice: the batch numbers
+    // Imogen (holding the allocator of children's ids) and waits for Rufus's exception.
+    let again = "\
+source_record_id,given_name,family_name,date_of_birth,gender,gp_practice_code
+9434765919,Imogen,Hartley,2019-04-02,F,K81001
+9434765920,Rufus,Hartley,2017-01-20,M,K81001
+";
+    let importing = {
+        let store = store.clone();
+        tokio::spawn(async move { import(&store, "nhs_demographics", true, again).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        !importing.is_finished(),
+        "the batch waits for the exception"
+    );
+    // The decision now needs the allocator the batch holds. PostgreSQL rolls back the batch,
+    // which has waited longer; the decision goes on.
+    sqlx::query("UPDATE id_allocators SET next_id = next_id WHERE name = 'children'")
+        .execute(&mut *deciding)
+        .await
+        .expect("the batch, not the decision, is rolled back");
+    deciding.rollback().await.unwrap();
+
+    let report = importing.await.expect("the batch is placed again");
+    assert_eq!(
+        (
+            report.outcome.created,
+            report.outcome.exceptions,
+            report.outcome.exceptions_closed
+        ),
+        (2, 0, 1),
+        "{report:?}"
+    );
+    assert_eq!(children(store).await, 2);
+    assert!(exceptions(store).await.is_empty());
+    assert_trail_intact(store).await;
+    db.drop_database().await;
+}

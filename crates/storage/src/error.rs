@@ -20,6 +20,18 @@ pub enum StorageError {
 }
 
 impl StorageError {
+    /// A conflict with another transaction that the database ended by rolling this one back
+    /// (a deadlock, or a serialization failure, on PostgreSQL): the same work tried again
+    /// can succeed.
+    pub fn is_transient_conflict(&self) -> bool {
+        match self {
+            Self::Database(sqlx::Error::Database(error)) => {
+                matches!(error.code().as_deref(), Some("40P01" | "40001"))
+            }
+            _ => false,
+        }
+    }
+
     pub(crate) fn corrupt(table: &'static str) -> impl FnOnce(FieldError) -> Self {
         move |problem| Self::Corrupt { table, problem }
     }
