@@ -2154,18 +2154,29 @@ SC-INV-1,,{},109521,Helen,Ward,2024-09-04,,Y,,,,
     }
 );
 
+/// A PostgreSQL test database prepared as every import test's is, and its pool; none when no
+/// PostgreSQL is configured.
+async fn prepared_postgres() -> Option<(contactpoint_test_support::TestDatabase, sqlx::PgPool)> {
+    let db = contactpoint_test_support::TestDatabase::new(contactpoint_storage::Backend::Postgres)
+        .await?;
+    prepare(&db.store).await;
+    let contactpoint_storage::Store::Postgres(pool) = &db.store else {
+        unreachable!("a PostgreSQL test database")
+    };
+    let pool = pool.clone();
+    Some((db, pool))
+}
+
 /// On PostgreSQL two imports can run at once. One that involves a child with its school while
 /// another import's transaction is still starting the same involvement waits for that
 /// transaction, then sees the involvement and does not start a second one.
 #[tokio::test]
 async fn an_import_waits_for_another_that_is_involving_the_same_child_and_never_doubles_it() {
-    use contactpoint_test_support::TestDatabase;
-    let Some(db) = TestDatabase::new(contactpoint_storage::Backend::Postgres).await else {
+    let Some((db, pool)) = prepared_postgres().await else {
         eprintln!("skipped on postgres: no test database configured");
         return;
     };
     let store = &db.store;
-    prepare(store).await;
     let births = "\
 source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
 BR1001,Tobias,Whitfield,2015-06-03,M,3 Mill Lane,Bedford,MK41 7HT
@@ -2177,13 +2188,10 @@ BR1001,Tobias,Whitfield,2015-06-03,M,3 Mill Lane,Bedford,MK41 7HT
             .created,
         1
     );
-    let contactpoint_storage::Store::Postgres(pool) = store else {
-        unreachable!("a PostgreSQL test database")
-    };
     let (child_id, school_id): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT id FROM children), (SELECT id FROM services WHERE reference = '109521')",
     )
-    .fetch_one(pool)
+    .fetch_one(&pool)
     .await
     .unwrap();
 
@@ -2233,7 +2241,7 @@ SC2002,Tobias,Whitfield,2015-06-03,M,3 Mill Lane,Bedford,MK41 7HT,109521
     )
     .bind(child_id)
     .bind(school_id)
-    .fetch_one(pool)
+    .fetch_one(&pool)
     .await
     .unwrap();
     assert_eq!(open, 1, "one open involvement with the school, not two");
@@ -2246,13 +2254,11 @@ SC2002,Tobias,Whitfield,2015-06-03,M,3 Mill Lane,Bedford,MK41 7HT,109521
 /// and lands as it would have.
 #[tokio::test]
 async fn a_batch_rolled_back_to_end_a_deadlock_with_another_writer_is_placed_again() {
-    use contactpoint_test_support::TestDatabase;
-    let Some(db) = TestDatabase::new(contactpoint_storage::Backend::Postgres).await else {
+    let Some((db, pool)) = prepared_postgres().await else {
         eprintln!("skipped on postgres: no test database configured");
         return;
     };
     let store = &db.store;
-    prepare(store).await;
     execute_sql(
         store,
         "UPDATE services SET reference = 'K81001' WHERE name = 'Castle Lower School'",
@@ -2271,11 +2277,8 @@ source_record_id,given_name,family_name,date_of_birth,gender,gp_practice_code
             .exceptions,
         1
     );
-    let contactpoint_storage::Store::Postgres(pool) = store else {
-        unreachable!("a PostgreSQL test database")
-    };
     let exception_id: i64 = sqlx::query_scalar("SELECT id FROM supply_exceptions")
-        .fetch_one(pool)
+        .fetch_one(&pool)
         .await
         .unwrap();
 

@@ -240,6 +240,11 @@ async fn as_the_database_holds(store: &Store, child_id: i64) -> String {
     format!("{:?}", read_again.held(child_id).expect("in the database"))
 }
 
+/// The codes of the sources a candidate is supplied by, as it holds them.
+fn suppliers(candidate: &LinkCandidate) -> Vec<&str> {
+    candidate.supplied_by.iter().map(|s| s.as_str()).collect()
+}
+
 /// Requires the copy to hold the child exactly as a copy read afresh from the database does.
 async fn assert_held_as_the_database_holds(store: &Store, cache: &CandidateCache, child_id: i64) {
     assert_eq!(
@@ -312,9 +317,8 @@ both_backends!(
         assert!(cache.trusted());
         let child_id = handed[0].child_id;
         let held = cache.held(child_id).expect("held");
-        let suppliers: Vec<&str> = held.supplied_by.iter().map(|s| s.as_str()).collect();
         assert_eq!(
-            suppliers,
+            suppliers(held),
             [SourceCode::BIRTH_REGISTRATION, SourceCode::SCHOOLS_CENSUS]
         );
         let in_database = as_the_database_holds(store, child_id).await;
@@ -730,9 +734,8 @@ both_backends!(
         )
         .await;
         assert_eq!(handed.len(), 1);
-        let suppliers: Vec<&str> = handed[0].supplied_by.iter().map(|s| s.as_str()).collect();
         assert_eq!(
-            suppliers,
+            suppliers(&handed[0]),
             [SourceCode::BIRTH_REGISTRATION, SourceCode::SCHOOLS_CENSUS],
             "the second is handed her with the census among her suppliers"
         );

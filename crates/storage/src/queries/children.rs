@@ -158,21 +158,32 @@ async fn insert_filed_children(
         .iter()
         .flat_map(|(id, _, r)| r.involvements.iter().map(move |i| (*id, i)))
         .collect();
-    let first = allocate_ids(tx, "involvements", involvements.len()).await?;
-    for (n, chunk) in involvements.chunks(rows_per_statement(15)).enumerate() {
-        let base = first + (n * rows_per_statement(15)) as i64;
-        let mut insert = sqlx::QueryBuilder::<Db>::new(
-            "INSERT INTO involvements (id, child_id, service_id, practitioner_id, started_on, ended_on, lead_professional, caf_completed_on, sensitive_basis, consent_given_by, consent_given_on, child_protection_reference, source, supplied_at) ",
-        );
-        let numbered = chunk.iter().enumerate().map(|(i, row)| (base + i as i64, row));
-        insert.push_values(numbered, |mut row, (id, (child_id, inv))| {
+    insert_numbered(
+        tx,
+        "involvements",
+        &[
+            "child_id",
+            "service_id",
+            "practitioner_id",
+            "started_on",
+            "ended_on",
+            "lead_professional",
+            "caf_completed_on",
+            "sensitive_basis",
+            "consent_given_by",
+            "consent_given_on",
+            "child_protection_reference",
+            "source",
+            "supplied_at",
+        ],
+        &involvements,
+        |row, (child_id, inv)| {
             let (given_by, given_on, reference) = match &inv.sensitive_basis {
                 Some(SensitiveBasis::Consent { given_by, given_on }) => (Some(given_by.code()), Some(*given_on), None),
                 Some(SensitiveBasis::ChildProtection { reference }) => (None, None, Some(reference.as_str())),
                 None => (None, None, None),
             };
-            row.push_bind(id)
-                .push_bind(*child_id)
+            row.push_bind(*child_id)
                 .push_bind(inv.service.id)
                 .push_bind(inv.practitioner.as_ref().map(|p| p.id))
                 .push_bind(inv.started_on)
@@ -185,9 +196,9 @@ async fn insert_filed_children(
                 .push_bind(reference)
                 .push_bind(inv.provenance.source.as_str())
                 .push_bind(inv.provenance.supplied_at);
-        });
-        insert.build().execute(&mut **tx).await?;
-    }
+        },
+    )
+    .await?;
 
     Ok(report)
 }
@@ -198,25 +209,22 @@ type AddressRow<'a> = (i64, &'a contactpoint_domain::Address, chrono::NaiveDate,
 
 /// Writes children's addresses (numbered in order), in as few statements as the backends allow.
 async fn insert_addresses(tx: &mut sqlx::Transaction<'_, Db>, addresses: &[AddressRow<'_>]) -> Result<(), crate::StorageError> {
-    let first = allocate_ids(tx, "child_addresses", addresses.len()).await?;
-    let numbered: Vec<(i64, &AddressRow<'_>)> = (first..).zip(addresses).collect();
-    for chunk in numbered.chunks(rows_per_statement(8)) {
-        let mut insert = sqlx::QueryBuilder::<Db>::new(
-            "INSERT INTO child_addresses (id, child_id, line1, line2, town, postcode, valid_from, valid_to) ",
-        );
-        insert.push_values(chunk, |mut row, (id, (child_id, a, from, until))| {
-            row.push_bind(*id)
-                .push_bind(*child_id)
+    insert_numbered(
+        tx,
+        "child_addresses",
+        &["child_id", "line1", "line2", "town", "postcode", "valid_from", "valid_to"],
+        addresses,
+        |row, (child_id, a, from, until)| {
+            row.push_bind(*child_id)
                 .push_bind(a.line1.as_str())
                 .push_bind(a.line2.as_deref())
                 .push_bind(a.town.as_str())
                 .push_bind(a.postcode.as_str())
                 .push_bind(*from)
                 .push_bind(*until);
-        });
-        insert.build().execute(&mut **tx).await?;
-    }
-    Ok(())
+        },
+    )
+    .await
 }
 
 /// Writes children's former names (numbered in order), in as few statements as the backends
@@ -225,23 +233,20 @@ async fn insert_former_names(
     tx: &mut sqlx::Transaction<'_, Db>,
     former: &[(i64, &contactpoint_domain::FormerName)],
 ) -> Result<(), crate::StorageError> {
-    let first = allocate_ids(tx, "child_former_names", former.len()).await?;
-    let numbered: Vec<(i64, &(i64, &contactpoint_domain::FormerName))> = (first..).zip(former).collect();
-    for chunk in numbered.chunks(rows_per_statement(6)) {
-        let mut insert = sqlx::QueryBuilder::<Db>::new(
-            "INSERT INTO child_former_names (id, child_id, given_name, family_name, source, supplied_at) ",
-        );
-        insert.push_values(chunk, |mut row, (id, (child_id, f))| {
-            row.push_bind(*id)
-                .push_bind(*child_id)
+    insert_numbered(
+        tx,
+        "child_former_names",
+        &["child_id", "given_name", "family_name", "source", "supplied_at"],
+        former,
+        |row, (child_id, f)| {
+            row.push_bind(*child_id)
                 .push_bind(f.given_name.as_ref().map(|g| g.as_str()))
                 .push_bind(f.family_name.as_str())
                 .push_bind(f.provenance.source.as_str())
                 .push_bind(f.provenance.supplied_at);
-        });
-        insert.build().execute(&mut **tx).await?;
-    }
-    Ok(())
+        },
+    )
+    .await
 }
 
 /// Writes children's parents and carers (numbered in order), in as few statements as the
@@ -250,17 +255,26 @@ async fn insert_parents(
     tx: &mut sqlx::Transaction<'_, Db>,
     parents: &[(i64, &contactpoint_domain::ParentCarer)],
 ) -> Result<(), crate::StorageError> {
-    let first = allocate_ids(tx, "parents_carers", parents.len()).await?;
-    let numbered: Vec<(i64, &(i64, &contactpoint_domain::ParentCarer))> = (first..).zip(parents).collect();
-    for chunk in numbered.chunks(rows_per_statement(12)) {
-        let mut insert = sqlx::QueryBuilder::<Db>::new(
-            "INSERT INTO parents_carers (id, child_id, given_name, family_name, relationship, address_line1, \
-             address_line2, town, postcode, telephone, source, supplied_at) ",
-        );
-        insert.push_values(chunk, |mut row, (id, (child_id, p))| {
+    insert_numbered(
+        tx,
+        "parents_carers",
+        &[
+            "child_id",
+            "given_name",
+            "family_name",
+            "relationship",
+            "address_line1",
+            "address_line2",
+            "town",
+            "postcode",
+            "telephone",
+            "source",
+            "supplied_at",
+        ],
+        parents,
+        |row, (child_id, p)| {
             let a = p.address.as_ref();
-            row.push_bind(*id)
-                .push_bind(*child_id)
+            row.push_bind(*child_id)
                 .push_bind(p.given_name.as_str())
                 .push_bind(p.family_name.as_str())
                 .push_bind(p.relationship.code())
@@ -271,10 +285,9 @@ async fn insert_parents(
                 .push_bind(p.telephone.as_ref().map(|t| t.as_str()))
                 .push_bind(p.provenance.source.as_str())
                 .push_bind(p.provenance.supplied_at);
-        });
-        insert.build().execute(&mut **tx).await?;
-    }
-    Ok(())
+        },
+    )
+    .await
 }
 
 pub(crate) async fn child_record(

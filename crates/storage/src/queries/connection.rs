@@ -133,6 +133,30 @@ pub(crate) async fn give_back_ids(
     Ok(())
 }
 
+/// Inserts `rows` into `table`, each numbered in order from the table's allocator as its `id`
+/// and bound after it by `bind` (one value for each of `columns`), in as few statements as the
+/// backends allow.
+pub(crate) async fn insert_numbered<T>(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    table: &str,
+    columns: &[&str],
+    rows: &[T],
+    bind: impl Fn(&mut sqlx::query_builder::Separated<'_, Db, &'static str>, &T),
+) -> Result<(), crate::StorageError> {
+    let first = allocate_ids(tx, table, rows.len()).await?;
+    let per_statement = rows_per_statement(columns.len() + 1);
+    let numbered: Vec<(i64, &T)> = (first..).zip(rows).collect();
+    for chunk in numbered.chunks(per_statement) {
+        let mut insert = sqlx::QueryBuilder::<Db>::new(format!("INSERT INTO {table} (id, {}) ", columns.join(", ")));
+        insert.push_values(chunk, |mut row, (id, values)| {
+            row.push_bind(*id);
+            bind(&mut row, values);
+        });
+        insert.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 /// Rows per multi-row INSERT: as many as fit under both backends' limits on bound values
 /// (SQLite 32,766; PostgreSQL 65,535).
 pub(crate) fn rows_per_statement(columns: usize) -> usize {

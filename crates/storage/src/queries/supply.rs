@@ -769,24 +769,21 @@ async fn apply_named_services(
         .into_iter()
         .collect();
     summary.services_started += starting.len();
-    let first = allocate_ids(tx, "involvements", starting.len()).await?;
-    for (n, chunk) in starting.chunks(rows_per_statement(7)).enumerate() {
-        let base = first + (n * rows_per_statement(7)) as i64;
-        let mut insert = sqlx::QueryBuilder::<Db>::new(
-            "INSERT INTO involvements (id, child_id, service_id, started_on, lead_professional, source, supplied_at) ",
-        );
-        let numbered = chunk.iter().enumerate().map(|(i, row)| (base + i as i64, row));
-        insert.push_values(numbered, |mut row, (id, (child_id, service_id))| {
-            row.push_bind(id)
-                .push_bind(*child_id)
+    insert_numbered(
+        tx,
+        "involvements",
+        &["child_id", "service_id", "started_on", "lead_professional", "source", "supplied_at"],
+        &starting,
+        |row, (child_id, service_id)| {
+            row.push_bind(*child_id)
                 .push_bind(*service_id)
                 .push_bind(since)
                 .push_bind(false)
                 .push_bind(source.as_str())
                 .push_bind(supplied_at);
-        });
-        insert.build().execute(&mut **tx).await?;
-    }
+        },
+    )
+    .await?;
     Ok(())
 }
 
@@ -862,7 +859,8 @@ struct PendingChildren {
 impl PendingChildren {
     /// Numbers a child the batch makes, and holds it until it is written. The first child
     /// takes an id for each record still to be placed, so a batch numbers its children in one
-    /// statement, in the order they are made, as writing each at once would.
+    /// statement, in the order they are made, as writing each at once would. Returns its id,
+    /// and the child as held with the keys it will be filed under.
     async fn add(
         &mut self,
         tx: &mut sqlx::Transaction<'_, Db>,
@@ -870,7 +868,7 @@ impl PendingChildren {
         source_record_id: &str,
         waiting: Option<i64>,
         still_to_place: usize,
-    ) -> Result<i64, crate::StorageError> {
+    ) -> Result<(i64, &contactpoint_domain::ChildRecord, &[i64]), crate::StorageError> {
         if self.numbers.is_empty() {
             let first = allocate_ids(tx, "children", still_to_place.max(1)).await?;
             self.numbers = first..first + still_to_place.max(1) as i64;
@@ -880,16 +878,11 @@ impl PendingChildren {
         let keys = crate::search_index::findable(&child).index_keys();
         self.keys.extend(&keys);
         self.keys_of.push(keys);
-        self.children.push(child);
         self.child_ids.push(child_id);
         self.closes.push(waiting);
         self.source_record_ids.insert(source_record_id.to_owned());
-        Ok(child_id)
-    }
-
-    /// The child made last, and the keys it will be filed under.
-    fn newest(&self) -> Option<(&contactpoint_domain::ChildRecord, &[i64])> {
-        Some((self.children.last()?, self.keys_of.last()?))
+        self.children.push(child);
+        Ok((child_id, &self.children[self.children.len() - 1], &self.keys_of[self.keys_of.len() - 1]))
     }
 
     /// Whether `child_id` is one of the children waiting to be written.
@@ -1252,8 +1245,9 @@ pub(crate) async fn import_supply_batch(
             Placement::Create(child) => {
                 summary.created += 1;
                 let still_to_place = batch.records.len() - index;
-                let child_id = pending.add(&mut tx, *child, &record.source_record_id, waiting, still_to_place).await?;
-                if let (Some(held), Some((made, keys))) = (held.as_mut(), pending.newest()) {
+                let (child_id, made, keys) =
+                    pending.add(&mut tx, *child, &record.source_record_id, waiting, still_to_place).await?;
+                if let Some(held) = held.as_mut() {
                     held.made(child_id, made, keys, batch.source);
                 }
                 (SupplyStatus::Created, Some(child_id), None)
