@@ -269,6 +269,72 @@ async fn copy_and_directory(store: &Store, copy: &LoadCopy) -> (Vec<String>, Vec
 }
 
 both_backends!(
+    a_load_scoring_each_batch_while_the_one_before_commits_places_every_record_as_one_batch_would,
+    setup = prepare,
+    |store| {
+        // One record a batch: each is read and scored ahead while the one before commits.
+        let one_a_batch = |source: &str| ImportSettings {
+            batch_size: 1,
+            ..in_memory(source)
+        };
+        let mut copy = LoadCopy::default();
+        let births =
+            import_keeping(store, &one_a_batch("birth_registration"), BIRTHS, &mut copy).await;
+        assert_eq!((births.batches, births.outcome.created), (3, 3));
+        // Amelia moves (the copy takes her in as she is placed); Oliver is linked as he was
+        // (the copy notes the NHS on him).
+        let nhs = import_keeping(
+            store,
+            &one_a_batch("nhs_demographics"),
+            AMELIA_MOVED,
+            &mut copy,
+        )
+        .await;
+        assert_eq!(
+            (nhs.batches, nhs.outcome.linked, nhs.outcome.updated),
+            (2, 2, 1)
+        );
+        // The register sends Tobias again, moved along his lane: he is placed on the child it
+        // named before, read again into the copy as his batch commits.
+        let moved = BIRTHS.replace(
+            "3 Mill Lane,Bedford,MK41 7HT",
+            "9 Mill Lane,Bedford,MK41 7HT",
+        );
+        let registered =
+            import_keeping(store, &one_a_batch("birth_registration"), &moved, &mut copy).await;
+        assert_eq!(
+            (registered.outcome.updated, registered.outcome.unchanged),
+            (1, 2),
+            "{registered:?}"
+        );
+        if rayon::current_num_threads() >= 2 {
+            assert_eq!(
+                (births.scored_ahead, nhs.scored_ahead),
+                (3, 2),
+                "every record of a new file is scored ahead, the first batch's before it and each other while the one before commits"
+            );
+        }
+        let kept = copy
+            .candidates()
+            .expect("the copy is kept for the next file");
+        assert!(kept.trusted());
+        let (held, directory) = copy_and_directory(store, &copy).await;
+        assert_eq!(
+            held, directory,
+            "the copy holds every child as the directory does"
+        );
+        let tobias = child_placed(store, "birth_registration", "GRO-2").await;
+        assert_eq!(tobias.address.address().unwrap().line1, "9 Mill Lane");
+        assert_eq!(children(store).await, 3);
+        assert_eq!(
+            count_rows(store, "child_search_keys").await,
+            keys_of_every_child(store).await
+        );
+        assert_trail_intact(store).await;
+    }
+);
+
+both_backends!(
     a_batch_writes_the_moves_names_and_parents_it_brings_and_files_each_child_under_its_new_keys,
     setup = prepare,
     |store| {

@@ -27,6 +27,34 @@ pub(crate) struct DirectoryMark {
     pub highest_child_id: i64,
 }
 
+/// What a batch read back for the load's copy as it finished (the children it wrote that
+/// the copy could not take in as it placed them), taken in once the batch has committed: the
+/// copy is not read from while a batch commits, but the next batch may be scored against it.
+#[derive(Debug, Default)]
+pub struct CopyUpdate {
+    /// In the order read: a child read twice is held as read last.
+    read_back: Vec<ReadBack>,
+    mark: DirectoryMark,
+}
+
+/// One child read back: as she now is, or gone from the directory.
+#[derive(Debug)]
+pub(crate) enum ReadBack {
+    Held(Box<LinkCandidate>),
+    Gone(i64),
+}
+
+impl CopyUpdate {
+    pub(crate) fn read(&mut self, read_back: impl IntoIterator<Item = ReadBack>) {
+        self.read_back.extend(read_back);
+    }
+
+    pub(crate) fn marked(mut self, mark: DirectoryMark) -> Self {
+        self.mark = mark;
+        self
+    }
+}
+
 /// Children and their search keys, held in memory for one import.
 #[derive(Debug, Default)]
 pub struct CandidateCache {
@@ -110,6 +138,24 @@ impl CandidateCache {
 
     pub(crate) fn child(&self, id: i64) -> Option<&Arc<LinkCandidate>> {
         self.children.get(&id)
+    }
+
+    /// Takes in what a committed batch read back, and trusts the copy again as of the
+    /// directory it committed.
+    pub(crate) fn take_in(&mut self, update: CopyUpdate) {
+        self.take_read_back(update.read_back);
+        self.mark = update.mark;
+        self.trusted = true;
+    }
+
+    /// Holds each child read back as read (forgets one gone from the directory).
+    pub(crate) fn take_read_back(&mut self, read_back: Vec<ReadBack>) {
+        for child in read_back {
+            match child {
+                ReadBack::Held(child) => self.put(*child),
+                ReadBack::Gone(child_id) => self.forget(child_id),
+            }
+        }
     }
 
     /// Holds `child` as it is now (replacing what was held).

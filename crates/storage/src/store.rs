@@ -381,6 +381,29 @@ impl Store {
         )
     }
 
+    /// Places one batch as [`Store::import_supply_batch`] does, and leaves its transaction
+    /// open: the batch is written and committed by [`crate::supply::PlacedSupplyBatch::finish`],
+    /// and the copy brought fully up to date by
+    /// [`crate::supply::FinishedSupplyBatch::settle_copy`]. Meanwhile the copy may be read
+    /// (the next batch scored against it), but must not be placed from.
+    pub async fn place_supply_batch(
+        &self,
+        permit: &Permit,
+        batch: &crate::supply::SupplyBatch<'_>,
+        cache: Option<&mut crate::CandidateCache>,
+        place: &mut crate::supply::Placer<'_>,
+    ) -> Result<crate::supply::PlacedSupplyBatch, StorageError> {
+        use crate::supply::{Placed, PlacedSupplyBatch};
+        Ok(PlacedSupplyBatch(match self {
+            Store::Sqlite(pool) => {
+                Placed::Sqlite(sqlite::place_supply_batch(pool, permit, batch, cache, place).await?)
+            }
+            Store::Postgres(pool) => Placed::Postgres(
+                postgres::place_supply_batch(pool, permit, batch, cache, place).await?,
+            ),
+        }))
+    }
+
     /// A copy in memory of every child a supplied record could be linked to and the keys
     /// that reach each (`CandidateCache`), for a bulk load to read its candidates from.
     pub async fn candidate_cache(

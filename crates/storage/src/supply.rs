@@ -390,6 +390,57 @@ pub type Placer<'a> = dyn FnMut(&PlacementContext<'_>) -> Placement + Send + 'a;
 /// Builds the batch's audit entry from what it did; `None` when it changed nothing.
 pub type BatchAudit<'a> = dyn Fn(&BatchSummary) -> Option<AuditEvent> + Send + Sync + 'a;
 
+/// A batch placed in its open transaction, with what it holds to write
+/// ([`crate::Store::place_supply_batch`]). It owns all it needs, so it may finish on a task
+/// of its own while the caller gets the next batch ready; dropped unfinished, the
+/// transaction rolls back and nothing of the batch remains.
+pub struct PlacedSupplyBatch(pub(crate) Placed);
+
+impl std::fmt::Debug for PlacedSupplyBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlacedSupplyBatch").finish_non_exhaustive()
+    }
+}
+
+pub(crate) enum Placed {
+    Sqlite(crate::backend::sqlite::PlacedBatch),
+    Postgres(crate::backend::postgres::PlacedBatch),
+}
+
+impl PlacedSupplyBatch {
+    /// Writes what the batch holds, records what became of each record and each rejected
+    /// row, appends `audit`'s entry (if any), and commits.
+    pub async fn finish(
+        self,
+        audit: impl FnOnce(&BatchSummary) -> Option<AuditEvent>,
+    ) -> Result<FinishedSupplyBatch, crate::StorageError> {
+        match self.0 {
+            Placed::Sqlite(placed) => placed.finish(audit).await,
+            Placed::Postgres(placed) => placed.finish(audit).await,
+        }
+    }
+}
+
+/// A batch committed: what it did and, when it was placed from a load's copy, what the copy
+/// takes in now.
+#[derive(Debug)]
+pub struct FinishedSupplyBatch {
+    pub summary: BatchSummary,
+    pub(crate) copy: Option<crate::candidate_cache::CopyUpdate>,
+}
+
+impl FinishedSupplyBatch {
+    /// Brings `cache`, the copy the batch was placed from, up to date with what it wrote, and
+    /// trusts it again (a copy the batch could not place from stays untrusted); returns
+    /// what the batch did.
+    pub fn settle_copy(self, cache: Option<&mut crate::CandidateCache>) -> BatchSummary {
+        if let (Some(cache), Some(update)) = (cache, self.copy) {
+            cache.take_in(update);
+        }
+        self.summary
+    }
+}
+
 /// How many children the directory holds, and how many records a source has placed on them
 /// (linked or made a child): the matching weighs a candidate the source has no record of by
 /// how rare such a child is (docs/MATCHING.md, "A source that does not yet hold the child").

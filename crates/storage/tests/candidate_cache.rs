@@ -129,11 +129,27 @@ async fn import_planned(
     source: &str,
     planned: Vec<(IncomingRecord, Plan)>,
 ) -> Vec<Vec<LinkCandidate>> {
-    use contactpoint_storage::supply::{ExceptionReason, NewException};
     let source = SourceCode::parse(source).unwrap();
     let (records, plans): (Vec<_>, Vec<_>) = planned.into_iter().unzip();
-    let batch = SupplyBatch {
-        source: &source,
+    let batch = planned_batch(&source, records);
+    let mut handed = Vec::new();
+    store
+        .import_supply_batch(
+            &permit(),
+            &batch,
+            cache,
+            &mut planner(plans, &mut handed),
+            &batch_audit,
+        )
+        .await
+        .unwrap();
+    handed
+}
+
+/// A batch of `records` from `source`, supplied now by a source that may create children.
+fn planned_batch(source: &SourceCode, records: Vec<IncomingRecord>) -> SupplyBatch<'_> {
+    SupplyBatch {
+        source,
         records,
         rejected_ids: Vec::new(),
         supplied_at: test_now(),
@@ -141,10 +157,17 @@ async fn import_planned(
         retry_waiting: false,
         decided_at: test_now(),
         supplier_account_id: None,
-    };
-    let mut handed = Vec::new();
+    }
+}
+
+/// Places each record as its plan says, noting in `handed` the candidates it was handed.
+fn planner(
+    plans: Vec<Plan>,
+    handed: &mut Vec<Vec<LinkCandidate>>,
+) -> impl FnMut(&PlacementContext<'_>) -> Placement + Send + '_ {
+    use contactpoint_storage::supply::{ExceptionReason, NewException};
     let mut plans = plans.into_iter();
-    let mut placer = |context: &PlacementContext<'_>| {
+    move |context: &PlacementContext<'_>| {
         let candidates: Vec<LinkCandidate> = context
             .candidates
             .iter()
@@ -170,20 +193,17 @@ async fn import_planned(
         };
         handed.push(candidates);
         placement
-    };
-    let audit = |_: &contactpoint_storage::supply::BatchSummary| {
-        Some(AuditEvent::new(
-            test_now(),
-            AccessRoute::System,
-            "supply_batch_imported",
-            Outcome::Success,
-        ))
-    };
-    store
-        .import_supply_batch(&permit(), &batch, cache, &mut placer, &audit)
-        .await
-        .unwrap();
-    handed
+    }
+}
+
+/// Every batch's audit entry.
+fn batch_audit(_: &contactpoint_storage::supply::BatchSummary) -> Option<AuditEvent> {
+    Some(AuditEvent::new(
+        test_now(),
+        AccessRoute::System,
+        "supply_batch_imported",
+        Outcome::Success,
+    ))
 }
 
 /// The database id of each child the directory holds, by ContactPoint ID, as a copy read
@@ -744,5 +764,76 @@ both_backends!(
             as_the_database_holds(store, handed[0].child_id).await
         );
         assert_held_as_the_database_holds(store, &cache, handed[0].child_id).await;
+    }
+);
+
+both_backends!(
+    a_batch_placed_is_seen_by_nobody_until_it_finishes_and_dropped_unfinished_leaves_nothing,
+    |store| {
+        let [first, second, third] = namesakes(store).await;
+        let mut cache = store.candidate_cache(&permit()).await.unwrap();
+        let source = SourceCode::parse(SourceCode::BIRTH_REGISTRATION).unwrap();
+
+        // Placed: the copy holds her at once, but is not trusted, and the directory does not
+        // hold her, until the batch has finished and the copy has taken in what it wrote.
+        let batch = planned_batch(&source, vec![record("GRO-1", &first)]);
+        let mut handed = Vec::new();
+        let placed = store
+            .place_supply_batch(
+                &permit(),
+                &batch,
+                Some(&mut cache),
+                &mut planner(vec![Plan::Create(first.clone())], &mut handed),
+            )
+            .await
+            .unwrap();
+        assert!(
+            !cache.trusted(),
+            "a copy is not placed from while a batch commits"
+        );
+        let made = cache
+            .child_ids()
+            .next()
+            .expect("the copy holds the child made");
+        assert!(
+            database_ids(store).await.is_empty(),
+            "nothing is committed before the batch finishes"
+        );
+        let finished = placed.finish(batch_audit).await.unwrap();
+        let summary = finished.settle_copy(Some(&mut cache));
+        assert_eq!(summary.created, 1);
+        assert!(cache.trusted());
+        assert_eq!(database_ids(store).await[&first.contactpoint_id], made);
+        assert_held_as_the_database_holds(store, &cache, made).await;
+
+        // Dropped unfinished: the child it made and the id it took are rolled back.
+        let batch = planned_batch(&source, vec![record("GRO-2", &second)]);
+        let placed = store
+            .place_supply_batch(
+                &permit(),
+                &batch,
+                None,
+                &mut planner(vec![Plan::Create(second.clone())], &mut handed),
+            )
+            .await
+            .unwrap();
+        drop(placed);
+        let held = database_ids(store).await;
+        assert!(!held.contains_key(&second.contactpoint_id));
+        assert_eq!(held.len(), 1);
+
+        // The next child takes the id the dropped batch gave her, leaving no gap.
+        let batch = planned_batch(&source, vec![record("GRO-3", &third)]);
+        let placed = store
+            .place_supply_batch(
+                &permit(),
+                &batch,
+                None,
+                &mut planner(vec![Plan::Create(third.clone())], &mut handed),
+            )
+            .await
+            .unwrap();
+        placed.finish(batch_audit).await.unwrap().settle_copy(None);
+        assert_eq!(database_ids(store).await[&third.contactpoint_id], made + 1);
     }
 );

@@ -273,17 +273,25 @@ async fn refresh_held(
     cache: &mut crate::candidate_cache::CandidateCache,
     ids: &[i64],
 ) -> Result<(), crate::StorageError> {
+    cache.take_read_back(read_back(tx, ids).await?);
+    Ok(())
+}
+
+/// `ids` as the batch has written them, for the copy: each as a record would be handed her,
+/// or gone from the directory.
+async fn read_back(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    ids: &[i64],
+) -> Result<Vec<crate::candidate_cache::ReadBack>, crate::StorageError> {
+    use crate::candidate_cache::ReadBack;
+    let mut read = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(5_000) {
         let found = link_candidates_by_id(tx, chunk).await?;
         let kept: std::collections::HashSet<i64> = found.iter().map(|c| c.child_id).collect();
-        for id in chunk.iter().filter(|id| !kept.contains(id)) {
-            cache.forget(*id);
-        }
-        for child in found {
-            cache.put(child);
-        }
+        read.extend(chunk.iter().filter(|id| !kept.contains(id)).map(|id| ReadBack::Gone(*id)));
+        read.extend(found.into_iter().map(|child| ReadBack::Held(Box::new(child))));
     }
-    Ok(())
+    Ok(read)
 }
 
 /// Writes a child's search keys again after a merge or an unmerge changed what it holds, into
@@ -1068,12 +1076,29 @@ impl HeldDuringBatch<'_> {
 /// and `audit`'s entry (if any) is appended before the commit.
 pub(crate) async fn import_supply_batch(
     pool: &sqlx::Pool<Db>,
+    permit: &contactpoint_domain::Permit,
+    batch: &crate::supply::SupplyBatch<'_>,
+    mut cache: Option<&mut crate::candidate_cache::CandidateCache>,
+    place: &mut crate::supply::Placer<'_>,
+    audit: &crate::supply::BatchAudit<'_>,
+) -> Result<crate::supply::BatchSummary, crate::StorageError> {
+    let placed = place_supply_batch(pool, permit, batch, cache.as_deref_mut(), place).await?;
+    let finished = placed.finish(audit).await?;
+    Ok(finished.settle_copy(cache))
+}
+
+/// Places one batch in a transaction it leaves open (`import_supply_batch`), and returns
+/// it with what the batch holds to write: records seen before with the same values are
+/// skipped, the rest are placed by `place`, and the children made or changed are taken into
+/// `cache` as they are placed. What the copy can only take in once the batch is written is
+/// read back as it finishes (`PlacedBatch::finish`), so the copy may be read while it does.
+pub(crate) async fn place_supply_batch(
+    pool: &sqlx::Pool<Db>,
     _permit: &contactpoint_domain::Permit,
     batch: &crate::supply::SupplyBatch<'_>,
     cache: Option<&mut crate::candidate_cache::CandidateCache>,
     place: &mut crate::supply::Placer<'_>,
-    audit: &crate::supply::BatchAudit<'_>,
-) -> Result<crate::supply::BatchSummary, crate::StorageError> {
+) -> Result<PlacedBatch, crate::StorageError> {
     use crate::supply::{Placement, PlacementContext, SupplyStatus};
 
     let mut summary = crate::supply::BatchSummary::default();
@@ -1313,68 +1338,125 @@ pub(crate) async fn import_supply_batch(
         );
     }
 
-    write_what_is_held(&mut tx, &mut writes, &mut pending, held.as_mut(), &mut summary, batch.decided_at, search_keys).await?;
-    pending.give_back_unused_ids(&mut tx).await?;
     // How often a record needed a child the batch had yet to write (each time, the children
     // waiting were written there and then): what batching creations saves, at this size.
     tracing::debug!(records = batch.records.len(), created = summary.created, early_writes, "supplied batch placed");
-    apply_named_services(&mut tx, batch.source, batch.supplied_at, &named, &mut summary).await?;
-    // What became of each record, written once per batch (an identifier sent twice in the
-    // batch is written as it ended).
-    let placed_rows: Vec<&SuppliedRow> = placed_here.iter().filter_map(|id| seen.get(id)).collect();
-    record_supplied_rows(&mut tx, batch.source, &placed_rows, batch.supplied_at).await?;
-
-    for id in &batch.rejected_ids {
-        if seen.contains_key(id) {
-            continue;
-        }
-        sqlx::query(
-            "INSERT INTO supplied_records (source, source_record_id, digest, status, supplied_at) \
-             VALUES ($1, $2, '', 'rejected', $3) ON CONFLICT (source, source_record_id) DO NOTHING",
-        )
-        .bind(batch.source.as_str())
-        .bind(id)
-        .bind(batch.supplied_at)
-        .execute(&mut **tx)
-        .await?;
-        seen.insert(
-            id.clone(),
-            SuppliedRow {
-                source_record_id: id.clone(),
-                digest: String::new(),
-                status: "rejected".into(),
-                child_id: None,
-                exception_id: None,
-            },
-        );
-        summary.rejected += 1;
-    }
-
-    if let Some(event) = audit(&summary) {
-        append_audit(&mut tx, &event).await?;
-    }
-    let held = match held {
-        Some(mut held) => {
-            // A child a record was linked to without changing its values gains only this
-            // supplier: the copy notes that instead of reading the child again.
-            for child_id in &placed_children {
-                if held.fresh.contains(child_id) || !held.cache.supplied(*child_id, batch.source) {
-                    held.fresh.insert(*child_id);
-                }
+    // A child a record was linked to without changing its values gains only this supplier:
+    // the copy notes that instead of reading the child again.
+    let read_back_for_copy = held.map(|mut held| {
+        for child_id in &placed_children {
+            if held.fresh.contains(child_id) || !held.cache.supplied(*child_id, batch.source) {
+                held.fresh.insert(*child_id);
             }
-            let fresh: Vec<i64> = held.fresh.iter().copied().collect();
-            refresh_held(&mut tx, held.cache, &fresh).await?;
-            let mark = directory_mark(&mut tx).await?;
-            Some((held.cache, mark))
         }
-        None => None,
-    };
-    tx.commit().await?;
-    if let Some((cache, mark)) = held {
-        cache.mark = mark;
-        cache.trusted = true;
+        let mut fresh: Vec<i64> = held.fresh.into_iter().collect();
+        fresh.sort_unstable();
+        fresh
+    });
+    Ok(PlacedBatch {
+        tx,
+        summary,
+        writes,
+        pending,
+        search_keys,
+        named: named.into_iter().map(|(child_id, services)| (child_id, services.to_vec())).collect(),
+        seen,
+        placed_here,
+        rejected_ids: batch.rejected_ids.clone(),
+        source: batch.source.clone(),
+        supplied_at: batch.supplied_at,
+        decided_at: batch.decided_at,
+        read_back_for_copy,
+    })
+}
+
+/// A batch placed in its open transaction, with what it holds to write (`place_supply_batch`).
+/// It owns all it needs, so it may finish while the caller gets the next batch ready.
+pub(crate) struct PlacedBatch {
+    tx: ReadThenWrite,
+    summary: crate::supply::BatchSummary,
+    writes: ChildWrites,
+    pending: PendingChildren,
+    search_keys: crate::SearchKeys,
+    /// The children placed that their records name a school or GP practice of, in order.
+    named: Vec<(i64, Vec<crate::supply::NamedService>)>,
+    /// What became of each record seen, and those this batch placed.
+    seen: std::collections::HashMap<String, SuppliedRow>,
+    placed_here: std::collections::BTreeSet<String>,
+    rejected_ids: Vec<String>,
+    source: contactpoint_domain::SourceCode,
+    supplied_at: chrono::DateTime<chrono::Utc>,
+    decided_at: chrono::DateTime<chrono::Utc>,
+    /// When placed from the load's copy: the children it takes in from the database once
+    /// written (`HeldDuringBatch::fresh`, and those the batch placed a record on that it does
+    /// not hold).
+    read_back_for_copy: Option<Vec<i64>>,
+}
+
+impl PlacedBatch {
+    /// Writes what the batch holds, records what became of each record and each rejected
+    /// row, appends `audit`'s entry (if any) and commits. Returns what the batch did and, if
+    /// it was placed from the load's copy, what the copy takes in now that it has committed.
+    pub(crate) async fn finish(
+        mut self,
+        audit: impl FnOnce(&crate::supply::BatchSummary) -> Option<contactpoint_domain::AuditEvent>,
+    ) -> Result<crate::supply::FinishedSupplyBatch, crate::StorageError> {
+        let tx = &mut self.tx;
+        let summary = &mut self.summary;
+        self.writes.flush(tx).await?;
+        let reissued = self.pending.write(tx, summary, self.decided_at, self.search_keys).await?;
+        self.pending.give_back_unused_ids(tx).await?;
+        let named: Vec<(i64, &[crate::supply::NamedService])> =
+            self.named.iter().map(|(child_id, services)| (*child_id, services.as_slice())).collect();
+        apply_named_services(tx, &self.source, self.supplied_at, &named, summary).await?;
+        // What became of each record, written once per batch (an identifier sent twice in the
+        // batch is written as it ended).
+        let placed_rows: Vec<&SuppliedRow> = self.placed_here.iter().filter_map(|id| self.seen.get(id)).collect();
+        record_supplied_rows(tx, &self.source, &placed_rows, self.supplied_at).await?;
+
+        for id in &self.rejected_ids {
+            if self.seen.contains_key(id) {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO supplied_records (source, source_record_id, digest, status, supplied_at) \
+                 VALUES ($1, $2, '', 'rejected', $3) ON CONFLICT (source, source_record_id) DO NOTHING",
+            )
+            .bind(self.source.as_str())
+            .bind(id)
+            .bind(self.supplied_at)
+            .execute(&mut ***tx)
+            .await?;
+            self.seen.insert(
+                id.clone(),
+                SuppliedRow {
+                    source_record_id: id.clone(),
+                    digest: String::new(),
+                    status: "rejected".into(),
+                    child_id: None,
+                    exception_id: None,
+                },
+            );
+            summary.rejected += 1;
+        }
+
+        if let Some(event) = audit(summary) {
+            append_audit(tx, &event).await?;
+        }
+        // A child given a fresh ContactPoint ID as she was written, and those placed on that
+        // the copy could not take in as they were placed, are read back for it.
+        let copy = match &self.read_back_for_copy {
+            Some(fresh) => {
+                let mut update = crate::candidate_cache::CopyUpdate::default();
+                update.read(read_back(tx, &reissued).await?);
+                update.read(read_back(tx, fresh).await?);
+                Some(update.marked(directory_mark(tx).await?))
+            }
+            None => None,
+        };
+        self.tx.commit().await?;
+        Ok(crate::supply::FinishedSupplyBatch { summary: self.summary, copy })
     }
-    Ok(summary)
 }
 
 #[derive(sqlx::FromRow)]
