@@ -5,6 +5,7 @@
 //! local team. Storage applies each batch in one transaction with its audit entry.
 
 mod ahead;
+mod batches;
 pub mod companions;
 pub mod compare;
 pub mod import;

@@ -1,0 +1,528 @@
+//! One import's batches: each read from the file, keyed, scored ahead, placed, written and
+//! committed in one transaction with its audit entry. A load reading its candidates from its
+//! own copy gets the next batch ready while the one before is written and committed on a task
+//! of its own (`Batches::place_then_ready_next`).
+
+use crate::ahead::{score_ahead, RecordAhead, ScoredAhead};
+use crate::import::{digest, named_services, ImportError, ImportSettings, SuppliedBefore};
+use crate::place::{place_scored_ahead, probe_keys, NormalisedCandidates, PlaceSettings};
+use chrono::{DateTime, Utc};
+use contactpoint_domain::{AccessRoute, AuditEvent, Outcome, Permit, SourceCode};
+use contactpoint_storage::supply::{
+    BatchSummary, IncomingRecord, Placement, PlacementContext, SupplyBatch,
+};
+use contactpoint_storage::{CandidateCache, Store};
+use contactpoint_supply::{Rejected, SuppliedChild};
+use rayon::prelude::*;
+
+/// A file's rows as read, each taken or rejected.
+pub(crate) type Rows<'r> = dyn Iterator<Item = Result<SuppliedChild, Rejected>> + Send + 'r;
+
+/// One batch's rows: those read, and those rejected with their identifiers.
+#[derive(Default)]
+pub(crate) struct Batch {
+    pub children: Vec<SuppliedChild>,
+    /// The rows of a file rejected, with line, field and reason.
+    pub rejections: Vec<Rejected>,
+    /// For records tried again, in the order of `children`: the sources of their companions
+    /// (`companions`). Empty on a first import.
+    pub companion_sources: Vec<Vec<SourceCode>>,
+    pub rejected_ids: Vec<String>,
+    first_line: Option<u64>,
+    last_line: u64,
+    pub rows: usize,
+}
+
+impl Batch {
+    pub(crate) fn take(&mut self, line: u64, child: Option<SuppliedChild>) {
+        self.first_line.get_or_insert(line);
+        self.last_line = line;
+        self.rows += 1;
+        self.children.extend(child);
+    }
+
+    /// The next batch of a file's `rows`, at most `size` of them, taken or rejected; `None`
+    /// once the file is read.
+    pub(crate) fn read(rows: &mut Rows<'_>, size: usize) -> Option<Self> {
+        let mut batch = Self::default();
+        for row in &mut *rows {
+            match row {
+                Ok(child) => batch.take(child.line, Some(child)),
+                Err(rejection) => {
+                    batch.take(rejection.line, None);
+                    if let Some(id) = &rejection.source_record_id {
+                        batch.rejected_ids.push(id.clone());
+                    }
+                    batch.rejections.push(rejection);
+                }
+            }
+            if batch.rows >= size {
+                break;
+            }
+        }
+        batch.first_line.is_some().then_some(batch)
+    }
+}
+
+/// A batch ready to place: its records keyed and digested, and those worth it scored ahead.
+pub(crate) struct ReadyBatch {
+    batch: Batch,
+    records: Vec<IncomingRecord>,
+    ahead: Vec<Option<ScoredAhead>>,
+}
+
+/// What one batch came to, and how many of its records were scored ahead.
+pub(crate) struct BatchDone {
+    pub batch: Batch,
+    pub summary: BatchSummary,
+    pub scored_ahead: u64,
+}
+
+/// What the batches of one import share: where they go, who imports, how, and from which
+/// file, at which moment.
+pub(crate) struct Batches<'a> {
+    pub store: &'a Store,
+    pub permit: &'a Permit,
+    pub settings: &'a ImportSettings,
+    /// How each record is placed, its values supplied at `place_settings.supplied_at`.
+    pub place_settings: &'a PlaceSettings,
+    /// The file, as the audit trail names it.
+    pub name: &'a str,
+    /// When the import decides, and its audit entries are stamped.
+    pub now: DateTime<Utc>,
+    /// Records waiting in the exceptions queue, tried again.
+    pub retry_waiting: bool,
+}
+
+impl Batches<'_> {
+    /// Keys and digests each record of `batch` (on every core) and, given the load's `copy`,
+    /// scores ahead against it those worth scoring (`score_ahead`).
+    pub(crate) async fn make_ready(
+        &self,
+        batch: Batch,
+        copy: Option<&CandidateCache>,
+        normalised: &mut NormalisedCandidates,
+        supplied_before: &mut SuppliedBefore,
+    ) -> Result<ReadyBatch, ImportError> {
+        let today = self.place_settings.supplied_at.date_naive();
+        let source = &self.settings.source;
+        let records: Vec<IncomingRecord> = batch
+            .children
+            .par_iter()
+            .map(|child| IncomingRecord {
+                source_record_id: child.source_record_id.clone(),
+                digest: digest(child),
+                probe_keys: probe_keys(child, today),
+                postcode_district: child.postcode.as_ref().map(|p| p.outward().to_owned()),
+                service_references: [&child.school_urn, &child.gp_practice_code]
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+                    .collect(),
+                named_services: named_services(child, source),
+            })
+            .collect();
+        let ahead = match copy {
+            Some(copy) => {
+                self.score_ahead(&batch, &records, copy, normalised, supplied_before)
+                    .await?
+            }
+            None => Vec::new(),
+        };
+        Ok(ReadyBatch {
+            batch,
+            records,
+            ahead,
+        })
+    }
+
+    /// The next batch of `rows` made ready (`make_ready`), if the file holds one.
+    pub(crate) async fn ready_next(
+        &self,
+        rows: &mut Rows<'_>,
+        copy: Option<&CandidateCache>,
+        normalised: &mut NormalisedCandidates,
+        supplied_before: &mut SuppliedBefore,
+    ) -> Result<Option<ReadyBatch>, ImportError> {
+        let Some(batch) = Batch::read(rows, self.settings.batch_size) else {
+            return Ok(None);
+        };
+        let ready = self
+            .make_ready(batch, copy, normalised, supplied_before)
+            .await?;
+        Ok(Some(ready))
+    }
+
+    /// Places and stores one batch in one transaction with its audit entry, scored ahead
+    /// against `cache` first if it is trusted.
+    pub(crate) async fn import(
+        &self,
+        batch: Batch,
+        cache: Option<&mut CandidateCache>,
+        normalised: &mut NormalisedCandidates,
+        supplied_before: &mut SuppliedBefore,
+    ) -> Result<BatchDone, ImportError> {
+        let copy = cache.as_deref().filter(|copy| copy.trusted());
+        let ready = self
+            .make_ready(batch, copy, normalised, supplied_before)
+            .await?;
+        let scored_ahead = ready.scored_ahead();
+        let ReadyBatch {
+            batch,
+            records,
+            ahead,
+        } = ready;
+        let supply_batch = self.supply_batch(&batch, records);
+        let auditing = BatchAuditing::new(self, &batch);
+        let summary = self
+            .place_and_finish(
+                &batch,
+                &supply_batch,
+                ahead,
+                cache,
+                normalised,
+                &auditing,
+                1,
+            )
+            .await?;
+        Ok(BatchDone {
+            batch,
+            summary,
+            scored_ahead,
+        })
+    }
+
+    /// Places `this` and, while it is written and committed on a task of its own, reads the
+    /// next batch of `rows` and makes it ready, scored ahead against the copy as this one
+    /// placed it. A child the commit then reads back into the copy is a new allocation, scored
+    /// again as it is handed over, so every record is placed exactly as one batch at a time
+    /// would place it. Returns what this batch came to, and the next if the file holds one.
+    pub(crate) async fn place_then_ready_next(
+        &self,
+        this: ReadyBatch,
+        mut cache: Option<&mut CandidateCache>,
+        normalised: &mut NormalisedCandidates,
+        supplied_before: &mut SuppliedBefore,
+        rows: &mut Rows<'_>,
+    ) -> Result<(BatchDone, Option<ReadyBatch>), ImportError> {
+        let scored_ahead = this.scored_ahead();
+        let ReadyBatch {
+            batch,
+            records,
+            ahead,
+        } = this;
+        let supply_batch = self.supply_batch(&batch, records);
+        let auditing = BatchAuditing::new(self, &batch);
+        let placed = {
+            let mut placer = placer(&batch, ahead, self.place_settings, normalised);
+            self.store
+                .place_supply_batch(
+                    self.permit,
+                    &supply_batch,
+                    cache.as_deref_mut(),
+                    &mut placer,
+                )
+                .await
+        };
+        let (finished, next) = match placed {
+            Ok(placed) => {
+                let finishing = {
+                    let auditing = auditing.clone();
+                    tokio::spawn(placed.finish(move |summary| auditing.event(summary)))
+                };
+                // The copy is not trusted again until the batch has committed; the next batch
+                // is scored against it all the same, and placed from it only once it is.
+                let next = self
+                    .ready_next(rows, cache.as_deref(), normalised, supplied_before)
+                    .await;
+                let finished = match finishing.await {
+                    Ok(finished) => finished,
+                    Err(stopped) => std::panic::resume_unwind(stopped.into_panic()),
+                };
+                let summary = finished.map(|f| f.settle_copy(cache.as_deref_mut()));
+                (summary, Some(next))
+            }
+            Err(error) => (Err(error), None),
+        };
+        let summary = match finished {
+            Ok(summary) => summary,
+            Err(error) if error.is_transient_conflict() => {
+                tracing::warn!(%error, tries = 1, "a supplied batch was rolled back by a conflict with another writer; placing it again");
+                self.place_and_finish(
+                    &batch,
+                    &supply_batch,
+                    Vec::new(),
+                    cache.as_deref_mut(),
+                    normalised,
+                    &auditing,
+                    2,
+                )
+                .await?
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let next = match next {
+            Some(next) => next?,
+            None => {
+                let copy = cache.as_deref().filter(|copy| copy.trusted());
+                self.ready_next(rows, copy, normalised, supplied_before)
+                    .await?
+            }
+        };
+        let done = BatchDone {
+            batch,
+            summary,
+            scored_ahead,
+        };
+        Ok((done, next))
+    }
+
+    /// The batch storage places: `batch`'s records as keyed in `records`.
+    fn supply_batch(&self, batch: &Batch, records: Vec<IncomingRecord>) -> SupplyBatch<'_> {
+        SupplyBatch {
+            source: &self.settings.source,
+            records,
+            rejected_ids: batch.rejected_ids.clone(),
+            supplied_at: self.place_settings.supplied_at,
+            authoritative: self.settings.authoritative,
+            retry_waiting: self.retry_waiting,
+            decided_at: self.now,
+            supplier_account_id: self.settings.supplier_account_id,
+        }
+    }
+
+    /// Places and stores `supply_batch` in one transaction, with its audit entry. PostgreSQL
+    /// ends a deadlock with another writer by rolling one transaction back; a batch rolled
+    /// back so is placed again from its first record, against the database (the copy is set
+    /// aside once a batch fails), and nothing of the first try remains. `tries` counts this
+    /// one.
+    #[allow(clippy::too_many_arguments)]
+    async fn place_and_finish(
+        &self,
+        batch: &Batch,
+        supply_batch: &SupplyBatch<'_>,
+        ahead: Vec<Option<ScoredAhead>>,
+        mut cache: Option<&mut CandidateCache>,
+        normalised: &mut NormalisedCandidates,
+        auditing: &BatchAuditing,
+        mut tries: u32,
+    ) -> Result<BatchSummary, ImportError> {
+        let mut ahead = Some(ahead);
+        loop {
+            let mut placer = placer(
+                batch,
+                ahead.take().unwrap_or_default(),
+                self.place_settings,
+                normalised,
+            );
+            let audit = |summary: &BatchSummary| auditing.event(summary);
+            match self
+                .store
+                .import_supply_batch(
+                    self.permit,
+                    supply_batch,
+                    cache.as_deref_mut(),
+                    &mut placer,
+                    &audit,
+                )
+                .await
+            {
+                Err(error) if error.is_transient_conflict() && tries < BATCH_TRIES => {
+                    tracing::warn!(%error, tries, "a supplied batch was rolled back by a conflict with another writer; placing it again");
+                    tries += 1;
+                }
+                placed => return Ok(placed?),
+            }
+        }
+    }
+
+    /// Each record of `batch` the batch will match scored ahead against the candidates the
+    /// load's copy holds for it, when there is more than one core to score on; none
+    /// otherwise, and each record is scored as it is placed. The caller gives a copy it may
+    /// place the batch from: one still trusted, or one a batch still committing will trust
+    /// again. A record the batch passes over as unchanged, or places again on its known
+    /// child, is not scored.
+    async fn score_ahead(
+        &self,
+        batch: &Batch,
+        records: &[IncomingRecord],
+        copy: &CandidateCache,
+        normalised: &mut NormalisedCandidates,
+        supplied_before: &mut SuppliedBefore,
+    ) -> Result<Vec<Option<ScoredAhead>>, ImportError> {
+        if rayon::current_num_threads() < 2 {
+            return Ok(Vec::new());
+        }
+        let worth_scoring = self.worth_scoring(records, supplied_before).await?;
+        if !worth_scoring.contains(&true) {
+            return Ok(Vec::new());
+        }
+        let chosen: Vec<usize> = (0..records.len())
+            .filter(|&index| worth_scoring[index])
+            .collect();
+        let districts: std::collections::BTreeSet<&str> = chosen
+            .iter()
+            .filter_map(|&index| records[index].postcode_district.as_deref())
+            .collect();
+        let districts: Vec<&str> = districts.into_iter().collect();
+        let authorities = self
+            .store
+            .district_authorities(self.permit, &districts)
+            .await?;
+        let looked: Vec<RecordAhead<'_>> = chosen
+            .iter()
+            .map(|&index| RecordAhead {
+                child: &batch.children[index],
+                postcode_district: records[index].postcode_district.as_deref(),
+                probe_keys: &records[index].probe_keys,
+                companion_sources: batch
+                    .companion_sources
+                    .get(index)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default(),
+            })
+            .collect();
+        let mut ahead: Vec<Option<ScoredAhead>> = (0..records.len()).map(|_| None).collect();
+        for (index, scored) in chosen.into_iter().zip(score_ahead(
+            &looked,
+            copy,
+            &authorities,
+            self.place_settings,
+            normalised,
+        )) {
+            ahead[index] = Some(scored);
+        }
+        Ok(ahead)
+    }
+
+    /// For each record, whether its batch will look for its candidates, as far as can be told
+    /// before the batch: every record once the file's records are taken to be new.
+    async fn worth_scoring(
+        &self,
+        records: &[IncomingRecord],
+        supplied_before: &mut SuppliedBefore,
+    ) -> Result<Vec<bool>, ImportError> {
+        if *supplied_before == SuppliedBefore::TakenAsNew {
+            return Ok(vec![true; records.len()]);
+        }
+        let matched = self
+            .store
+            .records_matched_against_candidates(
+                self.permit,
+                &self.settings.source,
+                records,
+                self.retry_waiting,
+            )
+            .await?;
+        if matched.iter().all(|m| *m) {
+            *supplied_before = SuppliedBefore::TakenAsNew;
+        }
+        Ok(matched)
+    }
+}
+
+impl ReadyBatch {
+    fn scored_ahead(&self) -> u64 {
+        self.ahead.iter().flatten().count() as u64
+    }
+}
+
+/// How often a batch is placed before a conflict with another writer is reported.
+const BATCH_TRIES: u32 = 3;
+
+/// Decides each record of `batch` as storage hands it over, with what was scored `ahead`
+/// for it. Records before this one were placed or passed over (unchanged): what was scored
+/// ahead for them, and the candidates it holds, are let go as the batch moves on.
+fn placer<'a>(
+    batch: &'a Batch,
+    mut ahead: Vec<Option<ScoredAhead>>,
+    place_settings: &'a PlaceSettings,
+    normalised: &'a mut NormalisedCandidates,
+) -> impl FnMut(&PlacementContext<'_>) -> Placement + Send + 'a {
+    let mut let_go = 0;
+    move |context: &PlacementContext<'_>| {
+        let companion_sources = batch
+            .companion_sources
+            .get(context.index)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for passed_over in ahead.get_mut(let_go..context.index).into_iter().flatten() {
+            passed_over.take();
+        }
+        let_go = let_go.max(context.index + 1);
+        let scored_ahead = ahead.get_mut(context.index).and_then(Option::take);
+        place_scored_ahead(
+            &batch.children[context.index],
+            companion_sources,
+            context,
+            place_settings,
+            normalised,
+            scored_ahead.as_ref(),
+        )
+    }
+}
+
+/// What a batch's one audit entry says besides what its records came to: who imported which
+/// file's lines, and when. It names no child: the records' own entries are in
+/// `supplied_records`.
+#[derive(Debug, Clone)]
+struct BatchAuditing {
+    route: AccessRoute,
+    source: SourceCode,
+    supplier_account_id: Option<i64>,
+    file: String,
+    lines: String,
+    now: DateTime<Utc>,
+}
+
+impl BatchAuditing {
+    fn new(batches: &Batches<'_>, batch: &Batch) -> Self {
+        let settings = batches.settings;
+        Self {
+            route: settings.route,
+            source: settings.source.clone(),
+            supplier_account_id: settings.supplier_account_id,
+            file: batches.name.to_owned(),
+            lines: format!(
+                "{}-{}",
+                batch.first_line.unwrap_or_default(),
+                batch.last_line
+            ),
+            now: batches.now,
+        }
+    }
+
+    /// The entry for a batch that did `summary`; none when it changed nothing.
+    fn event(&self, summary: &BatchSummary) -> Option<AuditEvent> {
+        if !summary.changed_anything() {
+            return None;
+        }
+        let mut event = AuditEvent::new(
+            self.now,
+            self.route,
+            "supply_batch_imported",
+            Outcome::Success,
+        )
+        .with("source", self.source.as_str())
+        .with("file", self.file.as_str())
+        .with("lines", self.lines.as_str())
+        .with("linked", summary.linked.to_string())
+        .with("updated", summary.updated.to_string())
+        .with("created", summary.created.to_string())
+        .with("exceptions", summary.exceptions.to_string())
+        .with("rejected", summary.rejected.to_string())
+        .with("unchanged", summary.unchanged.to_string())
+        .with("exceptions_closed", summary.exceptions_closed.to_string())
+        .with(
+            "exceptions_refreshed",
+            summary.exceptions_refreshed.to_string(),
+        )
+        .with("services_started", summary.services_started.to_string())
+        .with("services_ended", summary.services_ended.to_string())
+        .with("services_unknown", summary.services_unknown.to_string());
+        if let Some(account) = self.supplier_account_id {
+            event = event.with("supplier_account", account);
+        }
+        Some(event)
+    }
+}
