@@ -226,14 +226,16 @@ impl Batches<'_> {
         };
         let (finished, next) = match placed {
             Ok(placed) => {
+                // The copy is not trusted again until the batch has committed; the next batch
+                // is scored against it all the same if this one was placed from it, and placed
+                // from it only once it is trusted.
+                let copy = cache.as_deref().filter(|_| placed.placed_from_copy());
                 let finishing = {
                     let auditing = auditing.clone();
                     tokio::spawn(placed.finish(move |summary| auditing.event(summary)))
                 };
-                // The copy is not trusted again until the batch has committed; the next batch
-                // is scored against it all the same, and placed from it only once it is.
                 let next = self
-                    .ready_next(rows, cache.as_deref(), normalised, supplied_before)
+                    .ready_next(rows, copy, normalised, supplied_before)
                     .await;
                 let finished = match finishing.await {
                     Ok(finished) => finished,

@@ -335,6 +335,50 @@ both_backends!(
 );
 
 both_backends!(
+    a_load_whose_directory_something_else_wrote_to_scores_nothing_more_ahead_against_its_copy,
+    setup = prepare,
+    |store| {
+        let one_a_batch = |source: &str| ImportSettings {
+            batch_size: 1,
+            ..in_memory(source)
+        };
+        let mut copy = LoadCopy::default();
+        import_keeping(store, &one_a_batch("birth_registration"), BIRTHS, &mut copy).await;
+        // Something else writes to the directory between two files of the load.
+        import(store, "schools_census", false, TOBIAS_ALONE).await;
+        let nhs = import_keeping(
+            store,
+            &one_a_batch("nhs_demographics"),
+            AMELIA_MOVED,
+            &mut copy,
+        )
+        .await;
+        assert_eq!((nhs.outcome.linked, nhs.outcome.updated), (2, 1));
+        if rayon::current_num_threads() >= 2 {
+            assert_eq!(
+                nhs.scored_ahead, 1,
+                "only the first batch, scored before it found the copy out of date"
+            );
+        }
+        assert!(
+            copy.candidates().is_none_or(|kept| !kept.trusted()),
+            "the copy is not trusted for the next file"
+        );
+        assert_eq!(
+            child_placed(store, "nhs_demographics", "NHS-1")
+                .await
+                .address
+                .address()
+                .unwrap()
+                .postcode
+                .as_str(),
+            "MK42 9AA"
+        );
+        assert_trail_intact(store).await;
+    }
+);
+
+both_backends!(
     a_batch_writes_the_moves_names_and_parents_it_brings_and_files_each_child_under_its_new_keys,
     setup = prepare,
     |store| {

@@ -408,6 +408,15 @@ pub(crate) enum Placed {
 }
 
 impl PlacedSupplyBatch {
+    /// Whether the batch was placed from the load's copy (trusted, and nothing else had
+    /// written since), which it brings up to date as it finishes.
+    pub fn placed_from_copy(&self) -> bool {
+        match &self.0 {
+            Placed::Sqlite(placed) => placed.placed_from_copy(),
+            Placed::Postgres(placed) => placed.placed_from_copy(),
+        }
+    }
+
     /// Writes what the batch holds, records what became of each record and each rejected
     /// row, appends `audit`'s entry (if any), and commits.
     pub async fn finish(

@@ -1394,6 +1394,10 @@ pub(crate) struct PlacedBatch {
 }
 
 impl PlacedBatch {
+    pub(crate) fn placed_from_copy(&self) -> bool {
+        self.read_back_for_copy.is_some()
+    }
+
     /// Writes what the batch holds, records what became of each record and each rejected
     /// row, appends `audit`'s entry (if any) and commits. Returns what the batch did and, if
     /// it was placed from the load's copy, what the copy takes in now that it has committed.
