@@ -9,9 +9,10 @@ use crate::place::{place_scored_ahead, probe_keys, NormalisedCandidates, PlaceSe
 use chrono::{DateTime, Utc};
 use contactpoint_domain::{AccessRoute, AuditEvent, Outcome, Permit, SourceCode};
 use contactpoint_storage::supply::{
-    BatchSummary, IncomingRecord, Placement, PlacementContext, SupplyBatch,
+    BatchSummary, FinishedSupplyBatch, IncomingRecord, PlacedSupplyBatch, Placement,
+    PlacementContext, SupplyBatch,
 };
-use contactpoint_storage::{CandidateCache, Store};
+use contactpoint_storage::{CandidateCache, StorageError, Store};
 use contactpoint_supply::{Rejected, SuppliedChild};
 use rayon::prelude::*;
 
@@ -230,17 +231,11 @@ impl Batches<'_> {
                 // is scored against it all the same if this one was placed from it, and placed
                 // from it only once it is trusted.
                 let copy = cache.as_deref().filter(|_| placed.placed_from_copy());
-                let finishing = {
-                    let auditing = auditing.clone();
-                    tokio::spawn(placed.finish(move |summary| auditing.event(summary)))
-                };
+                let finishing = Finishing::start(placed, auditing.clone());
                 let next = self
                     .ready_next(rows, copy, normalised, supplied_before)
                     .await;
-                let finished = match finishing.await {
-                    Ok(finished) => finished,
-                    Err(stopped) => std::panic::resume_unwind(stopped.into_panic()),
-                };
+                let finished = finishing.wait().await?;
                 let summary = finished.map(|f| f.settle_copy(cache.as_deref_mut()));
                 (summary, Some(next))
             }
@@ -429,6 +424,36 @@ impl ReadyBatch {
     }
 }
 
+/// A placed batch written and committed on a task of its own. Should the import stop waiting
+/// for it (its future dropped: an upload whose client went away), the task is stopped and
+/// the batch rolled back, as it would be had it been finishing in place.
+struct Finishing(tokio::task::JoinHandle<Result<FinishedSupplyBatch, StorageError>>);
+
+impl Finishing {
+    fn start(placed: PlacedSupplyBatch, auditing: BatchAuditing) -> Self {
+        Self(tokio::spawn(
+            placed.finish(move |summary| auditing.event(summary)),
+        ))
+    }
+
+    /// What finishing the batch came to; a panic on its task is raised here.
+    async fn wait(mut self) -> Result<Result<FinishedSupplyBatch, StorageError>, ImportError> {
+        match (&mut self.0).await {
+            Ok(finished) => Ok(finished),
+            Err(stopped) if stopped.is_panic() => std::panic::resume_unwind(stopped.into_panic()),
+            Err(_) => Err(ImportError::Interrupted(
+                "the task writing a supplied batch was stopped before it committed (the runtime shut down)",
+            )),
+        }
+    }
+}
+
+impl Drop for Finishing {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// How often a batch is placed before a conflict with another writer is reported.
 const BATCH_TRIES: u32 = 3;
 
@@ -527,4 +552,83 @@ impl BatchAuditing {
         }
         Some(event)
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use contactpoint_domain::SystemTask;
+    use contactpoint_test_support::{both_backends, test_now};
+
+    fn permit() -> Permit {
+        Permit::system_bypass(SystemTask::TestFixture)
+    }
+
+    /// A batch of one rejected row from `source`, placed: finishing it records the row.
+    async fn placed_rejecting(store: &Store, source: &SourceCode, id: &str) -> PlacedSupplyBatch {
+        let batch = SupplyBatch {
+            source,
+            records: Vec::new(),
+            rejected_ids: vec![id.to_owned()],
+            supplied_at: test_now(),
+            authoritative: false,
+            retry_waiting: false,
+            decided_at: test_now(),
+            supplier_account_id: None,
+        };
+        let mut nothing_to_place = |_: &PlacementContext<'_>| -> Placement {
+            unreachable!("the batch holds no record to place")
+        };
+        store
+            .place_supply_batch(&permit(), &batch, None, &mut nothing_to_place)
+            .await
+            .unwrap()
+    }
+
+    fn auditing(source: &SourceCode) -> BatchAuditing {
+        BatchAuditing {
+            route: AccessRoute::System,
+            source: source.clone(),
+            supplier_account_id: None,
+            file: "census.csv".to_owned(),
+            lines: "2-2".to_owned(),
+            now: test_now(),
+        }
+    }
+
+    both_backends!(
+        a_batch_its_import_stops_waiting_for_is_rolled_back_and_one_waited_for_commits,
+        |store| {
+            let census = SourceCode::parse("schools_census").unwrap();
+            // The import's future is dropped before the batch's task has run.
+            let abandoned = Finishing::start(
+                placed_rejecting(store, &census, "UPN-1").await,
+                auditing(&census),
+            );
+            drop(abandoned);
+            tokio::task::yield_now().await;
+
+            let finished = Finishing::start(
+                placed_rejecting(store, &census, "UPN-2").await,
+                auditing(&census),
+            )
+            .wait()
+            .await
+            .unwrap()
+            .unwrap();
+            assert_eq!(finished.summary.rejected, 1);
+            let recorded: Vec<String> = store
+                .supply_links(&permit(), &census, None, 100)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|link| link.source_record_id)
+                .collect();
+            assert_eq!(
+                recorded,
+                vec!["UPN-2"],
+                "nothing of the abandoned batch remains"
+            );
+        }
+    );
 }

@@ -134,6 +134,8 @@ pub enum ImportError {
     File(#[from] SupplyFileError),
     #[error("{0}")]
     Storage(#[from] StorageError),
+    #[error("{0}")]
+    Interrupted(&'static str),
 }
 
 /// SHA-256 of a record's values: equal digests mean nothing in the record changed.

@@ -6,7 +6,8 @@
 //!
 //! The copy answers exactly as the statements would (`link_candidates`: the children sharing
 //! the most keys, most first and then by id, forty at most, handed over in id order), and the
-//! batch that changes a child brings the copy up to date in the same transaction. It is only
+//! batch that changes a child brings the copy up to date: as it places its records, and with
+//! what it reads back in its transaction once it has committed (`CopyUpdate`). It is only
 //! trusted while nothing else writes to the directory: each batch first checks the newest
 //! audit entry and the highest child id against what the copy last saw (`DirectoryMark`), and
 //! once anything else has written, the import reads from the database for the rest of its

@@ -179,6 +179,14 @@ fn import_error(e: ImportError) -> ApiError {
             format!("body: {e}"),
         ),
         ImportError::Storage(e) => e.into(),
+        ImportError::Interrupted(why) => {
+            tracing::error!(error = why, "an upload was interrupted");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "ContactPoint could not complete this just now.",
+            )
+        }
     }
 }
 
