@@ -2439,3 +2439,71 @@ source_record_id,given_name,family_name,date_of_birth,gender,gp_practice_code
     assert_trail_intact(store).await;
     db.drop_database().await;
 }
+
+/// A batch can be rolled back as it commits, too: the child rows it locks to start the
+/// involvements its records name are taken only then.
+#[tokio::test]
+async fn a_batch_rolled_back_to_end_a_deadlock_as_it_commits_is_placed_again() {
+    let Some((db, pool)) = prepared_postgres().await else {
+        eprintln!("skipped on postgres: no test database configured");
+        return;
+    };
+    let store = &db.store;
+    import(store, "birth_registration", true, BIRTHS).await;
+    let tobias: i64 = sqlx::query_scalar(
+        "SELECT child_id FROM supplied_records WHERE source = 'birth_registration' AND source_record_id = 'GRO-2'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+
+    // A change to Tobias, half way through: it holds his row.
+    let mut changing = pool.begin().await.unwrap();
+    sqlx::query("SELECT id FROM children WHERE id = $1 FOR UPDATE")
+        .bind(tobias)
+        .execute(&mut *changing)
+        .await
+        .unwrap();
+
+    // The NHS sends Imogen, new, then Tobias with his GP practice: the batch numbers Imogen
+    // (holding the allocator of children's ids), links Tobias, and, as it commits, waits for
+    // his row to start his GP practice's involvement.
+    let nhs = "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode,gp_practice_code
+9434765919,Imogen,Hartley,2019-04-02,F,1 Mill Lane,Bedford,MK41 7HT,
+9434765920,Tobias,Whitfield,2015-06-03,M,3 Mill Lane,Bedford,MK41 7HT,E81001
+";
+    let importing = {
+        let store = store.clone();
+        tokio::spawn(async move { import(&store, "nhs_demographics", true, nhs).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!importing.is_finished(), "the batch waits for Tobias's row");
+    // The change now needs the allocator the batch holds. PostgreSQL rolls back the batch,
+    // which has waited longer; the change goes on.
+    sqlx::query("UPDATE id_allocators SET next_id = next_id WHERE name = 'children'")
+        .execute(&mut *changing)
+        .await
+        .expect("the batch, not the change, is rolled back");
+    changing.rollback().await.unwrap();
+
+    let report = importing.await.expect("the batch is placed again");
+    assert_eq!(
+        (
+            report.outcome.created,
+            report.outcome.linked,
+            report.outcome.services_started
+        ),
+        (1, 1, 1),
+        "{report:?}"
+    );
+    assert_eq!(children(store).await, 4);
+    assert_eq!(
+        involvements_of(store, "nhs_demographics", "9434765920")
+            .await
+            .len(),
+        1
+    );
+    assert_trail_intact(store).await;
+    db.drop_database().await;
+}
