@@ -499,6 +499,60 @@ pub(crate) async fn records_matched_against_candidates(
 /// Holds a waiting exception for the transaction: false when it is no longer waiting (the
 /// team decided it since it was read). An update that changes nothing takes the row's lock on
 /// PostgreSQL; on SQLite the transaction already holds the database's write lock.
+/// The waiting exceptions of a batch's records, claimed on PostgreSQL before the batch takes
+/// any allocator: all at once, in id order. A decision the team makes on an exception holds
+/// its row and then numbers the child it creates; a batch that numbered a child first and
+/// then waited for that row would deadlock with it. Claimed first, the batch waits for the
+/// decision (and then leaves the record to it), or the decision for the batch. On SQLite one
+/// writer at a time means each is claimed as its record is placed.
+struct WaitingClaims {
+    /// The exceptions asked for up front, and those of them still waiting when claimed.
+    asked: std::collections::HashSet<i64>,
+    claimed: std::collections::HashSet<i64>,
+}
+
+impl WaitingClaims {
+    async fn claim(
+        tx: &mut sqlx::Transaction<'_, Db>,
+        batch: &crate::supply::SupplyBatch<'_>,
+        seen: &std::collections::HashMap<String, SuppliedRow>,
+    ) -> Result<Self, crate::StorageError> {
+        let mut claims = Self { asked: std::collections::HashSet::new(), claimed: std::collections::HashSet::new() };
+        if BACKEND != crate::Backend::Postgres {
+            return Ok(claims);
+        }
+        let mut ids: Vec<i64> = batch
+            .records
+            .iter()
+            .filter_map(|record| {
+                let before = seen.get(&record.source_record_id);
+                let placed = !SuppliedRow::passes_over(before, record, batch.retry_waiting);
+                before.and_then(SuppliedRow::waiting_exception).filter(|_| placed)
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for chunk in ids.chunks(5_000) {
+            let mut lock = sqlx::QueryBuilder::<Db>::new("SELECT id FROM supply_exceptions WHERE resolution IS NULL AND id");
+            push_in_id_set(&mut lock, chunk);
+            lock.push(" ORDER BY id FOR UPDATE");
+            let claimed: Vec<i64> = lock.build_query_scalar().fetch_all(&mut **tx).await?;
+            claims.claimed.extend(claimed);
+        }
+        claims.asked.extend(ids);
+        Ok(claims)
+    }
+
+    /// Whether the batch holds exception `id` for its record: claimed up front, or claimed
+    /// now (one the batch raised itself, for a record sent twice in it; or on SQLite).
+    async fn holds(&self, tx: &mut sqlx::Transaction<'_, Db>, id: i64) -> Result<bool, crate::StorageError> {
+        if self.asked.contains(&id) {
+            return Ok(self.claimed.contains(&id));
+        }
+        claim_waiting_exception(tx, id).await
+    }
+}
+
 async fn claim_waiting_exception(tx: &mut sqlx::Transaction<'_, Db>, id: i64) -> Result<bool, crate::StorageError> {
     let claimed = sqlx::query("UPDATE supply_exceptions SET resolution = resolution WHERE id = $1 AND resolution IS NULL")
         .bind(id)
@@ -1149,6 +1203,7 @@ pub(crate) async fn place_supply_batch(
     let service_authorities =
         authorities_of_services(&mut tx, without_district_authority.flat_map(|r| r.service_references.iter().map(String::as_str)))
             .await?;
+    let claims = WaitingClaims::claim(&mut tx, batch, &seen).await?;
     let mut pending = PendingChildren::default();
     let mut early_writes = 0usize;
     // The records linked or created that name a school or GP practice, in order, with their
@@ -1177,7 +1232,7 @@ pub(crate) async fn place_supply_batch(
         // A waiting record's exception is held for this transaction (on PostgreSQL the row is
         // locked until the commit); one the team has decided since it was read is left to them.
         if let Some(id) = waiting {
-            if !claim_waiting_exception(&mut tx, id).await? {
+            if !claims.holds(&mut tx, id).await? {
                 summary.unchanged += 1;
                 continue;
             }
