@@ -1024,6 +1024,41 @@ GRO-11,Grace,Hopper,2016-01-01,MK40 3PD
 );
 
 both_backends!(
+    a_rejected_row_leaves_the_record_placed_under_its_identifier_and_is_listed_once,
+    setup = prepare,
+    |store| {
+        let first = "\
+source_record_id,given_name,family_name,date_of_birth,postcode
+GRO-11,Grace,Hopper,2016-01-01,MK40 3PD
+";
+        import(store, "birth_registration", true, first).await;
+        // Grace's record sent again spoilt, Ada's spoilt twice, and Alan's placed and then
+        // sent spoilt in the same batch.
+        let second = "\
+source_record_id,given_name,family_name,date_of_birth,postcode
+GRO-11,Grace,Hopper,2016-13-01,MK40 3PD
+GRO-10,Ada,Lovelace,2015-13-40,MK40 3PD
+GRO-10,Ada,Lovelace,2015-13-41,MK40 3PD
+GRO-12,Alan,Turing,2016-02-02,MK40 3PD
+GRO-12,Alan,Turing,2016-02-31,MK40 3PD
+";
+        let report = import(store, "birth_registration", true, second).await;
+        assert_eq!(report.rejected.len(), 4, "every spoilt row is reported");
+        assert_eq!(
+            (report.outcome.rejected, report.outcome.created),
+            (1, 1),
+            "{report:?}"
+        );
+        let listed = links(store, "birth_registration").await;
+        assert_eq!(link(&listed, "GRO-11").status, SupplyStatus::Created);
+        assert_eq!(link(&listed, "GRO-10").status, SupplyStatus::Rejected);
+        assert_eq!(link(&listed, "GRO-12").status, SupplyStatus::Created);
+        assert_eq!(listed.len(), 3);
+        assert_trail_intact(store).await;
+    }
+);
+
+both_backends!(
     two_records_of_one_child_in_one_file_make_one_child,
     setup = prepare,
     |store| {

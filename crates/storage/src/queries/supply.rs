@@ -395,7 +395,7 @@ async fn insert_supply_exception(
 async fn record_supplied_rows(
     tx: &mut sqlx::Transaction<'_, Db>,
     source: &contactpoint_domain::SourceCode,
-    rows: &[&SuppliedRow],
+    rows: &[SuppliedRow],
     supplied_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), crate::StorageError> {
     for chunk in rows.chunks(rows_per_statement(7)) {
@@ -415,6 +415,26 @@ async fn record_supplied_rows(
             " ON CONFLICT (source, source_record_id) DO UPDATE SET digest = excluded.digest, status = excluded.status, \
              child_id = excluded.child_id, exception_id = excluded.exception_id, supplied_at = excluded.supplied_at",
         );
+        insert.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Records rejected rows under their identifiers, unless a record of the source is already
+/// there, in as few statements as the backends allow.
+async fn record_rejected_rows(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    source: &contactpoint_domain::SourceCode,
+    ids: &[String],
+    supplied_at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), crate::StorageError> {
+    for chunk in ids.chunks(rows_per_statement(5)) {
+        let mut insert =
+            sqlx::QueryBuilder::<Db>::new("INSERT INTO supplied_records (source, source_record_id, digest, status, supplied_at) ");
+        insert.push_values(chunk, |mut row, id| {
+            row.push_bind(source.as_str()).push_bind(id.as_str()).push_bind("").push_bind("rejected").push_bind(supplied_at);
+        });
+        insert.push(" ON CONFLICT (source, source_record_id) DO NOTHING");
         insert.build().execute(&mut **tx).await?;
     }
     Ok(())
@@ -496,9 +516,6 @@ pub(crate) async fn records_matched_against_candidates(
         .collect())
 }
 
-/// Holds a waiting exception for the transaction: false when it is no longer waiting (the
-/// team decided it since it was read). An update that changes nothing takes the row's lock on
-/// PostgreSQL; on SQLite the transaction already holds the database's write lock.
 /// The waiting exceptions of a batch's records, claimed on PostgreSQL before the batch takes
 /// any allocator: all at once, in id order. A decision the team makes on an exception holds
 /// its row and then numbers the child it creates; a batch that numbered a child first and
@@ -553,6 +570,9 @@ impl WaitingClaims {
     }
 }
 
+/// Holds a waiting exception for the transaction: false when it is no longer waiting (the
+/// team decided it since it was read). An update that changes nothing takes the row's lock on
+/// PostgreSQL; on SQLite the transaction already holds the database's write lock.
 async fn claim_waiting_exception(tx: &mut sqlx::Transaction<'_, Db>, id: i64) -> Result<bool, crate::StorageError> {
     let claimed = sqlx::query("UPDATE supply_exceptions SET resolution = resolution WHERE id = $1 AND resolution IS NULL")
         .bind(id)
@@ -1408,6 +1428,16 @@ pub(crate) async fn place_supply_batch(
         fresh.sort_unstable();
         fresh
     });
+    // What became of each record, written once per batch (an identifier sent twice in the
+    // batch is written as it ended), and the rejected rows not placed before, each once.
+    let placed_rows: Vec<SuppliedRow> = placed_here.iter().filter_map(|id| seen.remove(id)).collect();
+    let mut rejected = std::collections::HashSet::new();
+    let rejected_ids: Vec<String> = batch
+        .rejected_ids
+        .iter()
+        .filter(|id| !seen.contains_key(*id) && !placed_here.contains(*id) && rejected.insert(*id))
+        .cloned()
+        .collect();
     Ok(PlacedBatch {
         tx,
         summary,
@@ -1415,9 +1445,8 @@ pub(crate) async fn place_supply_batch(
         pending,
         search_keys,
         named: named.into_iter().map(|(child_id, services)| (child_id, services.to_vec())).collect(),
-        seen,
-        placed_here,
-        rejected_ids: batch.rejected_ids.clone(),
+        placed_rows,
+        rejected_ids,
         source: batch.source.clone(),
         supplied_at: batch.supplied_at,
         decided_at: batch.decided_at,
@@ -1435,9 +1464,9 @@ pub(crate) struct PlacedBatch {
     search_keys: crate::SearchKeys,
     /// The children placed that their records name a school or GP practice of, in order.
     named: Vec<(i64, Vec<crate::supply::NamedService>)>,
-    /// What became of each record seen, and those this batch placed.
-    seen: std::collections::HashMap<String, SuppliedRow>,
-    placed_here: std::collections::BTreeSet<String>,
+    /// What became of each record the batch placed.
+    placed_rows: Vec<SuppliedRow>,
+    /// The identifiers of rejected rows no record of the source was placed under, each once.
     rejected_ids: Vec<String>,
     source: contactpoint_domain::SourceCode,
     supplied_at: chrono::DateTime<chrono::Utc>,
@@ -1468,36 +1497,9 @@ impl PlacedBatch {
         let named: Vec<(i64, &[crate::supply::NamedService])> =
             self.named.iter().map(|(child_id, services)| (*child_id, services.as_slice())).collect();
         apply_named_services(tx, &self.source, self.supplied_at, &named, summary).await?;
-        // What became of each record, written once per batch (an identifier sent twice in the
-        // batch is written as it ended).
-        let placed_rows: Vec<&SuppliedRow> = self.placed_here.iter().filter_map(|id| self.seen.get(id)).collect();
-        record_supplied_rows(tx, &self.source, &placed_rows, self.supplied_at).await?;
-
-        for id in &self.rejected_ids {
-            if self.seen.contains_key(id) {
-                continue;
-            }
-            sqlx::query(
-                "INSERT INTO supplied_records (source, source_record_id, digest, status, supplied_at) \
-                 VALUES ($1, $2, '', 'rejected', $3) ON CONFLICT (source, source_record_id) DO NOTHING",
-            )
-            .bind(self.source.as_str())
-            .bind(id)
-            .bind(self.supplied_at)
-            .execute(&mut ***tx)
-            .await?;
-            self.seen.insert(
-                id.clone(),
-                SuppliedRow {
-                    source_record_id: id.clone(),
-                    digest: String::new(),
-                    status: "rejected".into(),
-                    child_id: None,
-                    exception_id: None,
-                },
-            );
-            summary.rejected += 1;
-        }
+        record_supplied_rows(tx, &self.source, &self.placed_rows, self.supplied_at).await?;
+        record_rejected_rows(tx, &self.source, &self.rejected_ids, self.supplied_at).await?;
+        summary.rejected += self.rejected_ids.len();
 
         if let Some(event) = audit(summary) {
             append_audit(tx, &event).await?;
