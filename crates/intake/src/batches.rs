@@ -167,30 +167,11 @@ impl Batches<'_> {
         let ready = self
             .make_ready(batch, copy, normalised, supplied_before)
             .await?;
-        let scored_ahead = ready.scored_ahead();
-        let ReadyBatch {
-            batch,
-            records,
-            ahead,
-        } = ready;
-        let supply_batch = self.supply_batch(&batch, records);
-        let auditing = BatchAuditing::new(self, &batch);
+        let (staged, ahead) = self.stage(ready);
         let summary = self
-            .place_and_finish(
-                &batch,
-                &supply_batch,
-                ahead,
-                cache,
-                normalised,
-                &auditing,
-                1,
-            )
+            .place_and_finish(&staged, ahead, cache, normalised, 1)
             .await?;
-        Ok(BatchDone {
-            batch,
-            summary,
-            scored_ahead,
-        })
+        Ok(staged.done(summary))
     }
 
     /// Places `this` and, while it is written and committed on a task of its own, reads the
@@ -206,20 +187,13 @@ impl Batches<'_> {
         supplied_before: &mut SuppliedBefore,
         rows: &mut Rows<'_>,
     ) -> Result<(BatchDone, Option<ReadyBatch>), ImportError> {
-        let scored_ahead = this.scored_ahead();
-        let ReadyBatch {
-            batch,
-            records,
-            ahead,
-        } = this;
-        let supply_batch = self.supply_batch(&batch, records);
-        let auditing = BatchAuditing::new(self, &batch);
+        let (staged, ahead) = self.stage(this);
         let placed = {
-            let mut placer = placer(&batch, ahead, self.place_settings, normalised);
+            let mut placer = placer(&staged.batch, ahead, self.place_settings, normalised);
             self.store
                 .place_supply_batch(
                     self.permit,
-                    &supply_batch,
+                    &staged.supply_batch,
                     cache.as_deref_mut(),
                     &mut placer,
                 )
@@ -231,7 +205,7 @@ impl Batches<'_> {
                 // is scored against it all the same if this one was placed from it, and placed
                 // from it only once it is trusted.
                 let copy = cache.as_deref().filter(|_| placed.placed_from_copy());
-                let finishing = Finishing::start(placed, auditing.clone());
+                let finishing = Finishing::start(placed, staged.auditing.clone());
                 let next = self
                     .ready_next(rows, copy, normalised, supplied_before)
                     .await;
@@ -244,17 +218,9 @@ impl Batches<'_> {
         let summary = match finished {
             Ok(summary) => summary,
             Err(error) if error.is_transient_conflict() => {
-                tracing::warn!(%error, tries = 1, "a supplied batch was rolled back by a conflict with another writer; placing it again");
-                self.place_and_finish(
-                    &batch,
-                    &supply_batch,
-                    Vec::new(),
-                    cache.as_deref_mut(),
-                    normalised,
-                    &auditing,
-                    2,
-                )
-                .await?
+                rolled_back(&error, 1);
+                self.place_and_finish(&staged, Vec::new(), cache.as_deref_mut(), normalised, 2)
+                    .await?
             }
             Err(error) => return Err(error.into()),
         };
@@ -266,12 +232,24 @@ impl Batches<'_> {
                     .await?
             }
         };
-        let done = BatchDone {
+        Ok((staged.done(summary), next))
+    }
+
+    /// `ready` as storage takes it, and what was scored ahead for its records.
+    fn stage(&self, ready: ReadyBatch) -> (Staged<'_>, Vec<Option<ScoredAhead>>) {
+        let scored_ahead = ready.ahead.iter().flatten().count() as u64;
+        let ReadyBatch {
             batch,
-            summary,
+            records,
+            ahead,
+        } = ready;
+        let staged = Staged {
+            supply_batch: self.supply_batch(&batch, records),
+            auditing: BatchAuditing::new(self, &batch),
+            batch,
             scored_ahead,
         };
-        Ok((done, next))
+        (staged, ahead)
     }
 
     /// The batch storage places: `batch`'s records as keyed in `records`.
@@ -288,36 +266,32 @@ impl Batches<'_> {
         }
     }
 
-    /// Places and stores `supply_batch` in one transaction, with its audit entry. PostgreSQL
-    /// ends a deadlock with another writer by rolling one transaction back; a batch rolled
-    /// back so is placed again from its first record, against the database (the copy is set
-    /// aside once a batch fails), and nothing of the first try remains. `tries` counts this
-    /// one.
-    #[allow(clippy::too_many_arguments)]
+    /// Places and stores `staged` in one transaction, with its audit entry. PostgreSQL ends a
+    /// deadlock with another writer by rolling one transaction back; a batch rolled back so is
+    /// placed again from its first record, against the database (the copy is set aside once a
+    /// batch fails), and nothing of the first try remains. `tries` counts this one.
     async fn place_and_finish(
         &self,
-        batch: &Batch,
-        supply_batch: &SupplyBatch<'_>,
+        staged: &Staged<'_>,
         ahead: Vec<Option<ScoredAhead>>,
         mut cache: Option<&mut CandidateCache>,
         normalised: &mut NormalisedCandidates,
-        auditing: &BatchAuditing,
         mut tries: u32,
     ) -> Result<BatchSummary, ImportError> {
         let mut ahead = Some(ahead);
         loop {
             let mut placer = placer(
-                batch,
+                &staged.batch,
                 ahead.take().unwrap_or_default(),
                 self.place_settings,
                 normalised,
             );
-            let audit = |summary: &BatchSummary| auditing.event(summary);
+            let audit = |summary: &BatchSummary| staged.auditing.event(summary);
             match self
                 .store
                 .import_supply_batch(
                     self.permit,
-                    supply_batch,
+                    &staged.supply_batch,
                     cache.as_deref_mut(),
                     &mut placer,
                     &audit,
@@ -325,7 +299,7 @@ impl Batches<'_> {
                 .await
             {
                 Err(error) if error.is_transient_conflict() && tries < BATCH_TRIES => {
-                    tracing::warn!(%error, tries, "a supplied batch was rolled back by a conflict with another writer; placing it again");
+                    rolled_back(&error, tries);
                     tries += 1;
                 }
                 placed => return Ok(placed?),
@@ -418,10 +392,28 @@ impl Batches<'_> {
     }
 }
 
-impl ReadyBatch {
-    fn scored_ahead(&self) -> u64 {
-        self.ahead.iter().flatten().count() as u64
+/// A ready batch as storage takes it, with its audit entry's particulars.
+struct Staged<'s> {
+    batch: Batch,
+    supply_batch: SupplyBatch<'s>,
+    auditing: BatchAuditing,
+    /// How many of its records were scored ahead.
+    scored_ahead: u64,
+}
+
+impl Staged<'_> {
+    fn done(self, summary: BatchSummary) -> BatchDone {
+        BatchDone {
+            batch: self.batch,
+            summary,
+            scored_ahead: self.scored_ahead,
+        }
     }
+}
+
+/// Notes that PostgreSQL rolled a batch back on its `tries`-th try, to place it again.
+fn rolled_back(error: &StorageError, tries: u32) {
+    tracing::warn!(%error, tries, "a supplied batch was rolled back by a conflict with another writer; placing it again");
 }
 
 /// A placed batch written and committed on a task of its own. Should the import stop waiting

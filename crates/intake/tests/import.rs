@@ -2301,6 +2301,40 @@ SC-INV-1,,{},109521,Helen,Ward,2024-09-04,,Y,,,,
 
 /// A PostgreSQL test database prepared as every import test's is, and its pool; none when no
 /// PostgreSQL is configured.
+/// Another writer half way through: a transaction holding the row `lock` (a statement on
+/// `$1`) takes for `id`.
+async fn writer_holding(
+    pool: &sqlx::PgPool,
+    lock: &'static str,
+    id: i64,
+) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut writer = pool.begin().await.unwrap();
+    sqlx::query(lock)
+        .bind(id)
+        .execute(&mut *writer)
+        .await
+        .unwrap();
+    writer
+}
+
+/// An import of `csv` from `source`, started on a task of its own and, half a second later,
+/// still waiting (for what `waits_for` says).
+async fn import_left_waiting(
+    store: &Store,
+    source: &'static str,
+    authoritative: bool,
+    csv: &'static str,
+    waits_for: &str,
+) -> tokio::task::JoinHandle<FileReport> {
+    let importing = {
+        let store = store.clone();
+        tokio::spawn(async move { import(&store, source, authoritative, csv).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!importing.is_finished(), "{waits_for}");
+    importing
+}
+
 async fn prepared_postgres() -> Option<(contactpoint_test_support::TestDatabase, sqlx::PgPool)> {
     let db = contactpoint_test_support::TestDatabase::new(contactpoint_storage::Backend::Postgres)
         .await?;
@@ -2342,12 +2376,12 @@ BR1001,Tobias,Whitfield,2015-06-03,M,3 Mill Lane,Bedford,MK41 7HT
 
     // Another import, half way through: it holds the child and has started the school
     // involvement, not yet committed.
-    let mut other = pool.begin().await.unwrap();
-    sqlx::query("SELECT id FROM children WHERE id = $1 FOR UPDATE")
-        .bind(child_id)
-        .execute(&mut *other)
-        .await
-        .unwrap();
+    let mut other = writer_holding(
+        &pool,
+        "SELECT id FROM children WHERE id = $1 FOR UPDATE",
+        child_id,
+    )
+    .await;
     sqlx::query(
         "INSERT INTO involvements (id, child_id, service_id, started_on, lead_professional, source, supplied_at) \
          VALUES (990001, $1, $2, $3, FALSE, 'schools_census', $4)",
@@ -2365,15 +2399,14 @@ BR1001,Tobias,Whitfield,2015-06-03,M,3 Mill Lane,Bedford,MK41 7HT
 source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode,school_urn
 SC2002,Tobias,Whitfield,2015-06-03,M,3 Mill Lane,Bedford,MK41 7HT,109521
 ";
-    let importing = {
-        let store = store.clone();
-        tokio::spawn(async move { import(&store, "schools_census", false, census).await })
-    };
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert!(
-        !importing.is_finished(),
-        "the import waits for the transaction involving the same child"
-    );
+    let importing = import_left_waiting(
+        store,
+        "schools_census",
+        false,
+        census,
+        "the import waits for the transaction involving the same child",
+    )
+    .await;
     other.commit().await.unwrap();
     let report = importing.await.unwrap();
     assert_eq!(
@@ -2428,12 +2461,12 @@ source_record_id,given_name,family_name,date_of_birth,gender,gp_practice_code
         .unwrap();
 
     // A decision on his exception, half way through: it holds the exception.
-    let mut deciding = pool.begin().await.unwrap();
-    sqlx::query("UPDATE supply_exceptions SET resolution = resolution WHERE id = $1")
-        .bind(exception_id)
-        .execute(&mut *deciding)
-        .await
-        .unwrap();
+    let mut deciding = writer_holding(
+        &pool,
+        "UPDATE supply_exceptions SET resolution = resolution WHERE id = $1",
+        exception_id,
+    )
+    .await;
 
     // The NHS sends Imogen, new, and Rufus again with his GP practice: the batch claims
     // Rufus's exception before it numbers Imogen, so it waits for the decision holding nothing
@@ -2443,15 +2476,14 @@ source_record_id,given_name,family_name,date_of_birth,gender,gp_practice_code
 9434765919,Imogen,Hartley,2019-04-02,F,K81001
 9434765920,Rufus,Hartley,2017-01-20,M,K81001
 ";
-    let importing = {
-        let store = store.clone();
-        tokio::spawn(async move { import(&store, "nhs_demographics", true, again).await })
-    };
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert!(
-        !importing.is_finished(),
-        "the batch waits for the exception"
-    );
+    let importing = import_left_waiting(
+        store,
+        "nhs_demographics",
+        true,
+        again,
+        "the batch waits for the exception",
+    )
+    .await;
     // The decision now numbers a child: the allocator is free, since the batch has numbered
     // nobody yet (before, the batch held it, and PostgreSQL ended the deadlock by rolling one
     // of the two back).
@@ -2502,12 +2534,12 @@ async fn a_batch_rolled_back_to_end_a_deadlock_as_it_commits_is_placed_again() {
     .unwrap();
 
     // A change to Tobias, half way through: it holds his row.
-    let mut changing = pool.begin().await.unwrap();
-    sqlx::query("SELECT id FROM children WHERE id = $1 FOR UPDATE")
-        .bind(tobias)
-        .execute(&mut *changing)
-        .await
-        .unwrap();
+    let mut changing = writer_holding(
+        &pool,
+        "SELECT id FROM children WHERE id = $1 FOR UPDATE",
+        tobias,
+    )
+    .await;
 
     // The NHS sends Imogen, new, then Tobias with his GP practice: the batch numbers Imogen
     // (holding the allocator of children's ids), links Tobias, and, as it commits, waits for
@@ -2517,12 +2549,14 @@ source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,
 9434765919,Imogen,Hartley,2019-04-02,F,1 Mill Lane,Bedford,MK41 7HT,
 9434765920,Tobias,Whitfield,2015-06-03,M,3 Mill Lane,Bedford,MK41 7HT,E81001
 ";
-    let importing = {
-        let store = store.clone();
-        tokio::spawn(async move { import(&store, "nhs_demographics", true, nhs).await })
-    };
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert!(!importing.is_finished(), "the batch waits for Tobias's row");
+    let importing = import_left_waiting(
+        store,
+        "nhs_demographics",
+        true,
+        nhs,
+        "the batch waits for Tobias's row",
+    )
+    .await;
     // The change now needs the allocator the batch holds. PostgreSQL rolls back the batch,
     // which has waited longer; the change goes on.
     sqlx::query("UPDATE id_allocators SET next_id = next_id WHERE name = 'children'")

@@ -54,6 +54,16 @@ impl ApiError {
             format!("No such {what}."),
         )
     }
+
+    /// The request could not be completed for want of the database (the cause is logged, not
+    /// shown).
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "ContactPoint could not complete this just now.",
+        )
+    }
 }
 
 impl From<FieldError> for ApiError {
@@ -79,11 +89,7 @@ impl From<StorageError> for ApiError {
             StorageError::Invalid(field) => field.into(),
             other => {
                 tracing::error!(error = %other, "storage failed");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "ContactPoint could not complete this just now.",
-                )
+                Self::unavailable()
             }
         }
     }

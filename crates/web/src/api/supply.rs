@@ -181,11 +181,7 @@ fn import_error(e: ImportError) -> ApiError {
         ImportError::Storage(e) => e.into(),
         ImportError::Interrupted(why) => {
             tracing::error!(error = why, "an upload was interrupted");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "ContactPoint could not complete this just now.",
-            )
+            ApiError::unavailable()
         }
     }
 }
