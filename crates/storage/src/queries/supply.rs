@@ -1416,17 +1416,14 @@ pub(crate) async fn place_supply_batch(
     // How often a record needed a child the batch had yet to write (each time, the children
     // waiting were written there and then): what batching creations saves, at this size.
     tracing::debug!(records = batch.records.len(), created = summary.created, early_writes, "supplied batch placed");
-    // A child a record was linked to without changing its values gains only this supplier:
-    // the copy notes that instead of reading the child again.
-    let read_back_for_copy = held.map(|mut held| {
-        for child_id in &placed_children {
-            if held.fresh.contains(child_id) || !held.cache.supplied(*child_id, batch.source) {
-                held.fresh.insert(*child_id);
-            }
-        }
-        let mut fresh: Vec<i64> = held.fresh.into_iter().collect();
-        fresh.sort_unstable();
-        fresh
+    // The copy noted this supplier on every child it holds as a record was placed on her; a
+    // child placed on that it does not hold is read back as the batch commits, with `fresh`.
+    let read_back_for_copy = held.map(|held| {
+        let unheld = placed_children.iter().filter(|id| held.cache.child(**id).is_none());
+        let mut read_back: Vec<i64> = held.fresh.iter().chain(unheld).copied().collect();
+        read_back.sort_unstable();
+        read_back.dedup();
+        read_back
     });
     // What became of each record, written once per batch (an identifier sent twice in the
     // batch is written as it ended), and the rejected rows not placed before, each once.
