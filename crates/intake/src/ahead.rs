@@ -3,13 +3,16 @@
 //! handed unless an earlier record of the batch changes one. Every record is scored against
 //! those at once, in parallel; as the batch then places its records one by one, a candidate
 //! still the very allocation it was scored in (the copy replaces a child it changes, and
-//! copies one it shares before noting a supplier) keeps its probability, and any other is
-//! scored there and then, as is every candidate of a record whose area differs from the one
-//! it was scored for. Scoring is a pure function of the record, its companions, its area, the
+//! copies one it shares before noting a supplier) keeps its probability; one whose only change
+//! is a supplier noted keeps the weight of her values, and only what her suppliers weigh is
+//! added again; any other is scored there and then, as is every candidate of a record whose
+//! area differs from the one it was scored for. Scoring is a pure function of the record, its companions, its area, the
 //! import's settings and the candidate, so the batch places every record exactly as it would
 //! have without looking ahead.
 
-use crate::place::{NormalisedCandidate, NormalisedCandidates, PlaceSettings, RecordScoring};
+use crate::place::{
+    NormalisedCandidate, NormalisedCandidates, PlaceSettings, RecordScoring, Scored,
+};
 use contactpoint_domain::{LocalAuthorityCode, SourceCode};
 use contactpoint_matching::linkage::NormalisedPerson;
 use contactpoint_storage::supply::LinkCandidate;
@@ -27,7 +30,7 @@ pub(crate) struct ScoredAhead {
     area: Option<LocalAuthorityCode>,
     /// The record in normal form, for scoring a candidate that changed since.
     record: NormalisedPerson,
-    scored: Vec<(Arc<LinkCandidate>, f64)>,
+    scored: Vec<(Arc<LinkCandidate>, Scored)>,
 }
 
 impl ScoredAhead {
@@ -40,11 +43,13 @@ impl ScoredAhead {
         self.area.as_ref() == area
     }
 
-    /// The probability of each of `candidates`: as scored ahead for one unchanged since,
-    /// and from `rescore` for any other.
+    /// The probability of each of `candidates`: as scored ahead for one unchanged since;
+    /// from `resupply`, with the weight of her values, for one changed only in the suppliers
+    /// holding her; and from `rescore` for any other.
     pub(crate) fn probabilities(
         &self,
         candidates: &[Arc<LinkCandidate>],
+        mut resupply: impl FnMut(&LinkCandidate, f64) -> f64,
         mut rescore: impl FnMut(&LinkCandidate) -> f64,
     ) -> Vec<f64> {
         candidates
@@ -54,11 +59,13 @@ impl ScoredAhead {
                     .scored
                     .binary_search_by_key(&candidate.child_id, |(c, _)| c.child_id)
                     .ok()
-                    .map(|at| &self.scored[at])
-                    .filter(|(scored, _)| Arc::ptr_eq(scored, candidate));
+                    .map(|at| &self.scored[at]);
                 match ahead {
-                    Some((_, probability)) => *probability,
-                    None => rescore(candidate),
+                    Some((scored, then)) if Arc::ptr_eq(scored, candidate) => then.probability,
+                    Some((scored, then)) if scored.same_but_for_suppliers(candidate) => {
+                        resupply(candidate, then.values)
+                    }
+                    _ => rescore(candidate),
                 }
             })
             .collect()
@@ -98,16 +105,16 @@ pub(crate) fn score_ahead(
                 .held_candidates(record.probe_keys)
                 .into_iter()
                 .map(|candidate| {
-                    let probability = match memo.current(&candidate) {
-                        Some(persons) => scoring.probability(&candidate, persons),
+                    let scored = match memo.current(&candidate) {
+                        Some(persons) => scoring.scored(&candidate, persons),
                         None => {
                             let made = NormalisedCandidate::of(&candidate);
-                            let probability = scoring.probability(&candidate, made.persons());
+                            let scored = scoring.scored(&candidate, made.persons());
                             fresh.push((candidate.child_id, made));
-                            probability
+                            scored
                         }
                     };
-                    (candidate, probability)
+                    (candidate, scored)
                 })
                 .collect();
             let ahead = ScoredAhead {
@@ -140,25 +147,58 @@ mod tests {
         })
     }
 
+    fn scored(values: f64, probability: f64) -> Scored {
+        Scored {
+            values,
+            probability,
+        }
+    }
+
     #[test]
     fn a_candidate_keeps_its_probability_only_while_it_is_the_very_one_scored() {
-        let (kept, changed) = (child(3), child(5));
+        let (kept, changed, supplied) = (child(3), child(5), child(7));
         let ahead = ScoredAhead {
             area: None,
             record: contactpoint_matching::linkage::normalise(&Default::default()),
-            scored: vec![(kept.clone(), 0.25), (changed.clone(), 0.75)],
+            scored: vec![
+                (kept.clone(), scored(1.0, 0.25)),
+                (changed.clone(), scored(2.0, 0.75)),
+                (supplied.clone(), scored(3.0, 0.125)),
+            ],
         };
-        // The second was replaced with a copy (as the copy replaces a child it changes or
-        // notes a supplier on), and a child the record was not scored against came in.
-        let replaced = Arc::new((*changed).clone());
+        // The second was changed (as the copy replaces a child whose values a record
+        // changes), the third copied to note a supplier on, and a child the record was not
+        // scored against came in.
+        let mut replaced = (*changed).clone();
+        replaced.family_name = "Lockwood-Hale".to_owned();
+        let mut noted = (*supplied).clone();
+        noted
+            .supplied_by
+            .push(SourceCode::parse("child_benefit").unwrap());
         let newcomer = child(4);
-        let mut rescored = Vec::new();
-        let probabilities = ahead.probabilities(&[kept, newcomer, replaced], |candidate| {
-            rescored.push(candidate.child_id);
-            0.5
-        });
-        assert_eq!(probabilities, vec![0.25, 0.5, 0.5]);
-        assert_eq!(rescored, vec![4, 5]);
+        let (mut resupplied, mut rescored) = (Vec::new(), Vec::new());
+        let probabilities = ahead.probabilities(
+            &[kept, newcomer, Arc::new(replaced), Arc::new(noted)],
+            |candidate, values| {
+                resupplied.push((candidate.child_id, values));
+                0.375
+            },
+            |candidate| {
+                rescored.push(candidate.child_id);
+                0.5
+            },
+        );
+        assert_eq!(probabilities, vec![0.25, 0.5, 0.5, 0.375]);
+        assert_eq!(
+            rescored,
+            vec![4, 5],
+            "a newcomer and a changed child are scored again"
+        );
+        assert_eq!(
+            resupplied,
+            vec![(7, 3.0)],
+            "a child with only a supplier noted keeps the weight of her values"
+        );
     }
 
     #[test]

@@ -427,6 +427,45 @@ impl<'a> RecordScoring<'a> {
         candidate: &LinkCandidate,
         persons: &[linkage::NormalisedPerson],
     ) -> f64 {
+        self.scored(candidate, persons).probability
+    }
+
+    /// As [`RecordScoring::probability`], with the evidence of `candidate`'s values kept
+    /// apart, so that the probability can be brought up to date when only the suppliers
+    /// holding her change ([`RecordScoring::with_suppliers`]).
+    pub(crate) fn scored(
+        &self,
+        candidate: &LinkCandidate,
+        persons: &[linkage::NormalisedPerson],
+    ) -> Scored {
+        let values = self.values_weight(candidate, persons);
+        Scored {
+            values,
+            probability: self.with_suppliers(candidate, values),
+        }
+    }
+
+    /// The probability that the record is `candidate`, given the weight of her values
+    /// (`values_weight`) and the suppliers that hold her now. One sum for every path, so a
+    /// candidate scored ahead and one scored as she is placed come out exactly alike.
+    pub(crate) fn with_suppliers(&self, candidate: &LinkCandidate, values: f64) -> f64 {
+        let held = if candidate.supplied_by.contains(&self.settings.source) {
+            self.repeat
+        } else {
+            self.not_held
+        };
+        let companions = crate::companions::against(candidate, self.companion_sources);
+        linkage::probability(values + held + companions)
+    }
+
+    /// The weight in bits of what `candidate` holds against the record: the comparison of
+    /// their values, a parent named, and the area the record points to. Negative infinity,
+    /// a probability of nought, when there is nothing to compare (no persons).
+    fn values_weight(
+        &self,
+        candidate: &LinkCandidate,
+        persons: &[linkage::NormalisedPerson],
+    ) -> f64 {
         let (c, child, model) = (candidate, self.child, &self.settings.model);
         // A child with several former family names is compared under each of them.
         let best = persons
@@ -434,15 +473,9 @@ impl<'a> RecordScoring<'a> {
             .map(|known| model.score(&self.record, known))
             .max_by(|a, b| a.weight.total_cmp(&b.weight));
         let Some(best) = best else {
-            return 0.0;
+            return f64::NEG_INFINITY;
         };
         let mut weight = best.weight;
-        weight += if c.supplied_by.contains(&self.settings.source) {
-            self.repeat
-        } else {
-            self.not_held
-        };
-        weight += crate::companions::against(c, self.companion_sources);
         let general = best.comparison.stratum() == linkage::Stratum::General;
         let alike_given = best.comparison.given_name <= linkage::NameLevel::Similar;
         if general && alike_given && names_a_held_parent(child, c) {
@@ -455,8 +488,16 @@ impl<'a> RecordScoring<'a> {
         {
             weight += never_against_shielded(c, area_weight(area, &c.local_authority));
         }
-        linkage::probability(weight)
+        weight
     }
+}
+
+/// A candidate scored against a record: the weight of her values, and the probability with
+/// the suppliers that held her then.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Scored {
+    pub values: f64,
+    pub probability: f64,
 }
 
 /// A record this likely, or more, to be a shielded child is held for the team whatever the
@@ -506,20 +547,23 @@ pub(crate) fn place_scored_ahead(
     let probabilities = match ahead.filter(|ahead| ahead.scored_for(area)) {
         Some(ahead) => {
             // The record is made ready to score only if a candidate has changed since.
-            let mut scoring = None;
-            ahead.probabilities(context.candidates, |candidate| {
-                scoring
-                    .get_or_insert_with(|| {
-                        RecordScoring::normalised(
-                            child,
-                            std::borrow::Cow::Borrowed(ahead.record()),
-                            companion_sources,
-                            area,
-                            settings,
-                        )
-                    })
-                    .probability(candidate, normalised.of(candidate))
-            })
+            let scoring = std::cell::OnceCell::new();
+            let scoring = || {
+                scoring.get_or_init(|| {
+                    RecordScoring::normalised(
+                        child,
+                        std::borrow::Cow::Borrowed(ahead.record()),
+                        companion_sources,
+                        area,
+                        settings,
+                    )
+                })
+            };
+            ahead.probabilities(
+                context.candidates,
+                |candidate, values| scoring().with_suppliers(candidate, values),
+                |candidate| scoring().probability(candidate, normalised.of(candidate)),
+            )
         }
         None => score(
             child,
@@ -1051,6 +1095,72 @@ pub(crate) mod tests {
         let mut held = candidate();
         held.supplied_by = vec![census.clone()];
         assert_eq!(weight(held.clone(), 0.8), weight(held, 0.0));
+    }
+
+    #[test]
+    fn a_candidate_is_the_same_but_for_suppliers_only_while_every_other_value_is() {
+        let held = candidate();
+        let mut noted = held.clone();
+        noted.supplied_by = vec![SourceCode::parse("child_benefit").unwrap()];
+        assert!(held.same_but_for_suppliers(&noted));
+        type Change = fn(&mut LinkCandidate);
+        let changes: [(&str, Change); 8] = [
+            ("given name", |c| c.given_name = "Amelie".to_owned()),
+            ("former family names", |c| {
+                c.former_family_names.pop();
+            }),
+            ("parents", |c| {
+                c.parents.push(contactpoint_storage::supply::HeldParent {
+                    given_name: "Grace".to_owned(),
+                    family_name: "Hartridge".to_owned(),
+                    relationship: "mother".to_owned(),
+                })
+            }),
+            ("earlier postcodes", |c| {
+                c.earlier_postcodes.push("LS1 4AP".to_owned())
+            }),
+            ("address", |c| c.address = None),
+            ("authority", |c| {
+                c.local_authority = LocalAuthorityCode::parse("E06000014").unwrap()
+            }),
+            ("shielding", |c| c.shielded = true),
+            ("date of death", |c| {
+                c.date_of_death = NaiveDate::from_ymd_opt(2026, 1, 2)
+            }),
+        ];
+        for (what, change) in changes {
+            let mut changed = noted.clone();
+            change(&mut changed);
+            assert!(!held.same_but_for_suppliers(&changed), "{what} changed");
+        }
+    }
+
+    #[test]
+    fn a_candidate_with_a_supplier_noted_scores_from_the_weight_of_her_values_exactly_as_afresh() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+        let benefit = SourceCode::parse("child_benefit").unwrap();
+        let record = contactpoint_supply::child_from_json(
+            r#"{"source_record_id":"CB-1","given_name":"Amelia","family_name":"Hartridge","date_of_birth":"2018-03-04","gender":"F"}"#,
+            today,
+        )
+        .unwrap();
+        let settings = PlaceSettings::new(benefit.clone(), false, at)
+            .for_population(1_000_000)
+            .with_held_share(0.6);
+        let scoring = RecordScoring::new(&record, &[], None, &settings);
+        let before = candidate();
+        let persons = NormalisedCandidate::of(&before);
+        let then = scoring.scored(&before, persons.persons());
+        let mut noted = before.clone();
+        noted.supplied_by = vec![benefit];
+        let afresh = scoring.probability(&noted, persons.persons());
+        assert_ne!(afresh, then.probability, "the supplier weighs");
+        assert_eq!(scoring.with_suppliers(&noted, then.values), afresh);
+        assert_eq!(
+            scoring.with_suppliers(&before, then.values),
+            then.probability
+        );
     }
 
     #[test]

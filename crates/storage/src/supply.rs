@@ -159,6 +159,47 @@ impl LinkCandidate {
         }
     }
 
+    /// Whether `other` holds exactly what this holds but, perhaps, for the suppliers: one
+    /// whose only change since she was scored is a supplier noted need not be compared again.
+    pub fn same_but_for_suppliers(&self, other: &Self) -> bool {
+        // Every field named, so that a field added later is weighed here too.
+        let Self {
+            child_id,
+            contactpoint_id,
+            given_name,
+            middle_names,
+            family_name,
+            former_family_names,
+            former_given_names,
+            earlier_postcodes,
+            parents,
+            supplied_by: _,
+            gender,
+            date_of_birth,
+            date_of_death,
+            address,
+            local_authority,
+            shielded,
+            provenance,
+        } = self;
+        *child_id == other.child_id
+            && *contactpoint_id == other.contactpoint_id
+            && *given_name == other.given_name
+            && *middle_names == other.middle_names
+            && *family_name == other.family_name
+            && *former_family_names == other.former_family_names
+            && *former_given_names == other.former_given_names
+            && *earlier_postcodes == other.earlier_postcodes
+            && *parents == other.parents
+            && *gender == other.gender
+            && *date_of_birth == other.date_of_birth
+            && *date_of_death == other.date_of_death
+            && *address == other.address
+            && *local_authority == other.local_authority
+            && *shielded == other.shielded
+            && *provenance == other.provenance
+    }
+
     /// Adds `source` to the suppliers, as reading the child again would list them: in code
     /// order, each once.
     pub(crate) fn note_supplier(&mut self, source: &SourceCode) {
