@@ -6,9 +6,9 @@
 //! copies one it shares before noting a supplier) keeps its probability; one whose only change
 //! is a supplier noted keeps the weight of her values, and only what her suppliers weigh is
 //! added again; any other is scored there and then, as is every candidate of a record whose
-//! area differs from the one it was scored for. Scoring is a pure function of the record, its companions, its area, the
-//! import's settings and the candidate, so the batch places every record exactly as it would
-//! have without looking ahead.
+//! area differs from the one it was scored for. Scoring is a pure function of the record, its
+//! companions, its area, the import's settings and the candidate, so the batch places every
+//! record exactly as it would have without looking ahead.
 
 use crate::place::{
     NormalisedCandidate, NormalisedCandidates, PlaceSettings, RecordScoring, Scored,

@@ -2299,8 +2299,6 @@ SC-INV-1,,{},109521,Helen,Ward,2024-09-04,,Y,,,,
     }
 );
 
-/// A PostgreSQL test database prepared as every import test's is, and its pool; none when no
-/// PostgreSQL is configured.
 /// Another writer half way through: a transaction holding the row `lock` (a statement on
 /// `$1`) takes for `id`.
 async fn writer_holding(
@@ -2335,6 +2333,8 @@ async fn import_left_waiting(
     importing
 }
 
+/// A PostgreSQL test database prepared as every import test's is, and its pool; none when no
+/// PostgreSQL is configured.
 async fn prepared_postgres() -> Option<(contactpoint_test_support::TestDatabase, sqlx::PgPool)> {
     let db = contactpoint_test_support::TestDatabase::new(contactpoint_storage::Backend::Postgres)
         .await?;

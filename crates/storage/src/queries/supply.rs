@@ -432,7 +432,11 @@ async fn record_rejected_rows(
         let mut insert =
             sqlx::QueryBuilder::<Db>::new("INSERT INTO supplied_records (source, source_record_id, digest, status, supplied_at) ");
         insert.push_values(chunk, |mut row, id| {
-            row.push_bind(source.as_str()).push_bind(id.as_str()).push_bind("").push_bind("rejected").push_bind(supplied_at);
+            row.push_bind(source.as_str())
+                .push_bind(id.as_str())
+                .push_bind("")
+                .push_bind(crate::supply::SupplyStatus::Rejected.code())
+                .push_bind(supplied_at);
         });
         insert.push(" ON CONFLICT (source, source_record_id) DO NOTHING");
         insert.build().execute(&mut **tx).await?;
