@@ -1,7 +1,8 @@
 //! One import's batches: each read from the file, keyed, scored ahead, placed, written and
 //! committed in one transaction with its audit entry. A load reading its candidates from its
-//! own copy gets the next batch ready while the one before is written and committed on a task
-//! of its own (`Batches::place_then_ready_next`).
+//! own copy keys the next batch's records on a scoring thread while it places a batch, and
+//! scores them ahead while that batch is written and committed on a task of its own
+//! (`Batches::place_then_ready_next`).
 
 use crate::ahead::{score_ahead, RecordAhead, ScoredAhead};
 use crate::import::{digest, named_services, ImportError, ImportSettings, SuppliedBefore};
@@ -105,24 +106,20 @@ impl Batches<'_> {
         normalised: &mut NormalisedCandidates,
         supplied_before: &mut SuppliedBefore,
     ) -> Result<ReadyBatch, ImportError> {
-        let today = self.place_settings.supplied_at.date_naive();
-        let source = &self.settings.source;
-        let records: Vec<IncomingRecord> = batch
-            .children
-            .par_iter()
-            .map(|child| IncomingRecord {
-                source_record_id: child.source_record_id.clone(),
-                digest: digest(child),
-                probe_keys: probe_keys(child, today),
-                postcode_district: child.postcode.as_ref().map(|p| p.outward().to_owned()),
-                service_references: [&child.school_urn, &child.gp_practice_code]
-                    .into_iter()
-                    .flatten()
-                    .cloned()
-                    .collect(),
-                named_services: named_services(child, source),
-            })
-            .collect();
+        let records = keyed(&batch.children, &self.keying());
+        self.ready(batch, records, copy, normalised, supplied_before)
+            .await
+    }
+
+    /// `batch`, its records keyed and digested as `records`, scored ahead against `copy`.
+    async fn ready(
+        &self,
+        batch: Batch,
+        records: Vec<IncomingRecord>,
+        copy: Option<&CandidateCache>,
+        normalised: &mut NormalisedCandidates,
+        supplied_before: &mut SuppliedBefore,
+    ) -> Result<ReadyBatch, ImportError> {
         let ahead = match copy {
             Some(copy) => {
                 self.score_ahead(&batch, &records, copy, normalised, supplied_before)
@@ -152,6 +149,52 @@ impl Batches<'_> {
             .make_ready(batch, copy, normalised, supplied_before)
             .await?;
         Ok(Some(ready))
+    }
+
+    /// Reads the next batch of `rows`, if the file holds one, and keys its records on a
+    /// scoring thread while the caller goes on.
+    fn read_next(&self, rows: &mut Rows<'_>) -> Option<Keying> {
+        let batch = Batch::read(rows, self.settings.batch_size)?;
+        let keying = self.keying();
+        let (keyed_records, receiver) = tokio::sync::oneshot::channel();
+        rayon::spawn(move || {
+            // On one thread: the other core is left to placing, and this one is otherwise
+            // idle while a batch is placed.
+            let records = batch.children.iter().map(|c| keying.record(c)).collect();
+            // The receiver is gone only once the import has stopped.
+            let _ = keyed_records.send((batch, records));
+        });
+        Some(Keying(receiver))
+    }
+
+    /// The batch `reading` holds, once keyed, scored ahead against `copy` (`ready`).
+    async fn ready_read(
+        &self,
+        reading: Option<Keying>,
+        copy: Option<&CandidateCache>,
+        normalised: &mut NormalisedCandidates,
+        supplied_before: &mut SuppliedBefore,
+    ) -> Result<Option<ReadyBatch>, ImportError> {
+        let Some(Keying(keying)) = reading else {
+            return Ok(None);
+        };
+        let (batch, records) = keying.await.map_err(|_| {
+            ImportError::Interrupted(
+                "the thread keying a batch's records stopped before it was done",
+            )
+        })?;
+        let ready = self
+            .ready(batch, records, copy, normalised, supplied_before)
+            .await?;
+        Ok(Some(ready))
+    }
+
+    /// What keying a record takes from the import.
+    fn keying(&self) -> KeyingSettings {
+        KeyingSettings {
+            today: self.place_settings.supplied_at.date_naive(),
+            source: self.settings.source.clone(),
+        }
     }
 
     /// Places and stores one batch in one transaction with its audit entry, scored ahead
@@ -188,6 +231,9 @@ impl Batches<'_> {
         rows: &mut Rows<'_>,
     ) -> Result<(BatchDone, Option<ReadyBatch>), ImportError> {
         let (staged, ahead) = self.stage(this);
+        // The next batch is read now and keyed on the scoring threads while this one is
+        // placed, which keeps to one core on SQLite.
+        let mut reading = self.read_next(rows);
         let placed = {
             let mut placer = placer(&staged.batch, ahead, self.place_settings, normalised);
             self.store
@@ -207,7 +253,7 @@ impl Batches<'_> {
                 let copy = cache.as_deref().filter(|_| placed.placed_from_copy());
                 let finishing = Finishing::start(placed, staged.auditing.clone());
                 let next = self
-                    .ready_next(rows, copy, normalised, supplied_before)
+                    .ready_read(reading.take(), copy, normalised, supplied_before)
                     .await;
                 let finished = finishing.wait().await?;
                 let summary = finished.map(|f| f.settle_copy(cache.as_deref_mut()));
@@ -228,7 +274,7 @@ impl Batches<'_> {
             Some(next) => next?,
             None => {
                 let copy = cache.as_deref().filter(|copy| copy.trusted());
-                self.ready_next(rows, copy, normalised, supplied_before)
+                self.ready_read(reading.take(), copy, normalised, supplied_before)
                     .await?
             }
         };
@@ -390,6 +436,43 @@ impl Batches<'_> {
         }
         Ok(matched)
     }
+}
+
+/// A batch read from its file whose records are being keyed on the scoring threads
+/// (`Batches::read_next`).
+struct Keying(tokio::sync::oneshot::Receiver<(Batch, Vec<IncomingRecord>)>);
+
+/// What keying a record takes from its import: the day it is supplied on, which bounds the
+/// years of birth a mistyped year may stand for, and its source.
+struct KeyingSettings {
+    today: chrono::NaiveDate,
+    source: SourceCode,
+}
+
+impl KeyingSettings {
+    /// `child` keyed for the search index and digested.
+    fn record(&self, child: &SuppliedChild) -> IncomingRecord {
+        IncomingRecord {
+            source_record_id: child.source_record_id.clone(),
+            digest: digest(child),
+            probe_keys: probe_keys(child, self.today),
+            postcode_district: child.postcode.as_ref().map(|p| p.outward().to_owned()),
+            service_references: [&child.school_urn, &child.gp_practice_code]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect(),
+            named_services: named_services(child, &self.source),
+        }
+    }
+}
+
+/// Each of `children` keyed for the search index and digested, on every core.
+fn keyed(children: &[SuppliedChild], settings: &KeyingSettings) -> Vec<IncomingRecord> {
+    children
+        .par_iter()
+        .map(|child| settings.record(child))
+        .collect()
 }
 
 /// A ready batch as storage takes it, with its audit entry's particulars.

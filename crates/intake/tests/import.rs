@@ -1123,6 +1123,68 @@ source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,
 );
 
 both_backends!(
+    exceptions_a_batch_raises_are_written_with_it_naming_the_children_it_made_and_numbered_without_gaps,
+    setup = prepare,
+    |store| {
+        // One batch, read from the load's copy: Hattie waits beside Harriet, whom the batch
+        // has only just made; Tobias is made after her; then Hattie's record comes again
+        // with a new address, and updates the one exception it raised.
+        let file = "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
+CB-1,Harriet,Okonkwo,2013-09-14,F,5 Bell Lane,Bedford,MK40 2BB
+CB-2,Hattie,Okonkwo,2013-09-14,F,5 Bell Lane,Bedford,MK40 2BB
+CB-3,Tobias,Whitfield,2015-06-03,M,3 Mill Lane,Bedford,MK41 7HT
+CB-2,Hattie,Okonkwo,2013-09-14,F,7 Bell Lane,Bedford,MK40 2BB
+";
+        let report = import_with(store, &in_memory("child_benefit"), file).await;
+        assert_eq!(report.batches, 1);
+        let o = &report.outcome;
+        assert_eq!(
+            (o.created, o.exceptions, o.exceptions_refreshed),
+            (2, 2, 1),
+            "{report:?}"
+        );
+        let waiting = every_exception(store).await;
+        assert_eq!(waiting.len(), 1, "one exception for one record");
+        assert!(waiting[0].record.contains("7 Bell Lane"), "{}", waiting[0].record);
+        let harriet = link(&links(store, "child_benefit").await, "CB-1")
+            .contactpoint_id
+            .unwrap();
+        let shown = store
+            .supply_exception(&permit(), ExceptionQueue::Every, waiting[0].id, &|_| {
+                listed_audit()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            shown
+                .candidates
+                .iter()
+                .map(|(c, _)| c.contactpoint_id)
+                .collect::<Vec<_>>(),
+            vec![harriet],
+            "the exception names the child made in its own batch"
+        );
+        assert_eq!(
+            link(&links(store, "child_benefit").await, "CB-2").status,
+            SupplyStatus::Exception
+        );
+
+        // The ids the batch took for exceptions it did not raise were given back: the next
+        // exception is numbered straight after.
+        let twin = "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
+CB-4,Tobi,Whitfield,2015-06-03,M,3 Mill Lane,Bedford,MK41 7HT
+";
+        import_with(store, &in_memory("child_benefit"), twin).await;
+        let mut ids: Vec<i64> = every_exception(store).await.iter().map(|e| e.id).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, vec![waiting[0].id, waiting[0].id + 1]);
+        assert_trail_intact(store).await;
+    }
+);
+
+both_backends!(
     a_changed_record_updates_the_child_it_was_placed_on,
     setup = prepare,
     |store| {

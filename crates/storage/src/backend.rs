@@ -15,6 +15,7 @@ pub(crate) mod sqlite {
     include!("queries/review.rs");
     include!("queries/reindex.rs");
     include!("queries/supply.rs");
+    include!("queries/raised_exceptions.rs");
     include!("queries/child_writes.rs");
     include!("queries/supply_exceptions.rs");
     include!("queries/merges.rs");
@@ -39,6 +40,7 @@ pub(crate) mod postgres {
     include!("queries/review.rs");
     include!("queries/reindex.rs");
     include!("queries/supply.rs");
+    include!("queries/raised_exceptions.rs");
     include!("queries/child_writes.rs");
     include!("queries/supply_exceptions.rs");
     include!("queries/merges.rs");

@@ -360,36 +360,6 @@ fn with_changes(
     changed
 }
 
-async fn insert_supply_exception(
-    tx: &mut sqlx::Transaction<'_, Db>,
-    source: &contactpoint_domain::SourceCode,
-    source_record_id: &str,
-    exception: &crate::supply::NewException,
-    raised_at: chrono::DateTime<chrono::Utc>,
-    authoritative: bool,
-    supplier_account_id: Option<i64>,
-) -> Result<i64, crate::StorageError> {
-    let id = allocate_ids(tx, "supply_exceptions", 1).await?;
-    sqlx::query(
-        "INSERT INTO supply_exceptions (id, source, source_record_id, local_authority, reason, shielding_hold, \
-         record, raised_at, authoritative, supplier_account_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(id)
-    .bind(source.as_str())
-    .bind(source_record_id)
-    .bind(exception.local_authority.as_ref().map(|la| la.as_str()))
-    .bind(exception.reason.code())
-    .bind(exception.shielding_hold)
-    .bind(exception.record.as_str())
-    .bind(raised_at)
-    .bind(authoritative)
-    .bind(supplier_account_id)
-    .execute(&mut **tx)
-    .await?;
-    insert_exception_candidates(tx, id, &exception.candidates).await?;
-    Ok(id)
-}
-
 /// Records what became of supplied records (one row per identifier), in as few statements
 /// as the backends allow.
 async fn record_supplied_rows(
@@ -688,12 +658,21 @@ async fn insert_exception_candidates(
     id: i64,
     candidates: &[(i64, f64)],
 ) -> Result<(), crate::StorageError> {
+    let of_exception: Vec<(i64, i64, f64)> = candidates.iter().map(|(child_id, p)| (id, *child_id, *p)).collect();
+    insert_candidates_of_exceptions(tx, &of_exception).await
+}
+
+/// Writes candidates of exceptions: each an exception's id, a child's id and its probability.
+async fn insert_candidates_of_exceptions(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    candidates: &[(i64, i64, f64)],
+) -> Result<(), crate::StorageError> {
     for chunk in candidates.chunks(rows_per_statement(3)) {
         let mut insert = sqlx::QueryBuilder::<Db>::new(
             "INSERT INTO supply_exception_candidates (exception_id, child_id, probability) ",
         );
-        insert.push_values(chunk, |mut row, (child_id, probability)| {
-            row.push_bind(id).push_bind(*child_id).push_bind(*probability);
+        insert.push_values(chunk, |mut row, (exception_id, child_id, probability)| {
+            row.push_bind(*exception_id).push_bind(*child_id).push_bind(*probability);
         });
         insert.build().execute(&mut **tx).await?;
     }
@@ -913,21 +892,22 @@ async fn authorities_of_services<'r>(
     Ok(found)
 }
 
-/// The children a batch has decided to make and not yet written, numbered as they are made.
-/// Writing them together takes one set of statements for many children instead of one set
-/// each, and loses nothing: each is written before anything could read it or refer to it,
-/// and at the end of the batch, so every record is placed against exactly the directory it
-/// would have seen had each been written at once.
+/// The children a batch has decided to make and not yet written, numbered as they are made,
+/// and the exceptions it has raised (`RaisedExceptions`), written after them. Writing them
+/// together takes one set of statements for many children instead of one set each, and loses
+/// nothing: each is written before anything could read it or refer to it, and at the end of
+/// the batch, so every record is placed against exactly the directory it would have seen had
+/// each been written at once.
 ///
 /// A load that reads its candidates from its own copy puts each child in the copy as it is
 /// made, so a later record whose keys reach one is handed it from there; the children are
 /// written early only when a record is sent again under the same identifier (it is placed on
-/// its child as the database holds it), is linked to one of them (what it brings is written
-/// to the child) or waits in an exception naming one (the exception refers to it). A batch
-/// that reads its candidates from the database writes them also before a record whose keys
-/// reach one.
-#[derive(Default)]
+/// its child, or its exception, as the database holds it), is linked to one of them (what it
+/// brings is written to the child) or refreshes a waiting exception to name one (the
+/// exception refers to it). A batch that reads its candidates from the database writes them
+/// also before a record whose keys reach one.
 struct PendingChildren {
+    exceptions: RaisedExceptions,
     children: Vec<contactpoint_domain::ChildRecord>,
     /// Each child's database id, in the order they were made (so in increasing order).
     child_ids: Vec<i64>,
@@ -943,6 +923,25 @@ struct PendingChildren {
 }
 
 impl PendingChildren {
+    fn of(batch: &crate::supply::SupplyBatch<'_>) -> Self {
+        Self {
+            exceptions: RaisedExceptions::of(batch),
+            children: Vec::new(),
+            child_ids: Vec::new(),
+            closes: Vec::new(),
+            source_record_ids: std::collections::HashSet::new(),
+            keys_of: Vec::new(),
+            keys: std::collections::HashSet::new(),
+            numbers: 0..0,
+        }
+    }
+
+    /// Whether the record `source_record_id` made a child or raised an exception not yet
+    /// written.
+    fn made_for(&self, source_record_id: &str) -> bool {
+        self.source_record_ids.contains(source_record_id) || self.exceptions.raised_for(source_record_id)
+    }
+
     /// Numbers a child the batch makes, and holds it until it is written. The first child
     /// takes an id for each record still to be placed, so a batch numbers its children in one
     /// statement, in the order they are made, as writing each at once would. Returns its id,
@@ -976,10 +975,22 @@ impl PendingChildren {
         self.child_ids.binary_search(&child_id).is_ok()
     }
 
-    /// Writes the children and closes the exceptions their records had waited in; returns
-    /// those given a fresh ContactPoint ID (theirs was already in use), which are not as
-    /// their records made them.
+    /// Writes the children and closes the exceptions their records had waited in, then the
+    /// exceptions raised; returns the children given a fresh ContactPoint ID (theirs was
+    /// already in use), which are not as their records made them.
     async fn write(
+        &mut self,
+        tx: &mut sqlx::Transaction<'_, Db>,
+        summary: &mut crate::supply::BatchSummary,
+        decided_at: chrono::DateTime<chrono::Utc>,
+        keys: crate::SearchKeys,
+    ) -> Result<Vec<i64>, crate::StorageError> {
+        let read_back = self.write_children(tx, summary, decided_at, keys).await?;
+        self.exceptions.write(tx).await?;
+        Ok(read_back)
+    }
+
+    async fn write_children(
         &mut self,
         tx: &mut sqlx::Transaction<'_, Db>,
         summary: &mut crate::supply::BatchSummary,
@@ -1013,15 +1024,15 @@ impl PendingChildren {
         Ok(read_back)
     }
 
-    /// Gives back the ids taken and not given to a child, so that the directory's children
-    /// stay numbered without gaps. Nothing else can have taken an id since: on PostgreSQL the
+    /// Gives back the ids taken and not given to a child or an exception, so that both stay
+    /// numbered without gaps. Nothing else can have taken an id since: on PostgreSQL the
     /// allocator's row stays locked until the batch commits, and SQLite has one writer.
     async fn give_back_unused_ids(&mut self, tx: &mut sqlx::Transaction<'_, Db>) -> Result<(), crate::StorageError> {
         if !self.numbers.is_empty() {
             give_back_ids(tx, "children", self.numbers.clone()).await?;
             self.numbers = 0..0;
         }
-        Ok(())
+        self.exceptions.give_back_unused_ids(tx).await
     }
 }
 
@@ -1228,7 +1239,7 @@ pub(crate) async fn place_supply_batch(
         authorities_of_services(&mut tx, without_district_authority.flat_map(|r| r.service_references.iter().map(String::as_str)))
             .await?;
     let claims = WaitingClaims::claim(&mut tx, batch, &seen).await?;
-    let mut pending = PendingChildren::default();
+    let mut pending = PendingChildren::of(batch);
     let mut early_writes = 0usize;
     // The records linked or created that name a school or GP practice, in order, with their
     // child.
@@ -1242,7 +1253,7 @@ pub(crate) async fn place_supply_batch(
         // record sent again under the same identifier, and, when candidates are read from the
         // database, one whose keys reach one of them.
         let reaches_unwritten = held.is_none() && record.probe_keys.iter().any(|k| pending.keys.contains(k));
-        if pending.source_record_ids.contains(&record.source_record_id) || reaches_unwritten {
+        if pending.made_for(&record.source_record_id) || reaches_unwritten {
             early_writes += usize::from(!pending.children.is_empty());
             write_what_is_held(&mut tx, &mut writes, &mut pending, held.as_mut(), &mut summary, batch.decided_at, search_keys)
                 .await?;
@@ -1357,8 +1368,9 @@ pub(crate) async fn place_supply_batch(
                 (SupplyStatus::Created, Some(child_id), None)
             }
             Placement::Exception(exception) => {
-                // The exception names its candidates, which must be in the database.
-                if exception.candidates.iter().any(|(child_id, _)| pending.holds(*child_id)) {
+                // A waiting exception refreshed names its candidates, which must be in the
+                // database; one raised is written with the children the batch makes.
+                if waiting.is_some() && exception.candidates.iter().any(|(child_id, _)| pending.holds(*child_id)) {
                     early_writes += 1;
                     write_what_is_held(&mut tx, &mut writes, &mut pending, held.as_mut(), &mut summary, batch.decided_at, search_keys)
                         .await?;
@@ -1381,16 +1393,8 @@ pub(crate) async fn place_supply_batch(
                         id
                     }
                     None => {
-                        insert_supply_exception(
-                            &mut tx,
-                            batch.source,
-                            &record.source_record_id,
-                            &exception,
-                            batch.supplied_at,
-                            batch.authoritative,
-                            batch.supplier_account_id,
-                        )
-                        .await?
+                        let still_to_place = batch.records.len() - index;
+                        pending.exceptions.raise(&mut tx, &record.source_record_id, exception, still_to_place).await?
                     }
                 };
                 summary.exceptions += 1;
