@@ -263,7 +263,9 @@ fn names_a_held_parent(child: &SuppliedChild, candidate: &LinkCandidate) -> bool
 /// again once its values differ from those it was normalised from.
 #[derive(Debug, Default)]
 pub struct NormalisedCandidates {
-    held: std::collections::HashMap<i64, NormalisedCandidate>,
+    /// Hashed with foldhash, as the copy's maps are (`CandidateCache`): looked up for every
+    /// candidate of every record.
+    held: std::collections::HashMap<i64, NormalisedCandidate, foldhash::fast::RandomState>,
 }
 
 #[derive(Debug)]

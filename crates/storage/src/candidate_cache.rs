@@ -18,6 +18,16 @@ use contactpoint_domain::SourceCode;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// The copy's maps, and the sets of child ids a batch looks each candidate up in, hash with
+/// foldhash: they are keyed by integers (child ids, and search keys that are hashes already)
+/// and looked up tens of times a record, and the standard library's SipHash took most of the
+/// time choosing a record's candidates took. Each is seeded at random, so no supplied name can
+/// be made to collide on purpose.
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// A set of child ids, hashed as the copy's maps are (`Map`).
+pub(crate) type IdSet = std::collections::HashSet<i64, foldhash::fast::RandomState>;
+
 /// How many children, at most, one supplied record is compared with.
 pub(crate) const LINK_CANDIDATE_LIMIT: usize = 40;
 
@@ -60,9 +70,9 @@ impl CopyUpdate {
 #[derive(Debug, Default)]
 pub struct CandidateCache {
     /// Shared with the records that are handed them: a candidate is compared, not copied.
-    children: HashMap<i64, Arc<LinkCandidate>>,
-    children_under: HashMap<i64, Vec<i64>>,
-    keys_of: HashMap<i64, Box<[i64]>>,
+    children: Map<i64, Arc<LinkCandidate>>,
+    children_under: Map<i64, Vec<i64>>,
+    keys_of: Map<i64, Box<[i64]>>,
     pub(crate) mark: DirectoryMark,
     /// False once something else wrote to the directory: the import reads the database.
     pub(crate) trusted: bool,

@@ -246,7 +246,7 @@ async fn link_candidates_held(
     tx: &mut sqlx::Transaction<'_, Db>,
     cache: &crate::candidate_cache::CandidateCache,
     keys: &[i64],
-    fresh: &std::collections::HashSet<i64>,
+    fresh: &crate::candidate_cache::IdSet,
     writes: &mut ChildWrites,
 ) -> Result<Vec<std::sync::Arc<crate::supply::LinkCandidate>>, crate::StorageError> {
     let chosen = cache.chosen(keys);
@@ -1111,7 +1111,7 @@ fn written_candidate(child_id: i64, record: &contactpoint_domain::ChildRecord) -
 /// hold.
 struct HeldDuringBatch<'c> {
     cache: &'c mut crate::candidate_cache::CandidateCache,
-    fresh: std::collections::HashSet<i64>,
+    fresh: crate::candidate_cache::IdSet,
 }
 
 impl HeldDuringBatch<'_> {
@@ -1197,7 +1197,7 @@ pub(crate) async fn place_supply_batch(
         // Not trusted again until this batch has committed what it did to the copy.
         cache.trusted = false;
         if directory_mark(&mut tx).await? == cache.mark {
-            held = Some(HeldDuringBatch { cache, fresh: std::collections::HashSet::new() });
+            held = Some(HeldDuringBatch { cache, fresh: crate::candidate_cache::IdSet::default() });
         } else {
             tracing::warn!(
                 "something else wrote to the directory during this load: candidates are read from the database from here on"
@@ -1247,7 +1247,7 @@ pub(crate) async fn place_supply_batch(
     // Records placed by this batch, and the children they went to: supplied_records is written
     // at the end, so a candidate placed earlier in the batch learns of this source from here.
     let mut placed_here: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
-    let mut placed_children: std::collections::HashSet<i64> = std::collections::HashSet::new();
+    let mut placed_children = crate::candidate_cache::IdSet::default();
     for (index, record) in batch.records.iter().enumerate() {
         // The children the batch has made are written before anything could read them: a
         // record sent again under the same identifier, and, when candidates are read from the
