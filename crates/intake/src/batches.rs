@@ -231,8 +231,8 @@ impl Batches<'_> {
         rows: &mut Rows<'_>,
     ) -> Result<(BatchDone, Option<ReadyBatch>), ImportError> {
         let (staged, ahead) = self.stage(this);
-        // The next batch is read now and keyed on the scoring threads while this one is
-        // placed, which keeps to one core on SQLite.
+        // The next batch is read now and keyed on a scoring thread while this one is placed
+        // (which keeps to one core on SQLite).
         let mut reading = self.read_next(rows);
         let placed = {
             let mut placer = placer(&staged.batch, ahead, self.place_settings, normalised);
@@ -438,7 +438,7 @@ impl Batches<'_> {
     }
 }
 
-/// A batch read from its file whose records are being keyed on the scoring threads
+/// A batch read from its file whose records are being keyed on a scoring thread
 /// (`Batches::read_next`).
 struct Keying(tokio::sync::oneshot::Receiver<(Batch, Vec<IncomingRecord>)>);
 

@@ -1249,9 +1249,9 @@ pub(crate) async fn place_supply_batch(
     let mut placed_here: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     let mut placed_children = crate::candidate_cache::IdSet::default();
     for (index, record) in batch.records.iter().enumerate() {
-        // The children the batch has made are written before anything could read them: a
-        // record sent again under the same identifier, and, when candidates are read from the
-        // database, one whose keys reach one of them.
+        // The children the batch has made, and the exceptions it has raised, are written before
+        // anything could read them: a record sent again under the same identifier, and, when
+        // candidates are read from the database, one whose keys reach one of the children.
         let reaches_unwritten = held.is_none() && record.probe_keys.iter().any(|k| pending.keys.contains(k));
         if pending.made_for(&record.source_record_id) || reaches_unwritten {
             early_writes += usize::from(!pending.children.is_empty());
