@@ -133,6 +133,43 @@ pub(crate) async fn give_back_ids(
     Ok(())
 }
 
+/// Ids a batch takes from `table`'s allocator in one block, when it numbers its first row,
+/// and hands out in order as it numbers the rest; those left when it ends are given back
+/// (`give_back_unused`), so the table stays numbered without gaps. Nothing else can take an
+/// id meanwhile: on PostgreSQL the allocator's row stays locked until the batch commits, and
+/// SQLite has one writer.
+pub(crate) struct IdBlock {
+    table: &'static str,
+    ids: std::ops::Range<i64>,
+}
+
+impl IdBlock {
+    pub(crate) fn of(table: &'static str) -> Self {
+        Self { table, ids: 0..0 }
+    }
+
+    /// The next id; with none left, takes a block of one for each of `still_to_number` rows
+    /// the batch could still number.
+    pub(crate) async fn next(&mut self, tx: &mut sqlx::Transaction<'_, Db>, still_to_number: usize) -> Result<i64, crate::StorageError> {
+        if self.ids.is_empty() {
+            let first = allocate_ids(tx, self.table, still_to_number.max(1)).await?;
+            self.ids = first..first + still_to_number.max(1) as i64;
+        }
+        let id = self.ids.start;
+        self.ids.start += 1;
+        Ok(id)
+    }
+
+    /// Gives back the ids taken and not handed out.
+    pub(crate) async fn give_back_unused(&mut self, tx: &mut sqlx::Transaction<'_, Db>) -> Result<(), crate::StorageError> {
+        if !self.ids.is_empty() {
+            give_back_ids(tx, self.table, self.ids.clone()).await?;
+            self.ids = 0..0;
+        }
+        Ok(())
+    }
+}
+
 /// Inserts `rows` into `table`, each numbered in order from the table's allocator as its `id`
 /// and bound after it by `bind` (one value for each of `columns`), in as few statements as the
 /// backends allow.

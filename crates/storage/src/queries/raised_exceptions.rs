@@ -5,8 +5,8 @@
 /// write every child it held first: on a load of births, half the time placing a batch took.
 struct RaisedExceptions {
     by: RaisedBy,
-    /// Ids taken from the allocator for the exceptions still to be raised.
-    numbers: std::ops::Range<i64>,
+    /// The ids for the exceptions still to be raised.
+    ids: IdBlock,
     raised: Vec<RaisedException>,
     /// The identifiers of the records that raised them: one sent again later in the batch
     /// finds its exception written.
@@ -37,7 +37,7 @@ impl RaisedExceptions {
                 authoritative: batch.authoritative,
                 supplier_account_id: batch.supplier_account_id,
             },
-            numbers: 0..0,
+            ids: IdBlock::of("supply_exceptions"),
             raised: Vec::new(),
             source_record_ids: std::collections::HashSet::new(),
         }
@@ -45,7 +45,7 @@ impl RaisedExceptions {
 
     /// Numbers `exception`, raised by the record `source_record_id`, to be written with the
     /// batch; the first of a batch takes ids for as many as `still_to_place` records could
-    /// raise, and those left unused are given back (`give_back_unused_ids`).
+    /// raise (`IdBlock`).
     async fn raise(
         &mut self,
         tx: &mut sqlx::Transaction<'_, Db>,
@@ -53,12 +53,7 @@ impl RaisedExceptions {
         exception: crate::supply::NewException,
         still_to_place: usize,
     ) -> Result<i64, crate::StorageError> {
-        if self.numbers.is_empty() {
-            let first = allocate_ids(tx, "supply_exceptions", still_to_place.max(1)).await?;
-            self.numbers = first..first + still_to_place.max(1) as i64;
-        }
-        let id = self.numbers.start;
-        self.numbers.start += 1;
+        let id = self.ids.next(tx, still_to_place).await?;
         self.source_record_ids.insert(source_record_id.to_owned());
         self.raised.push(RaisedException { id, source_record_id: source_record_id.to_owned(), exception });
         Ok(id)
@@ -107,12 +102,4 @@ impl RaisedExceptions {
         Ok(())
     }
 
-    /// Gives back the ids taken for exceptions the batch did not raise.
-    async fn give_back_unused_ids(&mut self, tx: &mut sqlx::Transaction<'_, Db>) -> Result<(), crate::StorageError> {
-        if !self.numbers.is_empty() {
-            give_back_ids(tx, "supply_exceptions", self.numbers.clone()).await?;
-            self.numbers = 0..0;
-        }
-        Ok(())
-    }
 }

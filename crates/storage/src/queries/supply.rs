@@ -918,8 +918,8 @@ struct PendingChildren {
     /// The search keys each child will be indexed under, and all of them together.
     keys_of: Vec<Vec<i64>>,
     keys: std::collections::HashSet<i64>,
-    /// The ids taken for the children the batch makes and not yet given to one.
-    numbers: std::ops::Range<i64>,
+    /// The ids for the children the batch makes.
+    ids: IdBlock,
 }
 
 impl PendingChildren {
@@ -932,7 +932,7 @@ impl PendingChildren {
             source_record_ids: std::collections::HashSet::new(),
             keys_of: Vec::new(),
             keys: std::collections::HashSet::new(),
-            numbers: 0..0,
+            ids: IdBlock::of("children"),
         }
     }
 
@@ -954,12 +954,7 @@ impl PendingChildren {
         waiting: Option<i64>,
         still_to_place: usize,
     ) -> Result<(i64, &contactpoint_domain::ChildRecord, &[i64]), crate::StorageError> {
-        if self.numbers.is_empty() {
-            let first = allocate_ids(tx, "children", still_to_place.max(1)).await?;
-            self.numbers = first..first + still_to_place.max(1) as i64;
-        }
-        let child_id = self.numbers.start;
-        self.numbers.start += 1;
+        let child_id = self.ids.next(tx, still_to_place).await?;
         let keys = crate::search_index::findable(&child).index_keys();
         self.keys.extend(&keys);
         self.keys_of.push(keys);
@@ -1025,14 +1020,10 @@ impl PendingChildren {
     }
 
     /// Gives back the ids taken and not given to a child or an exception, so that both stay
-    /// numbered without gaps. Nothing else can have taken an id since: on PostgreSQL the
-    /// allocator's row stays locked until the batch commits, and SQLite has one writer.
+    /// numbered without gaps (`IdBlock`).
     async fn give_back_unused_ids(&mut self, tx: &mut sqlx::Transaction<'_, Db>) -> Result<(), crate::StorageError> {
-        if !self.numbers.is_empty() {
-            give_back_ids(tx, "children", self.numbers.clone()).await?;
-            self.numbers = 0..0;
-        }
-        self.exceptions.give_back_unused_ids(tx).await
+        self.ids.give_back_unused(tx).await?;
+        self.exceptions.ids.give_back_unused(tx).await
     }
 }
 
