@@ -156,15 +156,12 @@ impl Batches<'_> {
     fn read_next(&self, rows: &mut Rows<'_>) -> Option<Keying> {
         let batch = Batch::read(rows, self.settings.batch_size)?;
         let keying = self.keying();
-        let (keyed_records, receiver) = tokio::sync::oneshot::channel();
-        rayon::spawn(move || {
-            // On one thread: the other core is left to placing, and this one is otherwise
-            // idle while a batch is placed.
+        // On one thread: the other core is left to placing, and this one is otherwise idle
+        // while a batch is placed.
+        Some(on_scoring_thread(move || {
             let records = batch.children.iter().map(|c| keying.record(c)).collect();
-            // The receiver is gone only once the import has stopped.
-            let _ = keyed_records.send((batch, records));
-        });
-        Some(Keying(receiver))
+            (batch, records)
+        }))
     }
 
     /// The batch `reading` holds, once keyed, scored ahead against `copy` (`ready`).
@@ -175,14 +172,10 @@ impl Batches<'_> {
         normalised: &mut NormalisedCandidates,
         supplied_before: &mut SuppliedBefore,
     ) -> Result<Option<ReadyBatch>, ImportError> {
-        let Some(Keying(keying)) = reading else {
+        let Some(keying) = reading else {
             return Ok(None);
         };
-        let (batch, records) = keying.await.map_err(|_| {
-            ImportError::Interrupted(
-                "the thread keying a batch's records stopped before it was done",
-            )
-        })?;
+        let (batch, records) = keying.wait().await?;
         let ready = self
             .ready(batch, records, copy, normalised, supplied_before)
             .await?;
@@ -440,7 +433,36 @@ impl Batches<'_> {
 
 /// A batch read from its file whose records are being keyed on a scoring thread
 /// (`Batches::read_next`).
-struct Keying(tokio::sync::oneshot::Receiver<(Batch, Vec<IncomingRecord>)>);
+type Keying = ScoringJob<(Batch, Vec<IncomingRecord>)>;
+
+/// Work handed to a scoring thread while the import goes on (`on_scoring_thread`).
+struct ScoringJob<T>(tokio::sync::oneshot::Receiver<std::thread::Result<T>>);
+
+/// Runs `job` on a scoring thread. A panic there is caught and raised again where the import
+/// waits for the job (`ScoringJob::wait`), as a panic placing the batch would be: left to
+/// rayon, it would end the process.
+fn on_scoring_thread<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> ScoringJob<T> {
+    let (done, receiver) = tokio::sync::oneshot::channel();
+    rayon::spawn(move || {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+        // The receiver is gone only once the import has stopped.
+        let _ = done.send(outcome);
+    });
+    ScoringJob(receiver)
+}
+
+impl<T> ScoringJob<T> {
+    /// What the job came to; a panic on its thread is raised here.
+    async fn wait(self) -> Result<T, ImportError> {
+        match self.0.await {
+            Ok(Ok(done)) => Ok(done),
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(_) => Err(ImportError::Interrupted(
+                "the scoring thread stopped before its job was done",
+            )),
+        }
+    }
+}
 
 /// What keying a record takes from its import: the day it is supplied on, which bounds the
 /// years of birth a mistyped year may stand for, and its source.
@@ -669,6 +691,19 @@ mod tests {
             lines: "2-2".to_owned(),
             now: test_now(),
         }
+    }
+
+    #[tokio::test]
+    async fn a_job_done_on_a_scoring_thread_hands_its_result_to_the_import() {
+        let job = on_scoring_thread(|| (1..=4).sum::<u32>());
+        assert_eq!(job.wait().await.unwrap(), 10);
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "a record no key could be made of")]
+    async fn a_panic_on_a_scoring_thread_is_raised_where_the_import_waits_not_ending_the_process() {
+        let job = on_scoring_thread(|| -> u32 { panic!("a record no key could be made of") });
+        let _ = job.wait().await;
     }
 
     both_backends!(
