@@ -16,7 +16,7 @@ use crate::place::{
 use contactpoint_domain::{LocalAuthorityCode, SourceCode};
 use contactpoint_matching::linkage::NormalisedPerson;
 use contactpoint_storage::supply::LinkCandidate;
-use contactpoint_storage::CandidateCache;
+use contactpoint_storage::{CandidateCache, ChosenAhead};
 use contactpoint_supply::SuppliedChild;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -31,11 +31,18 @@ pub(crate) struct ScoredAhead {
     /// The record in normal form, for scoring a candidate that changed since.
     record: NormalisedPerson,
     scored: Vec<(Arc<LinkCandidate>, Scored)>,
+    /// The children its keys reached in the copy, for placing it (`IncomingRecord::chosen_ahead`).
+    chosen: Option<ChosenAhead>,
 }
 
 impl ScoredAhead {
     pub(crate) fn record(&self) -> &NormalisedPerson {
         &self.record
+    }
+
+    /// The choice of candidates the record was scored against, handed to its placing once.
+    pub(crate) fn take_chosen(&mut self) -> Option<ChosenAhead> {
+        self.chosen.take()
     }
 
     /// Whether the record was scored for the area it points to now.
@@ -101,8 +108,8 @@ pub(crate) fn score_ahead(
             let scoring =
                 RecordScoring::new(record.child, record.companion_sources, area, settings);
             let mut fresh = Vec::new();
-            let scored = cache
-                .held_candidates(record.probe_keys)
+            let (chosen, candidates) = cache.held_candidates_chosen(record.probe_keys);
+            let scored = candidates
                 .into_iter()
                 .map(|candidate| {
                     let scored = match memo.current(&candidate) {
@@ -121,6 +128,7 @@ pub(crate) fn score_ahead(
                 area: area.cloned(),
                 record: scoring.record().clone(),
                 scored,
+                chosen: Some(chosen),
             };
             (ahead, fresh)
         })
@@ -165,6 +173,7 @@ mod tests {
                 (changed.clone(), scored(2.0, 0.75)),
                 (supplied.clone(), scored(3.0, 0.125)),
             ],
+            chosen: None,
         };
         // The second was changed (as the copy replaces a child whose values a record
         // changes), the third copied to note a supplier on, and a child the record was not
@@ -209,6 +218,7 @@ mod tests {
             area: Some(leeds.clone()),
             record: contactpoint_matching::linkage::normalise(&Default::default()),
             scored: Vec::new(),
+            chosen: None,
         };
         assert!(ahead.scored_for(Some(&leeds)));
         assert!(!ahead.scored_for(Some(&york)));

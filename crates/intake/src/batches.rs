@@ -279,9 +279,12 @@ impl Batches<'_> {
         let scored_ahead = ready.ahead.iter().flatten().count() as u64;
         let ReadyBatch {
             batch,
-            records,
-            ahead,
+            mut records,
+            mut ahead,
         } = ready;
+        for (record, scored) in records.iter_mut().zip(ahead.iter_mut()) {
+            record.chosen_ahead = scored.as_mut().and_then(ScoredAhead::take_chosen);
+        }
         let staged = Staged {
             supply_batch: self.supply_batch(&batch, records),
             auditing: BatchAuditing::new(self, &batch),
@@ -485,6 +488,7 @@ impl KeyingSettings {
                 .cloned()
                 .collect(),
             named_services: named_services(child, &self.source),
+            chosen_ahead: None,
         }
     }
 }

@@ -22,7 +22,7 @@ mod store_identity;
 mod supplier_accounts;
 pub mod supply;
 
-pub use candidate_cache::CandidateCache;
+pub use candidate_cache::{CandidateCache, ChosenAhead};
 pub use catalogue::{
     Catalogue, CatalogueIds, LocalAuthority, NewOrganisation, NewPractitioner, NewService,
 };

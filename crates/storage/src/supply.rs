@@ -52,6 +52,10 @@ pub struct IncomingRecord {
     /// the record is linked or created, the child is involved with each, and an involvement
     /// of the same kind this source named before ends.
     pub named_services: Vec<NamedService>,
+    /// The children its keys reached in the load's copy when its batch was scored ahead,
+    /// chosen again as it is placed only if the copy has filed a child under one of its keys
+    /// or taken one from them since. None when the batch was not scored ahead.
+    pub chosen_ahead: Option<crate::ChosenAhead>,
 }
 
 /// A school or GP practice a supplied record names, by its national reference.

@@ -40,6 +40,7 @@ fn record(id: &str, child: &ChildRecord) -> IncomingRecord {
         postcode_district: None,
         service_references: Vec::new(),
         named_services: Vec::new(),
+        chosen_ahead: None,
     }
 }
 

@@ -239,17 +239,19 @@ pub(crate) async fn candidate_cache(
     Ok(cache)
 }
 
-/// The candidates of one record from a bulk load's copy: the children it would choose, each
+/// The candidates of one record from a bulk load's copy: the children it would choose (as
+/// chosen when its batch was scored ahead, if nothing has changed under its keys since), each
 /// as held, except those the batch cannot take in before it ends (`fresh`: a child a record
 /// sent again has moved away from), read again once what `writes` holds is written.
 async fn link_candidates_held(
     tx: &mut sqlx::Transaction<'_, Db>,
     cache: &crate::candidate_cache::CandidateCache,
     keys: &[i64],
+    chosen_ahead: Option<&crate::ChosenAhead>,
     fresh: &crate::candidate_cache::IdSet,
     writes: &mut ChildWrites,
 ) -> Result<Vec<std::sync::Arc<crate::supply::LinkCandidate>>, crate::StorageError> {
-    let chosen = cache.chosen(keys);
+    let chosen = cache.chosen_again(keys, chosen_ahead);
     let (held, unheld): (Vec<i64>, Vec<i64>) =
         chosen.iter().partition(|id| !fresh.contains(id) && cache.child(**id).is_some());
     if !unheld.is_empty() {
@@ -1276,7 +1278,15 @@ pub(crate) async fn place_supply_batch(
                 shared(link_candidates_by_id(&mut tx, &[child_id]).await?)
             }
             (None, Some(held)) => {
-                link_candidates_held(&mut tx, held.cache, &record.probe_keys, &held.fresh, &mut writes).await?
+                link_candidates_held(
+                    &mut tx,
+                    held.cache,
+                    &record.probe_keys,
+                    record.chosen_ahead.as_ref(),
+                    &held.fresh,
+                    &mut writes,
+                )
+                .await?
             }
             (None, None) => {
                 writes.flush(&mut tx).await?;
