@@ -108,7 +108,7 @@ pub(crate) fn score_ahead(
             let scoring =
                 RecordScoring::new(record.child, record.companion_sources, area, settings);
             let mut fresh = Vec::new();
-            let (chosen, candidates) = cache.held_candidates_chosen(record.probe_keys);
+            let (chosen, candidates) = cache.held_candidates(record.probe_keys);
             let scored = candidates
                 .into_iter()
                 .map(|candidate| {

@@ -165,14 +165,9 @@ impl CandidateCache {
     /// The children a record with `keys` would be handed from the copy (`chosen`), in id
     /// order, leaving out any the copy does not hold (the batch reads those from the
     /// database). The copy's own candidates, shared: one still the same allocation when the
-    /// batch hands it over is the child exactly as it was here.
-    pub fn held_candidates(&self, keys: &[i64]) -> Vec<Arc<LinkCandidate>> {
-        self.held_candidates_chosen(keys).1
-    }
-
-    /// `held_candidates`, with the choice they came from, to be placed from later
-    /// (`chosen_again`).
-    pub fn held_candidates_chosen(&self, keys: &[i64]) -> (ChosenAhead, Vec<Arc<LinkCandidate>>) {
+    /// batch hands it over is the child exactly as it was here. With them, the choice they
+    /// came from, for placing the record later (`chosen_again`).
+    pub fn held_candidates(&self, keys: &[i64]) -> (ChosenAhead, Vec<Arc<LinkCandidate>>) {
         let ids = self.chosen(keys);
         let held = ids
             .iter()
@@ -331,7 +326,7 @@ mod tests {
     #[test]
     fn a_choice_made_earlier_is_kept_only_while_no_child_is_filed_under_or_taken_from_its_keys() {
         let mut cache = filed(&[(1, &[10, 11]), (2, &[11]), (3, &[20])]);
-        let (chosen, held) = cache.held_candidates_chosen(&[10, 11, 12]);
+        let (chosen, held) = cache.held_candidates(&[10, 11, 12]);
         assert_eq!(chosen.ids, vec![1, 2]);
         assert!(held.is_empty(), "none of them is held, only filed");
         // A choice that differs from what choosing gives shows which of the two was taken.
@@ -360,7 +355,7 @@ mod tests {
         let mut cache = filed(&[(1, &[10, 11]), (2, &[11])]);
         let marked = ChosenAhead {
             ids: vec![99],
-            ..cache.held_candidates_chosen(&[10, 11]).0
+            ..cache.held_candidates(&[10, 11]).0
         };
         cache.forget(2);
         assert_eq!(
@@ -372,7 +367,7 @@ mod tests {
         let mut cache = filed(&[(1, &[10])]);
         let marked = ChosenAhead {
             ids: vec![99],
-            ..cache.held_candidates_chosen(&[10]).0
+            ..cache.held_candidates(&[10]).0
         };
         cache.index(1, vec![11]);
         cache.index(1, vec![10]);

@@ -101,5 +101,4 @@ impl RaisedExceptions {
         self.source_record_ids.clear();
         Ok(())
     }
-
 }
