@@ -147,6 +147,11 @@ async fn import(args: ImportArgs) -> Result<()> {
             }
         }
     }
+    // The search keys of the children the files made or changed, set aside while they were
+    // loaded, are indexed once for all of them.
+    copy.finish(&store)
+        .await
+        .context("indexing the loaded children for search")?;
     if !failed.is_empty() {
         anyhow::bail!(
             "{} file(s) not imported: {}",

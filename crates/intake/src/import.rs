@@ -165,16 +165,20 @@ pub async fn import_reader(
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<FileReport, ImportError> {
     let mut copy = LoadCopy::default();
-    import_reader_keeping(
+    let report = import_reader_keeping(
         store, permit, settings, name, input, format, now, progress, &mut copy,
     )
-    .await
+    .await?;
+    copy.finish(store).await?;
+    Ok(report)
 }
 
 /// What a load of several files keeps from one file to the next when its candidates come
 /// from memory (`ImportSettings::candidates_in_memory`): its copy of the candidates, read
 /// once for the whole load instead of once a file (each batch keeps it as the directory
-/// is), and the candidates it has normalised for comparison.
+/// is), and the candidates it has normalised for comparison. On SQLite the search keys of
+/// the children the load makes or changes wait aside until it ends: end it with
+/// [`LoadCopy::finish`].
 #[derive(Debug, Default)]
 pub struct LoadCopy {
     cache: Option<CandidateCache>,
@@ -194,10 +198,12 @@ impl LoadCopy {
         self.cache.take().filter(CandidateCache::trusted)
     }
 
-    /// Ends a file or retry whose batches read their candidates from `cache`: the keys they
-    /// set aside are indexed whether it ended or failed part way (its committed batches
-    /// stay, and a search finds their children from here on), and the copy is kept for the
-    /// next only if it ended.
+    /// Ends a file or retry whose batches read their candidates from `cache`. One that ended
+    /// leaves the search keys it set aside for the load's end (`LoadCopy::finish`): the copy
+    /// it hands on files them, and moving them once for the whole load sorts the index by
+    /// child once instead of after every file. One that failed part way has them indexed now
+    /// (its committed batches stay, and a search finds their children from here on), and the
+    /// next file reads the copy afresh.
     async fn settle<T>(
         &mut self,
         store: &Store,
@@ -207,11 +213,47 @@ impl LoadCopy {
         if cache.is_none() {
             return worked;
         }
-        let indexed = store.index_set_aside_keys().await;
-        let done = worked?;
-        indexed?;
-        self.cache = cache;
-        Ok(done)
+        match worked {
+            Ok(done) => {
+                self.cache = cache;
+                Ok(done)
+            }
+            Err(error) => {
+                // The failure is what the caller hears; the keys are moved by the next
+                // import, retry or server start if they cannot be now.
+                if let Err(moving) = store.index_set_aside_keys().await {
+                    tracing::warn!(error = %moving, "could not index the search keys a failed file set aside");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// The copy kept from the file before, if it is still trusted and the next file or retry
+    /// reads its candidates from memory. Otherwise whatever a load set aside is indexed
+    /// first, in committed steps, before the directory is read or any batch looks a candidate
+    /// up in the index: keys this load left aside, or a stopped load's.
+    async fn take_for(
+        &mut self,
+        store: &Store,
+        settings: &ImportSettings,
+    ) -> Result<Option<CandidateCache>, ImportError> {
+        let kept = self
+            .take_trusted()
+            .filter(|_| settings.candidates_in_memory);
+        if kept.is_none() {
+            store.index_set_aside_keys().await?;
+        }
+        Ok(kept)
+    }
+
+    /// Ends the load: the search keys its files and retries set aside for the children they
+    /// made or changed are moved into the index, and a practitioner's search finds those
+    /// children from here on; returns how many keys were moved. Until then only the load's
+    /// copy files them. Should the load stop before it finishes, the next import, retry or
+    /// server start moves them (`Store::migrate`).
+    pub async fn finish(&mut self, store: &Store) -> Result<u64, ImportError> {
+        Ok(store.index_set_aside_keys().await?)
     }
 }
 
@@ -232,11 +274,9 @@ pub async fn import_reader_keeping(
 ) -> Result<FileReport, ImportError> {
     let today = now.date_naive();
     let mut rows = read_children(input, format, today)?;
-    // Keys a load stopped part way left aside are indexed first, in committed steps, before
-    // the copy is read or any batch looks a candidate up in the index.
-    store.index_set_aside_keys().await?;
+    let kept = copy.take_for(store, settings).await?;
     let mut report = FileReport::default();
-    let mut cache = match (settings.candidates_in_memory, copy.take_trusted()) {
+    let mut cache = match (settings.candidates_in_memory, kept) {
         (false, _) => None,
         (true, Some(kept)) => Some(kept),
         (true, None) => Some(store.candidate_cache(permit).await?),
@@ -301,7 +341,9 @@ pub async fn retry_waiting(
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<FileReport, ImportError> {
     let mut copy = LoadCopy::default();
-    retry_waiting_keeping(store, permit, settings, now, progress, &mut copy).await
+    let report = retry_waiting_keeping(store, permit, settings, now, progress, &mut copy).await?;
+    copy.finish(store).await?;
+    Ok(report)
 }
 
 /// Tries the waiting records again as `retry_waiting` does, at the end of a load whose
@@ -316,12 +358,7 @@ pub async fn retry_waiting_keeping(
     progress: &mut (dyn FnMut(u64) + Send),
     copy: &mut LoadCopy,
 ) -> Result<FileReport, ImportError> {
-    // Keys a load stopped part way left aside are indexed first, in committed steps, rather
-    // than by the first batch in one transaction.
-    store.index_set_aside_keys().await?;
-    let mut cache = copy
-        .take_trusted()
-        .filter(|_| settings.candidates_in_memory);
+    let mut cache = copy.take_for(store, settings).await?;
     let retried = retry_pages(
         store,
         permit,

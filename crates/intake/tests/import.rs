@@ -42,8 +42,12 @@ async fn import(store: &Store, source: &str, authoritative: bool, csv: &str) -> 
     import_with(store, &settings, csv).await
 }
 
+/// One file, as `supply import` loads a file on its own: a load of one file, ended.
 async fn import_with(store: &Store, settings: &ImportSettings, csv: &str) -> FileReport {
-    import_keeping(store, settings, csv, &mut LoadCopy::default()).await
+    let mut copy = LoadCopy::default();
+    let report = import_keeping(store, settings, csv, &mut copy).await;
+    copy.finish(store).await.unwrap();
+    report
 }
 
 async fn links(store: &Store, source: &str) -> Vec<SupplyLink> {
@@ -209,7 +213,7 @@ async fn keys_of_every_child(store: &Store) -> i64 {
 }
 
 both_backends!(
-    a_load_from_its_own_copy_indexes_the_children_it_made_or_moved_as_each_file_ends,
+    a_load_from_its_own_copy_indexes_the_children_it_made_or_moved_as_it_ends,
     setup = prepare,
     |store| {
         let births = import_with(store, &in_memory("birth_registration"), BIRTHS).await;
@@ -235,6 +239,70 @@ both_backends!(
             "the child who moved is filed under her new district as well, and nobody twice"
         );
         assert_eq!(children(store).await, 3);
+        assert_trail_intact(store).await;
+    }
+);
+
+/// The NHS's file moving Amelia, loaded from `copy` after the birth register's: both its
+/// records are linked to the children the register made.
+async fn nhs_from_copy(store: &Store, copy: &mut LoadCopy) {
+    let nhs = import_keeping(store, &in_memory("nhs_demographics"), AMELIA_MOVED, copy).await;
+    assert_eq!((nhs.outcome.linked, nhs.outcome.created), (2, 0));
+}
+
+/// A birth the register sends on its own.
+const BEATRIX: &str = "\
+source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
+GRO-4,Beatrix,Zorn,2017-02-21,F,9 Elm Road,Bedford,MK42 9EE
+";
+
+both_backends!(
+    a_load_of_several_files_indexes_the_children_they_made_or_moved_once_as_it_finishes,
+    setup = prepare,
+    |store| {
+        // On PostgreSQL a load indexes its keys as each batch commits; on SQLite it sets them
+        // aside until it ends.
+        let sets_aside = matches!(store, Store::Sqlite(_));
+        let mut copy = LoadCopy::default();
+        import_keeping(store, &in_memory("birth_registration"), BIRTHS, &mut copy).await;
+        if sets_aside {
+            assert!(count_rows(store, "child_search_keys_set_aside").await > 0);
+            assert_eq!(
+                count_rows(store, "child_search_keys").await,
+                0,
+                "the file's children are not indexed between the load's files"
+            );
+        }
+        // The next file finds its children in the load's copy, which files them.
+        nhs_from_copy(store, &mut copy).await;
+
+        let moved = copy.finish(store).await.unwrap();
+        assert_eq!(moved > 0, sets_aside);
+        assert_eq!(count_rows(store, "child_search_keys_set_aside").await, 0);
+        assert_eq!(
+            count_rows(store, "child_search_keys").await,
+            keys_of_every_child(store).await,
+            "every child is filed under each of her keys once the load ends, Amelia under her new district"
+        );
+
+        // A load that stops before it finishes (as one killed would) leaves its keys aside;
+        // the next import moves them before it reads anything.
+        let mut stopped = LoadCopy::default();
+        import_keeping(
+            store,
+            &in_memory("birth_registration"),
+            BEATRIX,
+            &mut stopped,
+        )
+        .await;
+        drop(stopped);
+        import(store, "schools_census", false, TOBIAS_ALONE).await;
+        assert_eq!(count_rows(store, "child_search_keys_set_aside").await, 0);
+        assert_eq!(
+            count_rows(store, "child_search_keys").await,
+            keys_of_every_child(store).await
+        );
+        assert_eq!(children(store).await, 4);
         assert_trail_intact(store).await;
     }
 );
@@ -326,6 +394,7 @@ both_backends!(
         let tobias = child_placed(store, "birth_registration", "GRO-2").await;
         assert_eq!(tobias.address.address().unwrap().line1, "9 Mill Lane");
         assert_eq!(children(store).await, 3);
+        copy.finish(store).await.unwrap();
         assert_eq!(
             count_rows(store, "child_search_keys").await,
             keys_of_every_child(store).await
@@ -467,6 +536,7 @@ CHB-1,AMELIA,SMITH-ADEYEMI,2014-06-30,F,9 Park Avenue,Bedford,MK40 2AA,FUNMILAYO
             .collect();
         assert_eq!(former, ["Brennan"]);
 
+        copy.finish(store).await.unwrap();
         assert_eq!(count_rows(store, "child_search_keys_set_aside").await, 0);
         assert_eq!(
             indexed_search_keys(store).await,
@@ -557,22 +627,11 @@ both_backends!(
     |store| {
         let mut copy = LoadCopy::default();
         import_keeping(store, &in_memory("birth_registration"), BIRTHS, &mut copy).await;
-        let nhs = import_keeping(
-            store,
-            &in_memory("nhs_demographics"),
-            AMELIA_MOVED,
-            &mut copy,
-        )
-        .await;
-        assert_eq!((nhs.outcome.linked, nhs.outcome.created), (2, 0));
+        nhs_from_copy(store, &mut copy).await;
 
         // Beside the load, the register sends a child it had not: the copy kept from the last
         // file does not hold her, so the next file reads the directory instead.
-        let beatrix = "\
-source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
-GRO-4,Beatrix,Zorn,2017-02-21,F,9 Elm Road,Bedford,MK42 9EE
-";
-        import(store, "birth_registration", true, beatrix).await;
+        import(store, "birth_registration", true, BEATRIX).await;
         let her_nhs_record = "\
 source_record_id,given_name,family_name,date_of_birth,gender,address_line1,town,postcode
 NHS-4,Beatrix,Zorn,2017-02-21,F,9 Elm Road,Bedford,MK42 9EE
@@ -795,6 +854,7 @@ both_backends!(
             .supplied_by
             .iter()
             .any(|s| s.as_str() == "schools_census"));
+        copy.finish(store).await.unwrap();
         assert_eq!(count_rows(store, "child_search_keys_set_aside").await, 0);
         assert_eq!(
             count_rows(store, "child_search_keys").await,

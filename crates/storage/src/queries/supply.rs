@@ -1199,7 +1199,7 @@ pub(crate) async fn place_supply_batch(
     }
     // On SQLite a load whose candidates come from its own copy sets the search keys of the
     // children it makes or changes aside, where each lands at the end of the table instead of
-    // somewhere in the index, and indexes them as its file ends (`Store::index_set_aside_keys`):
+    // somewhere in the index, and indexes them as the load ends (`Store::index_set_aside_keys`):
     // its copy already files them. A batch that looks for candidates in the index itself (an
     // upload, a retry, a load that something else wrote beside) first indexes whatever is set
     // aside; SQLite's one writer at a time means nothing is set aside again before it commits.
