@@ -91,7 +91,7 @@ fn births_file(dir: &Path, children: usize) -> std::path::PathBuf {
 enum Candidates {
     FromTheDatabase,
     /// `--candidates-in-memory`: the children it makes have their search keys set aside until
-    /// the file ends.
+    /// the load ends.
     InMemory,
 }
 

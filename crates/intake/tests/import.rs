@@ -296,6 +296,12 @@ both_backends!(
         )
         .await;
         drop(stopped);
+        if sets_aside {
+            assert!(
+                count_rows(store, "child_search_keys_set_aside").await > 0,
+                "Beatrix's keys are left aside"
+            );
+        }
         import(store, "schools_census", false, TOBIAS_ALONE).await;
         assert_eq!(count_rows(store, "child_search_keys_set_aside").await, 0);
         assert_eq!(

@@ -63,8 +63,8 @@ pub(crate) async fn index_set_aside_keys(pool: &sqlx::Pool<Db>, keys_per_step: u
     if !set_aside_keys_exist(&mut conn).await? {
         return Ok(0);
     }
-    // Fewer keys than children (what a load of supplied records set aside for the children a
-    // file made or changed, once most are held) are placed in the index as it stands: building
+    // Fewer keys than children (what a load of supplied records set aside for the children its
+    // files made or changed, once most are held) are placed in the index as it stands: building
     // the whole index again would cost more than they do.
     let (aside, children): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM child_search_keys_set_aside), (SELECT COUNT(*) FROM children)",
