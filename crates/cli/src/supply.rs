@@ -148,17 +148,19 @@ async fn import(args: ImportArgs) -> Result<()> {
         }
     }
     // The search keys of the children the files made or changed, set aside while they were
-    // loaded, are indexed once for all of them.
-    copy.finish(&store)
-        .await
-        .context("indexing the loaded children for search")?;
+    // loaded, are indexed once for all of them, whichever files failed.
+    let indexed = copy.finish(&store).await;
     if !failed.is_empty() {
+        if let Err(e) = &indexed {
+            eprintln!("indexing the loaded children for search: {e:#}");
+        }
         anyhow::bail!(
             "{} file(s) not imported: {}",
             failed.len(),
             failed.join(", ")
         );
     }
+    indexed.context("indexing the loaded children for search")?;
     Ok(())
 }
 

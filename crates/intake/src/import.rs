@@ -252,7 +252,7 @@ impl LoadCopy {
     /// children from here on; returns how many keys were moved. Until then only the load's
     /// copy files them. Should the load stop before it finishes, the next import, retry or
     /// server start moves them (`Store::migrate`).
-    pub async fn finish(&mut self, store: &Store) -> Result<u64, ImportError> {
+    pub async fn finish(self, store: &Store) -> Result<u64, ImportError> {
         Ok(store.index_set_aside_keys().await?)
     }
 }
@@ -276,10 +276,11 @@ pub async fn import_reader_keeping(
     let mut rows = read_children(input, format, today)?;
     let kept = copy.take_for(store, settings).await?;
     let mut report = FileReport::default();
-    let mut cache = match (settings.candidates_in_memory, kept) {
-        (false, _) => None,
-        (true, Some(kept)) => Some(kept),
-        (true, None) => Some(store.candidate_cache(permit).await?),
+    // A copy is kept only for a load reading its candidates from memory.
+    let mut cache = match kept {
+        Some(kept) => Some(kept),
+        None if settings.candidates_in_memory => Some(store.candidate_cache(permit).await?),
+        None => None,
     };
     let normalised = &mut copy.normalised;
     let place_settings = settings
